@@ -1,0 +1,30 @@
+# `make app` and `make test` set everything up on a fresh machine: .venv, install, run.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: app test demo bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+app: $(STAMP)
+	$(BIN)/zoo gui
+
+test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	$(BIN)/zoo demo vanishing --out demo/vanishing.png
+	$(BIN)/zoo demo exploding --out demo/exploding.png
+
+bench: $(STAMP)
+	$(BIN)/python bench/train_throughput.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo

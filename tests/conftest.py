@@ -1,0 +1,57 @@
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo import datasets  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Every test gets its own ZOO_HOME and Keras cache, no user models, and no network."""
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "zoo_home"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.delenv("ZOO_MODELS_DIR", raising=False)
+
+    def no_download():
+        raise OSError("tests never download")
+
+    monkeypatch.setattr(datasets, "_download_mnist", no_download)
+
+
+def shrink(ds: datasets.Dataset, n: int) -> datasets.Dataset:
+    """The first n examples of each split: small data for fast tests."""
+    cut = lambda a: None if a is None else a[:n]  # noqa: E731
+    return datasets.Dataset(ds.info, cut(ds.x_train), cut(ds.y_train), cut(ds.x_val), cut(ds.y_val),
+                            cut(ds.x_test), cut(ds.y_test))
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    """name -> a small version of that dataset (MNIST-shaped sets come from the offline digits)."""
+    cache = {}
+
+    def get(name: str, n: int = 256) -> datasets.Dataset:
+        if (name, n) not in cache:
+            source = "digits" if name == "mnist" else name
+            cache[(name, n)] = shrink(datasets.load_dataset(source), n)
+        return cache[(name, n)]
+
+    return get
+
+
+def mnist_dir():
+    """The real MNIST folder CI provides (../shared/data), or None."""
+    candidates = [os.environ.get("ZOO_DATA_DIR"), os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")]
+    for c in filter(None, candidates):
+        if os.path.exists(os.path.join(c, "mnist", "train-images-idx3-ubyte.gz")):
+            return os.path.abspath(c)
+    return None
+
+
+def all_finite(model) -> bool:
+    return all(np.isfinite(w.numpy()).all() for w in model.weights)

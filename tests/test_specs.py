@@ -1,0 +1,190 @@
+"""Spec loading and validation: every refusal is one line naming the file, the key, the value and what is allowed."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import zoo
+from zoo.cli import main
+from zoo.registry import builtin_models_dir, register_builder
+
+BUILTIN = ["binary", "cnn", "deep-relu", "deep-sigmoid", "deep-tanh", "exploding", "exploding-clipped", "mlp",
+           "perceptron", "regression", "xor-mlp"]
+MLP_TOML = (Path(__file__).parent.parent / "models" / "mlp.toml").read_text()
+
+
+def test_builtin_models_are_exactly_the_promised_ones():
+    assert zoo.list_models() == BUILTIN
+
+
+def test_list_models_takes_fnmatch_filters():
+    assert zoo.list_models("deep-*") == ["deep-relu", "deep-sigmoid", "deep-tanh"]
+    assert zoo.list_models(["exploding*", "cnn"]) == ["cnn", "exploding", "exploding-clipped"]
+    assert zoo.list_models("*", exclude="deep-*") == [m for m in BUILTIN if not m.startswith("deep-")]
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_builtin_spec_loads_with_its_name_and_a_description(name):
+    spec = zoo.load_spec(name)
+    assert spec.name == name and len(spec.description) > 20
+
+
+def test_declared_architectures_match_the_curriculum():
+    sig, relu = zoo.load_spec("deep-sigmoid"), zoo.load_spec("deep-relu")
+    assert len(sig.expanded_layers()) >= 8 and {l.activation for l in sig.expanded_layers()} == {"sigmoid"}
+    assert [l.units for l in relu.expanded_layers()] == [l.units for l in sig.expanded_layers()]
+    assert {l.initializer.name for l in relu.expanded_layers()} == {"he_normal"}
+    mlp = zoo.load_spec("mlp")
+    assert mlp.input_shape == [784] and mlp.output.units == 10 and mlp.output.activation == "softmax"
+    assert {l.activation for l in mlp.expanded_layers() if l.kind == "dense"} == {"relu"}
+    assert zoo.load_spec("exploding-clipped").optimizer.clipping and not zoo.load_spec("exploding").optimizer.clipping
+    assert zoo.load_spec("regression").training.loss == "mse"
+    assert zoo.load_spec("binary").training.loss == "binary_crossentropy"
+
+
+def test_unknown_model_lists_known_ones_and_suggests():
+    with pytest.raises(zoo.SpecError) as e:
+        zoo.load_spec("mpl")
+    assert "Did you mean 'mlp'?" in str(e.value) and "deep-sigmoid" in str(e.value)
+
+
+def write(tmp_path, text, name="x.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BAD_SPECS = [
+    # (replace this, with this), expected fragments of the one-line error
+    (('name = "adam"', 'name = "adamm"'), ["`optimizer.name`", "'adamm'", "'sgd'", "'adam'"]),
+    (("learning_rate = 0.001", "learning_rat = 0.001"), ["Unknown key `optimizer.learning_rat`", "did you mean `learning_rate`", "allowed keys"]),
+    (('loss = "categorical_crossentropy"', 'loss = "binary_crossentropy"'), ["`training.loss`", "'binary_crossentropy'", "one sigmoid output unit"]),
+    (("batch_size = 32", 'batch_size = "32"'), ["`training.batch_size`", "'32'", '"full"']),
+    (("epochs = 10", "epochs = 0"), ["`training.epochs`", "received 0", "greater than 0"]),
+    (("epochs = 10", "epochs = 2.5"), ["`training.epochs`", "2.5", "integer"]),
+    (('activation = "relu"', 'activation = "rellu"'), ["`layers[0].activation`", "'rellu'", "'sigmoid'"]),
+    (("units = 512", "units = -4"), ["`layers[0].units`", "-4"]),
+    (("rate = 0.2", "units = 3"), ["`layers[1]`", "dropout layer needs `rate`"]),
+    (('dataset = "digits"', 'dataset = "cifar"'), ["`dataset`", "'cifar'", "'mnist'", "'digits'"]),
+    (('dataset = "digits"', 'dataset = "concert"'), ["'concert'", "`input_shape` [784]"]),
+    (('builder = "mlp"', 'builder = "resnet"'), ["`builder`", "'resnet'", "'cnn'"]),
+    (("units = 10", "units = 7"), ["`output.units`", "7", "10 classes"]),
+    (('description = "Digit', 'descriptio = "Digit'), ["Unknown key `descriptio`", "did you mean `description`"]),
+    (("input_shape = [784]", "input_shape = []"), ["`input_shape`"]),
+    (('name = "adam"', 'name = "adam"\nmomentum = 0.9'), ["`optimizer.momentum`", "'sgd'"]),
+    (('name = "adam"', 'name = "sgd"\nclipnorm = 1.0\nclipvalue = 1.0'), ["`optimizer`", "one of clipnorm"]),
+    (('activation = "softmax"', 'activation = "step"'), ["step", "perceptron"]),
+    (("input_shape = [784]", "input_shape = 784"), ["`input_shape`", "received 784", "list"]),
+    (("description = ", 'name = "mine"\ndescription = '), ["Unknown key `name`"]),
+    (("units = 512", 'units = 512\nfilters = 3'), ["`filters` does not apply to a dense layer"]),
+]
+
+
+@pytest.mark.parametrize("change,fragments", BAD_SPECS, ids=[c[1][:24] for c, _ in BAD_SPECS])
+def test_malformed_spec_gets_one_line_naming_key_value_and_allowed(tmp_path, change, fragments):
+    old, new = change
+    assert old in MLP_TOML
+    path = write(tmp_path, MLP_TOML.replace(old, new, 1))
+    with pytest.raises(zoo.SpecError) as e:
+        zoo.load_spec(path)
+    message = str(e.value)
+    assert "\n" not in message and str(path) in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    path = write(tmp_path, 'description = "x"\nbuilder = = 3\ndataset = "digits"\n')
+    with pytest.raises(zoo.SpecError, match=r"Invalid TOML in .*x\.toml: .*line"):
+        zoo.load_spec(path)
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(zoo.SpecError, match="does not exist"):
+        zoo.load_spec(tmp_path / "nope.toml")
+    path = tmp_path / "bin.toml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(zoo.SpecError, match="bin.toml"):
+        zoo.load_spec(path)
+
+
+def test_cli_refuses_bad_spec_with_exit_2_and_no_traceback(tmp_path, capsys):
+    path = write(tmp_path, MLP_TOML.replace('name = "adam"', 'name = "adamm"'))
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo: error: Invalid value for `optimizer.name`") and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_cli_as_subprocess_exit_status(tmp_path):
+    path = write(tmp_path, MLP_TOML.replace("epochs = 10", "epochs = -1"))
+    proc = subprocess.run([sys.executable, "-m", "zoo.cli", "show", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "`training.epochs`" in proc.stderr
+
+
+def test_cli_list_prints_every_model_with_description(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == BUILTIN
+    assert "sigmoid" in next(line for line in lines if line.startswith("deep-sigmoid"))
+
+
+def test_cli_show_prints_spec_and_summary(capsys):
+    assert main(["show", "deep-relu"]) == 0
+    out = capsys.readouterr().out
+    assert 'builder = "mlp"' in out and "hidden_10" in out and "Total params: 88,330" in out
+
+
+def test_user_models_dir_adds_specs_and_keeps_builtins_first(tmp_path, monkeypatch):
+    write(tmp_path, MLP_TOML.replace("units = 512", "units = 16"), "tiny.toml")
+    write(tmp_path, MLP_TOML, "mlp.toml")  # clashes with the built-in: ignored with a warning
+    monkeypatch.setenv("ZOO_MODELS_DIR", str(tmp_path))
+    with pytest.warns(UserWarning, match="already taken"):
+        assert "tiny" in zoo.list_models()
+    with pytest.warns(UserWarning):
+        assert zoo.load_spec("tiny").expanded_layers()[0].units == 16
+        assert zoo.load_spec("mlp").source == str(builtin_models_dir() / "mlp.toml")
+
+
+def test_overrides_are_validated_like_the_file():
+    spec = zoo.load_spec("mlp").with_overrides(**{"optimizer.learning_rate": 0.5, "training.batch_size": "full"})
+    assert spec.optimizer.learning_rate == 0.5 and spec.training.batch_size == "full"
+    with pytest.raises(zoo.SpecError, match="`optimizer.learning_rate`.*received -1"):
+        zoo.load_spec("mlp").with_overrides(**{"optimizer.learning_rate": -1})
+    with pytest.raises(zoo.SpecError, match="Unknown key `nope.x`"):
+        zoo.load_spec("mlp").with_overrides(**{"nope.x": 1})
+
+
+def test_resolved_spec_round_trips_through_toml(tmp_path):
+    for name in BUILTIN:
+        spec = zoo.load_spec(name)
+        again = zoo.load_spec(write(tmp_path, spec.to_toml(), f"{name}.toml"))
+        assert again.to_dict() == spec.to_dict()
+
+
+def test_duplicate_builder_is_refused():
+    with pytest.raises(zoo.ZooError, match="already registered"):
+        register_builder("mlp")(lambda spec: None)
+
+
+def test_import_zoo_does_not_import_tensorflow():
+    code = "import sys, zoo; zoo.load_spec('mlp'); zoo.list_models(); print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_models_are_found_after_a_non_editable_install(tmp_path):
+    pytest.importorskip("setuptools")
+    root = Path(__file__).parent.parent
+    src = tmp_path / "src"
+    shutil.copytree(root, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__", "tests"))
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(src)], check=True, capture_output=True)
+    code = "import zoo, sys; print(zoo.__file__); print(','.join(zoo.list_models()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, cwd=tmp_path).stdout.splitlines()
+    assert out[0].startswith(str(target)) and out[1].split(",") == BUILTIN

@@ -1,0 +1,28 @@
+"""zoo: a declarative Keras 3 model zoo for seeing what the deep-learning textbook says.
+
+    >>> import zoo
+    >>> zoo.list_models("deep-*")
+    ['deep-relu', 'deep-sigmoid', 'deep-tanh']
+    >>> model = zoo.build("deep-sigmoid")          # a compiled keras.Model
+
+Importing zoo does not import TensorFlow; building or training a model does.
+"""
+from .datasets import list_datasets, load_dataset, prepare
+from .errors import DataError, RunError, SpecError, ZooError
+from .registry import build, list_builders, list_models, load_spec, register_builder
+from .spec import ModelSpec
+
+__version__ = "0.1.0"
+
+
+def train(*args, **kwargs):
+    """Train a model and record the run; see `zoo.training.train`."""
+    from .training import train as _train
+
+    return _train(*args, **kwargs)
+
+
+__all__ = [
+    "DataError", "ModelSpec", "RunError", "SpecError", "ZooError", "build", "list_builders", "list_datasets",
+    "list_models", "load_dataset", "load_spec", "prepare", "register_builder", "train", "__version__",
+]

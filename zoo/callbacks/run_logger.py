@@ -1,0 +1,37 @@
+from pathlib import Path
+
+from .._backend import keras
+from ..runs import now_iso, write_json_atomic
+
+
+class RunLogger(keras.callbacks.Callback):
+    """Write a run's `history.json` (per-epoch metrics, validation included) and keep `status.json` current.
+
+    Both files are rewritten atomically after every epoch, so a reader (the app, `zoo runs`)
+    never sees half a file and a killed run keeps every completed epoch.
+
+    Args:
+        run_dir: an existing run folder.
+        status: the run's status record; this callback updates `epochs_completed` and `updated`.
+
+    Example:
+        >>> model.fit(x, y, epochs=5, callbacks=[RunLogger("runs/mine", {"state": "running"})])
+    """
+
+    def __init__(self, run_dir, status: dict):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        if not self.run_dir.is_dir():
+            raise ValueError(f"run_dir {self.run_dir} is not a folder")
+        self.status = status
+
+    def on_train_begin(self, logs=None):
+        self.history: dict[str, list] = {"epoch": []}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.history["epoch"].append(epoch + 1)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        write_json_atomic(self.run_dir / "history.json", self.history)
+        self.status.update(epochs_completed=epoch + 1, updated=now_iso())
+        write_json_atomic(self.run_dir / "status.json", self.status)

@@ -1,0 +1,143 @@
+"""The zoo: Keras model builders registered by name, and the spec files that use them.
+
+Builders are registered as timm does it: a decorator fills a plain dict and duplicates are
+refused. Spec files come from the built-in `models/` folder and from the folders (or files)
+named in `ZOO_MODELS_DIR` (separated by the OS path separator).
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from .errors import SpecError, ZooError
+
+if TYPE_CHECKING:
+    import keras
+
+    from .spec import ModelSpec
+
+Builder = Callable[["ModelSpec"], "keras.Model"]
+SpecCheck = Callable[["ModelSpec"], None]
+
+_BUILDERS: dict[str, tuple[Builder, SpecCheck]] = {}
+
+
+def register_builder(name: str, check: SpecCheck | None = None) -> Callable[[Builder], Builder]:
+    """Register `fn(spec) -> keras.Model` (uncompiled) under `name`.
+
+    Args:
+        name: the value of `builder` in spec files.
+        check: optional `check(spec)` that raises `SpecError` for specs this builder cannot build;
+            it runs at load time, so a bad spec is refused before TensorFlow is even imported.
+    """
+
+    def decorate(fn: Builder) -> Builder:
+        if name in _BUILDERS:
+            raise ZooError(f"A model builder named {name!r} is already registered")
+        _BUILDERS[name] = (fn, check or (lambda spec: None))
+        return fn
+
+    return decorate
+
+
+def _ensure_builtin_builders() -> None:
+    from . import builders  # noqa: F401  (registers the built-in builders; imports no TensorFlow)
+
+
+def list_builders() -> list[str]:
+    _ensure_builtin_builders()
+    return sorted(_BUILDERS)
+
+
+def get_builder(name: str) -> Builder:
+    _ensure_builtin_builders()
+    if name not in _BUILDERS:
+        raise SpecError(f"Unknown builder {name!r}; known builders: {', '.join(sorted(_BUILDERS))}")
+    return _BUILDERS[name][0]
+
+
+def builder_check(name: str) -> SpecCheck:
+    _ensure_builtin_builders()
+    return _BUILDERS[name][1]
+
+
+# --------------------------------------------------------------------------------------- spec files
+def builtin_models_dir() -> Path:
+    return Path(str(resources.files("zoo.models")))
+
+
+def user_model_paths() -> list[Path]:
+    """Spec files named by ZOO_MODELS_DIR: folders (their *.toml) or single files."""
+    paths: list[Path] = []
+    for entry in filter(None, os.environ.get("ZOO_MODELS_DIR", "").split(os.pathsep)):
+        entry_path = Path(entry).expanduser()
+        paths += sorted(entry_path.glob("*.toml")) if entry_path.is_dir() else [entry_path]
+    return paths
+
+
+def spec_paths() -> dict[str, Path]:
+    """Model name -> spec file, built-ins first; a user file may not take a built-in's name."""
+    found = {p.stem: p for p in sorted(builtin_models_dir().glob("*.toml"))}
+    for path in user_model_paths():
+        if path.stem in found:
+            warnings.warn(f"Ignoring {path}: the model name {path.stem!r} is already taken by {found[path.stem]}; rename the file",
+                          stacklevel=2)
+            continue
+        found[path.stem] = path
+    return found
+
+
+def list_models(filter: str | list[str] = "*", exclude: str | list[str] = ()) -> list[str]:
+    """Sorted model names matching any fnmatch pattern in `filter` and none in `exclude`."""
+    include = [filter] if isinstance(filter, str) else list(filter)
+    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+    return [
+        name for name in sorted(spec_paths())
+        if any(fnmatch.fnmatch(name, p) for p in include) and not any(fnmatch.fnmatch(name, p) for p in exclude)
+    ]
+
+
+def load_spec(name_or_path: "str | Path | ModelSpec") -> "ModelSpec":
+    """A validated spec from a model name (see `list_models()`) or a path to a TOML file."""
+    from .spec import ModelSpec, read_spec_file
+
+    if isinstance(name_or_path, ModelSpec):
+        return name_or_path
+    text = str(name_or_path)
+    paths = spec_paths()
+    if text in paths:
+        return read_spec_file(paths[text])
+    if text.endswith(".toml") or os.sep in text or Path(text).is_file():
+        if not Path(text).is_file():
+            raise SpecError(f"Spec file {text} does not exist")
+        return read_spec_file(text)
+    close = difflib.get_close_matches(text, list(paths), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise SpecError(f"Unknown model {text!r}.{hint} Known models: {', '.join(sorted(paths))}")
+
+
+def build(name_or_path: "str | Path | ModelSpec", compile: bool = True, **overrides) -> "keras.Model":
+    """Build the Keras model a spec declares, compiled with its loss, optimiser and metrics.
+
+    Overrides use the spec's dotted keys with dots written as double underscores or given in a dict:
+    `zoo.build("mlp", **{"optimizer.learning_rate": 0.01})`.
+
+    Example:
+        >>> model = zoo.build("deep-sigmoid", optimizer__learning_rate=0.5)
+        >>> model.fit(x, y, epochs=1)
+    """
+    from .builders import compile_model
+
+    spec = load_spec(name_or_path)
+    if overrides:
+        spec = spec.with_overrides(**{k.replace("__", "."): v for k, v in overrides.items()})
+    from ._backend import keras
+
+    keras.utils.set_random_seed(spec.training.seed)  # same spec, same seed: same initial weights
+    model = get_builder(spec.builder)(spec)
+    return compile_model(model, spec) if compile else model

@@ -1,0 +1,296 @@
+"""Model specs: TOML files validated once, at load, into typed objects.
+
+A spec names a builder, an input shape, hidden layers, an output layer, a loss, an optimiser
+and the training defaults. Everything wrong with a spec is reported as one `SpecError` line that
+names the file, the dotted key, the received value and what is allowed.
+"""
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from .errors import SpecError
+
+Activation = Literal["relu", "sigmoid", "tanh", "softmax", "linear", "leaky_relu", "gelu", "elu", "selu", "softplus", "step"]
+Loss = Literal["mse", "mae", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
+OptimizerName = Literal["sgd", "adam", "rmsprop", "adagrad", "perceptron"]
+InitializerName = Literal[
+    "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
+    "random_normal", "random_uniform", "truncated_normal", "orthogonal", "zeros", "ones",
+]
+Metric = Literal["accuracy", "mae", "mse"]
+LayerKind = Literal["dense", "conv2d", "maxpool2d", "flatten", "dropout"]
+
+# Which keys each layer kind takes besides `kind` and `repeat`; the first tuple is required.
+LAYER_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "dense": (("units",), ("activation", "initializer")),
+    "conv2d": (("filters",), ("kernel_size", "activation", "initializer")),
+    "maxpool2d": ((), ("pool_size",)),
+    "flatten": ((), ()),
+    "dropout": (("rate",), ()),
+}
+
+
+class _Strict(BaseModel):
+    """Unknown keys are refused, with the allowed ones and a guess at what was meant."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    SET_BY_LOADER: ClassVar[tuple[str, ...]] = ()  # fields a file may not set
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = [f for f in cls.model_fields if f not in cls.SET_BY_LOADER]
+            for key in data:
+                if key not in allowed:
+                    guess = difflib.get_close_matches(str(key), allowed, n=1)
+                    hint = f" (did you mean `{guess[0]}`?)" if guess else ""
+                    raise PydanticCustomError(
+                        "unknown_key", "unknown key `{key}`{hint}; allowed keys: {allowed}",
+                        {"key": str(key), "hint": hint, "allowed": ", ".join(allowed)},
+                    )
+        return data
+
+
+class Initializer(_Strict):
+    """A Keras initialiser by name, with the few arguments the zoo's specs use."""
+
+    name: InitializerName
+    stddev: float | None = Field(None, gt=0)
+    mean: float | None = None
+    minval: float | None = None
+    maxval: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+
+class Layer(_Strict):
+    kind: LayerKind = "dense"
+    units: int | None = Field(None, gt=0)
+    activation: Activation | None = None
+    initializer: Initializer | None = None
+    filters: int | None = Field(None, gt=0)
+    kernel_size: int | None = Field(None, gt=0)
+    pool_size: int | None = Field(None, gt=0)
+    rate: float | None = Field(None, ge=0, lt=1)
+    repeat: int = Field(1, gt=0, description="how many identical layers this entry stands for")
+
+    @model_validator(mode="after")
+    def _keys_fit_kind(self) -> "Layer":
+        required, optional = LAYER_KEYS[self.kind]
+        given = {k for k in self.model_fields_set if k not in ("kind", "repeat")}
+        for key in required:
+            if key not in given:
+                raise PydanticCustomError("missing_for_kind", "a {kind} layer needs `{key}`", {"kind": self.kind, "key": key})
+        extra = sorted(given - set(required) - set(optional))
+        if extra:
+            allowed = ", ".join(("kind", "repeat") + required + optional)
+            raise PydanticCustomError(
+                "not_for_kind", "`{key}` does not apply to a {kind} layer; a {kind} layer takes {allowed}",
+                {"key": extra[0], "kind": self.kind, "allowed": allowed},
+            )
+        return self
+
+
+class Output(_Strict):
+    units: int = Field(gt=0)
+    activation: Activation
+    initializer: Initializer | None = None
+
+
+class Optimizer(_Strict):
+    name: OptimizerName
+    learning_rate: float = Field(gt=0)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    nesterov: bool = False
+    clipnorm: float | None = Field(None, gt=0)
+    clipvalue: float | None = Field(None, gt=0)
+    global_clipnorm: float | None = Field(None, gt=0)
+
+    @property
+    def clipping(self) -> dict[str, float]:
+        return {k: v for k in ("clipnorm", "clipvalue", "global_clipnorm") if (v := getattr(self, k)) is not None}
+
+
+class Training(_Strict):
+    loss: Loss
+    metrics: list[Metric] = ["accuracy"]
+    batch_size: int | Literal["full"] = 32
+    epochs: int = Field(10, gt=0)
+    seed: int = Field(0, ge=0)
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_size(cls, value: Any) -> Any:
+        if value == "full" or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            return value
+        raise PydanticCustomError("batch_size", "expected a positive integer, or \"full\" for batch gradient descent")
+
+
+class ModelSpec(_Strict):
+    """A validated model declaration. `name` and `source` come from where it was loaded."""
+
+    SET_BY_LOADER: ClassVar[tuple[str, ...]] = ("name", "source")
+
+    name: str = ""
+    source: str = ""
+    description: str
+    builder: str
+    dataset: str
+    input_shape: list[int] = Field(min_length=1)
+    layers: list[Layer] = []
+    output: Output
+    training: Training
+    optimizer: Optimizer
+
+    @field_validator("input_shape")
+    @classmethod
+    def _positive_dims(cls, shape: list[int]) -> list[int]:
+        if any(d <= 0 for d in shape):
+            raise PydanticCustomError("input_shape", "every dimension must be a positive integer")
+        return shape
+
+    def expanded_layers(self) -> list[Layer]:
+        """Hidden layers with `repeat` unrolled, in depth order."""
+        return [layer for layer in self.layers for _ in range(layer.repeat)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as it would be written to a file (no name or source; defaults filled in)."""
+        return self.model_dump(mode="json", exclude={"name", "source"}, exclude_none=True)
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+    def with_overrides(self, **overrides: Any) -> "ModelSpec":
+        """A new spec with dotted keys replaced, e.g. `{"optimizer.learning_rate": 0.1, "dataset": "mnist"}`.
+
+        Overrides are validated like the file itself; errors name "overrides" as the source.
+        """
+        data = self.to_dict()
+        for dotted, value in overrides.items():
+            *parents, leaf = dotted.split(".")
+            node = data
+            for key in parents:
+                if not isinstance(node.get(key), dict):
+                    raise SpecError(f"Unknown key `{dotted}` in overrides; use a key of the spec such as `optimizer.learning_rate`")
+                node = node[key]
+            node[leaf] = value
+        return parse_spec(data, name=self.name, source=f"{self.source} (with overrides)")
+
+
+def _format_loc(loc: tuple) -> str:
+    parts = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _format_error(error: dict, source: str) -> str:
+    key, kind, ctx = _format_loc(error["loc"]), error["type"], error.get("ctx") or {}
+    if kind == "unknown_key":
+        full = f"{key}.{ctx['key']}" if key else ctx["key"]
+        guess = ctx["hint"]
+        return f"Unknown key `{full}` in {source}{guess}; allowed keys: {ctx['allowed']}"
+    if kind == "missing":
+        return f"Missing key `{key}` in {source}"
+    where = f"`{key}`" if key else "the spec"
+    received = error.get("input")
+    if kind in ("missing_for_kind", "not_for_kind"):
+        return f"Invalid layer `{key}` in {source}: {error['msg']}"
+    if kind == "literal_error":
+        expected = ctx.get("expected", "")
+        return f"Invalid value for {where} in {source}: received {received!r}; expected one of {expected}"
+    message = error["msg"].replace("Input should be", "expected")
+    message = message[0].lower() + message[1:] if message else message
+    if isinstance(received, (dict, list)) and len(repr(received)) > 60:
+        received = type(received).__name__
+    return f"Invalid value for {where} in {source}: received {received!r}; {message}"
+
+
+def parse_spec(data: dict[str, Any], name: str = "", source: str = "<spec>") -> ModelSpec:
+    """Validate a spec given as a dict (as read from TOML) into a `ModelSpec`."""
+    if not isinstance(data, dict):
+        raise SpecError(f"Invalid spec in {source}: expected a table of keys, received {type(data).__name__}")
+    try:
+        spec = ModelSpec.model_validate(data).model_copy(update={"name": name, "source": source})
+    except ValidationError as e:
+        raise SpecError(_format_error(e.errors()[0], source)) from None
+    check_consistency(spec)
+    return spec
+
+
+def read_spec_file(path: Path | str) -> ModelSpec:
+    """Read and validate one TOML spec file; its name is the file's stem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"Cannot read spec file {path}: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"Invalid TOML in {path}: {e}") from None
+    return parse_spec(data, name=path.stem, source=str(path))
+
+
+# ------------------------------------------------------------------------------- cross-field checks
+def _fail(spec: ModelSpec, key: str, received: Any, why: str) -> None:
+    raise SpecError(f"Invalid value for `{key}` in {spec.source}: received {received!r}; {why}")
+
+
+def check_consistency(spec: ModelSpec) -> None:
+    """Checks that span several keys: builder, dataset, loss against output, layer kinds, optimiser."""
+    from . import registry
+    from .datasets import check_fits, dataset_info, list_datasets
+
+    builders = registry.list_builders()
+    if spec.builder not in builders:
+        _fail(spec, "builder", spec.builder, f"expected one of {', '.join(map(repr, builders))}")
+    if spec.dataset not in list_datasets():
+        _fail(spec, "dataset", spec.dataset, f"expected one of {', '.join(map(repr, list_datasets()))}")
+    info = dataset_info(spec.dataset)
+    check_fits(info, spec.input_shape, spec.source)
+    registry.builder_check(spec.builder)(spec)
+
+    loss, out = spec.training.loss, spec.output
+    if spec.builder != "perceptron":
+        activations = {f"layers[{i}].activation": layer.activation for i, layer in enumerate(spec.layers)}
+        for key, activation in {**activations, "output.activation": out.activation}.items():
+            if activation == "step":
+                _fail(spec, key, "step", "the step function has no gradient; only the perceptron builder uses it")
+    if (spec.optimizer.name == "perceptron") != (spec.builder == "perceptron"):
+        _fail(spec, "optimizer.name", spec.optimizer.name, "the perceptron rule and the perceptron builder go together")
+    if loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        if out.activation != "softmax" or out.units < 2:
+            _fail(spec, "training.loss", loss, f"it needs a softmax output over the classes, but `output` has "
+                  f"{out.units} {out.activation} unit(s); use binary_crossentropy for one sigmoid unit")
+    if loss == "binary_crossentropy" and (out.activation != "sigmoid" or out.units != 1):
+        _fail(spec, "training.loss", loss, f"it needs one sigmoid output unit, but `output` has {out.units} "
+              f"{out.activation} unit(s); use categorical_crossentropy for a softmax output")
+    if info.task == "classification" and out.units != info.num_classes:
+        _fail(spec, "output.units", out.units, f"dataset {info.name!r} has {info.num_classes} classes")
+    if info.task in ("binary", "regression") and out.units != 1:
+        _fail(spec, "output.units", out.units, f"dataset {info.name!r} has one {info.task} target: use 1")
+    if info.task == "regression" and loss not in ("mse", "mae"):
+        _fail(spec, "training.loss", loss, f"dataset {info.name!r} is a regression: use 'mse' or 'mae'")
+    if info.task == "regression" and "accuracy" in spec.training.metrics:
+        _fail(spec, "training.metrics", spec.training.metrics, "accuracy means nothing for a regression; use 'mae' or 'mse'")
+    if spec.optimizer.momentum and spec.optimizer.name not in ("sgd", "rmsprop"):
+        _fail(spec, "optimizer.momentum", spec.optimizer.momentum, "only 'sgd' and 'rmsprop' take a momentum")
+    if len(spec.optimizer.clipping) > 1:
+        _fail(spec, "optimizer", spec.optimizer.clipping, "choose one of clipnorm, clipvalue, global_clipnorm")
+

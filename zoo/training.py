@@ -1,0 +1,175 @@
+"""Train a spec on a dataset and record the run in a folder: the one code path of `zoo train` and the app."""
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import RunError, ZooError
+from .registry import load_spec
+from .runs import create_run_dir, now_iso, write_json_atomic, write_text_atomic
+from .spec import ModelSpec
+
+
+@dataclass
+class RunResult:
+    """What a training left behind: its folder, final state and numbers (and the model, in-process)."""
+
+    path: Path
+    state: str
+    history: dict[str, list] = field(default_factory=dict)
+    test: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+    step: int | None = None
+    model: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("completed", "stopped")
+
+
+def resolve_spec(spec: "str | Path | ModelSpec", dataset=None, epochs=None, batch_size=None, learning_rate=None,
+                 seed=None, overrides: dict | None = None) -> ModelSpec:
+    """The spec with the command-line style overrides applied (and validated like the file)."""
+    spec = load_spec(spec)
+    changes = dict(overrides or {})
+    for key, value in (("dataset", dataset), ("training.epochs", epochs), ("training.batch_size", batch_size),
+                       ("optimizer.learning_rate", learning_rate), ("training.seed", seed)):
+        if value is not None:
+            changes[key] = value
+    return spec.with_overrides(**changes) if changes else spec
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event):
+    """First Ctrl-C (or SIGTERM) asks for a clean stop after the current step; a second one interrupts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _batch_size(spec: ModelSpec, n_train: int) -> int:
+    size = spec.training.batch_size
+    return n_train if size == "full" else min(int(size), n_train)
+
+
+def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs: int | None = None,
+          batch_size: int | str | None = None, learning_rate: float | None = None, seed: int | None = None,
+          overrides: dict | None = None, out: str | Path | None = None, callbacks: list | None = None,
+          stop: threading.Event | None = None, progress: bool | Callable = True, data=None) -> RunResult:
+    """Train the model a spec declares and record the run.
+
+    The run folder gets `spec.toml` (the resolved spec), `status.json` (kept current), `history.json`
+    (per epoch), `model.keras` and the final test metrics. Ctrl-C or `stop.set()` ends the run after
+    the current step with state "stopped"; a non-finite loss ends it with state "diverged".
+
+    Args:
+        spec: a model name, a spec file or a `ModelSpec`.
+        dataset, epochs, batch_size, learning_rate, seed: overrides of the spec's values.
+        overrides: further dotted-key overrides, e.g. `{"optimizer.global_clipnorm": 1.0}`.
+        out: the run folder to create (refused if it exists); default: a new folder in `zoo.runs.runs_dir()`.
+        callbacks: extra Keras callbacks.
+        stop: an event that, once set, stops the run after the current step.
+        progress: print per-epoch progress to stderr (True), nothing (False), or a Keras callback to use.
+        data: a `Dataset` to use instead of loading `spec.dataset` (tests pass small ones).
+
+    Returns:
+        A `RunResult`. Raises `ZooError` for bad input (the run is recorded as "failed" when its folder exists).
+    """
+    spec = resolve_spec(spec, dataset, epochs, batch_size, learning_rate, seed, overrides)
+    run_dir = create_run_dir(spec.name, out)
+    write_text_atomic(run_dir / "spec.toml", spec.to_toml())
+    status = _initial_status(spec)
+    write_json_atomic(run_dir / "status.json", status)
+    stop = stop or threading.Event()
+    try:
+        with _stop_on_signals(stop):
+            result = _fit(spec, run_dir, status, callbacks or [], stop, progress, data)
+    except KeyboardInterrupt:
+        _finish(run_dir, status, "stopped", "Interrupted before the first step ended")
+        return RunResult(run_dir, "stopped", message=status["message"])
+    except ZooError as e:
+        _finish(run_dir, status, "failed", str(e))
+        raise
+    except Exception as e:  # an unexpected failure: keep the details on disk, say one line
+        write_text_atomic(run_dir / "error.log", traceback.format_exc())
+        _finish(run_dir, status, "failed", f"{type(e).__name__}: {e}")
+        raise RunError(f"Training failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                       f"details in {run_dir / 'error.log'}") from e
+    return result
+
+
+def _initial_status(spec: ModelSpec) -> dict:
+    from . import __version__
+    from ._backend import keras, tf
+
+    return {
+        "state": "running", "model": spec.name, "dataset": spec.dataset, "seed": spec.training.seed,
+        "epochs": spec.training.epochs, "epochs_completed": 0, "started": now_iso(), "updated": now_iso(),
+        "finished": None, "message": "", "step": None, "test": {},
+        "versions": {"zoo": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
+    }
+
+
+def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra) -> None:
+    status.update(state=state, message=message, finished=now_iso(), updated=now_iso(), **extra)
+    write_json_atomic(run_dir / "status.json", status)
+
+
+def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data) -> RunResult:
+    from .callbacks import ProgressPrinter, RunLogger, StopOnNonFinite, StopOnRequest
+    from .datasets import load_dataset, prepare
+    from .registry import build
+
+    dataset = data if data is not None else load_dataset(spec.dataset)
+    arrays = prepare(dataset, spec.input_shape, spec.training.loss)
+    (x, y), val = arrays["train"], arrays["val"]
+    model = build(spec)  # seeds Keras, Python and NumPy with spec.training.seed
+    divergence, stopper, logger = StopOnNonFinite(), StopOnRequest(stop.is_set), RunLogger(run_dir, status)
+    callbacks = [stopper, divergence, logger, *extra_callbacks]
+    if progress is True:
+        callbacks.append(ProgressPrinter())
+    elif callable(progress) and progress is not False:
+        callbacks.append(progress)
+    batch = _batch_size(spec, len(x))
+    started = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=spec.training.epochs, validation_data=val, shuffle=True,
+              verbose=0, callbacks=callbacks)
+    seconds = time.perf_counter() - started
+    history = logger.history
+
+    if divergence.diverged:
+        _finish(run_dir, status, "diverged", divergence.message, step=divergence.step, train_seconds=seconds)
+        return RunResult(run_dir, "diverged", history, message=divergence.message, step=divergence.step, model=model)
+
+    _save_model(model, run_dir)
+    x_test, y_test = arrays["test"]
+    test = model.evaluate(x_test, y_test, batch_size=max(batch, 256), verbose=0, return_dict=True)
+    test = {k: float(v) for k, v in test.items()}
+    state = "stopped" if stopper.stopped else "completed"
+    message = "Stopped on request; the model was saved" if state == "stopped" else ""
+    _finish(run_dir, status, state, message, test=test, train_seconds=seconds)
+    return RunResult(run_dir, state, history, test, message, model=model)
+
+
+def _save_model(model, run_dir: Path) -> None:
+    partial = run_dir / "model.partial.keras"  # Keras wants the .keras suffix; rename makes it atomic
+    model.save(partial)
+    partial.replace(run_dir / "model.keras")
