@@ -20,8 +20,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/zoo demo vanishing --out demo/vanishing.png
-	$(BIN)/zoo demo exploding --out demo/exploding.png
+	$(BIN)/zoo train deep-sigmoid --out demo/deep-sigmoid-$$(date +%s)
+	$(BIN)/zoo train deep-relu --out demo/deep-relu-$$(date +%s)
 
 bench: $(STAMP)
 	$(BIN)/python bench/train_throughput.py

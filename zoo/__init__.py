@@ -7,6 +7,7 @@
 
 Importing zoo does not import TensorFlow; building or training a model does.
 """
+from . import runs
 from .datasets import list_datasets, load_dataset, prepare
 from .errors import DataError, RunError, SpecError, ZooError
 from .registry import build, list_builders, list_models, load_spec, register_builder
