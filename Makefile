@@ -20,11 +20,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/zoo train deep-sigmoid --out demo/deep-sigmoid-$$(date +%s)
-	$(BIN)/zoo train deep-relu --out demo/deep-relu-$$(date +%s)
+	$(BIN)/zoo demo vanishing --out demo/vanishing.png
+	$(BIN)/zoo demo exploding --out demo/exploding.png
 
 bench: $(STAMP)
 	$(BIN)/python bench/train_throughput.py
+	$(BIN)/python bench/recording_overhead.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo

@@ -59,7 +59,8 @@ def cmd_train(args) -> int:
     from .training import train
 
     result = train(args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-                   learning_rate=args.lr, seed=args.seed, out=args.out)
+                   learning_rate=args.lr, seed=args.seed, out=args.out, record_every=args.record_every,
+                   tensorboard=args.tensorboard)
     if result.state == "diverged":
         print(f"zoo: {result.message}", file=sys.stderr)
     elif result.state == "stopped":
@@ -67,6 +68,45 @@ def cmd_train(args) -> int:
     test = "  ".join(f"test {k} {v:.4f}" for k, v in result.test.items())
     print(f"{result.state}: {result.path}" + (f"  ({test})" if test else ""))
     return {"completed": 0, "stopped": 130, "diverged": 1}.get(result.state, 1)
+
+
+def _figure_path(text: str) -> str:
+    if not text.lower().endswith((".png", ".svg", ".pdf")):
+        raise argparse.ArgumentTypeError(f"expected a .png, .svg or .pdf file name, received {text!r}")
+    return text
+
+
+def _compare(run_dirs, out) -> None:
+    from .plots import compare_figure, format_table, gradient_summary
+    from .records import RunRecords
+
+    runs = [RunRecords(d) for d in run_dirs]
+    print(format_table([gradient_summary(r) for r in runs]))
+    if out:
+        compare_figure(runs, out)
+        print(f"figure: {out}")
+
+
+def cmd_compare(args) -> int:
+    _compare(args.runs, args.out)
+    return 0
+
+
+DEMOS = {"vanishing": ("deep-sigmoid", "deep-relu"), "exploding": ("exploding", "exploding-clipped")}
+
+
+def cmd_demo(args) -> int:
+    from .training import train
+
+    paths = []
+    for name in DEMOS[args.experiment]:
+        print(f"== training {name}", file=sys.stderr)
+        result = train(name, dataset=args.dataset, epochs=args.epochs, seed=args.seed)
+        if result.state == "diverged":
+            print(f"zoo: {name}: {result.message}", file=sys.stderr)
+        paths.append(result.path)
+    _compare(paths, args.out or f"{args.experiment}.png")
+    return 0
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -89,7 +129,22 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_positive(float), help="learning rate")
     p.add_argument("--seed", type=int)
     p.add_argument("--out", help="run folder to create (default: a new folder under $ZOO_HOME/runs)")
+    p.add_argument("--record-every", type=int, default=1, help="record gradients every k steps (0: off)")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard summaries to RUN/tensorboard")
     p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("compare", help="gradient and loss curves of runs side by side, and a table")
+    p.add_argument("runs", nargs="+", help="run folders")
+    p.add_argument("--out", type=_figure_path, help="figure to write (.png, .svg or .pdf)")
+    p.set_defaults(run=cmd_compare)
+
+    p = sub.add_parser("demo", help="train a textbook pair and compare: vanishing or exploding gradients")
+    p.add_argument("experiment", choices=sorted(DEMOS))
+    p.add_argument("--dataset", help="dataset (default: the specs', the offline digits)")
+    p.add_argument("--epochs", type=_positive(int))
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", type=_figure_path, help="figure to write (default: EXPERIMENT.png)")
+    p.set_defaults(run=cmd_demo)
     return parser
 
 

@@ -73,7 +73,8 @@ def _batch_size(spec: ModelSpec, n_train: int) -> int:
 def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs: int | None = None,
           batch_size: int | str | None = None, learning_rate: float | None = None, seed: int | None = None,
           overrides: dict | None = None, out: str | Path | None = None, callbacks: list | None = None,
-          stop: threading.Event | None = None, progress: bool | Callable = True, data=None) -> RunResult:
+          stop: threading.Event | None = None, progress: bool | Callable = True, data=None,
+          record_every: int = 1, tensorboard: bool = False) -> RunResult:
     """Train the model a spec declares and record the run.
 
     The run folder gets `spec.toml` (the resolved spec), `status.json` (kept current), `history.json`
@@ -89,6 +90,9 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
         stop: an event that, once set, stops the run after the current step.
         progress: print per-epoch progress to stderr (True), nothing (False), or a Keras callback to use.
         data: a `Dataset` to use instead of loading `spec.dataset` (tests pass small ones).
+        record_every: record gradient statistics every k steps into `gradients.csv` (0: do not record);
+            activation statistics go to `activations.csv`, histograms to `histograms.npz`.
+        tensorboard: also write TensorBoard summaries (gradient norms and histograms) to `tensorboard/`.
 
     Returns:
         A `RunResult`. Raises `ZooError` for bad input (the run is recorded as "failed" when its folder exists).
@@ -101,7 +105,7 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     stop = stop or threading.Event()
     try:
         with _stop_on_signals(stop):
-            result = _fit(spec, run_dir, status, callbacks or [], stop, progress, data)
+            result = _fit(spec, run_dir, status, callbacks or [], stop, progress, data, record_every, tensorboard)
     except KeyboardInterrupt:
         _finish(run_dir, status, "stopped", "Interrupted before the first step ended")
         return RunResult(run_dir, "stopped", message=status["message"])
@@ -133,7 +137,7 @@ def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra)
     write_json_atomic(run_dir / "status.json", status)
 
 
-def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data) -> RunResult:
+def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard) -> RunResult:
     from .callbacks import ProgressPrinter, RunLogger, StopOnNonFinite, StopOnRequest
     from .datasets import load_dataset, prepare
     from .registry import build
@@ -143,7 +147,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data) -> RunRes
     (x, y), val = arrays["train"], arrays["val"]
     model = build(spec)  # seeds Keras, Python and NumPy with spec.training.seed
     divergence, stopper, logger = StopOnNonFinite(), StopOnRequest(stop.is_set), RunLogger(run_dir, status)
-    callbacks = [stopper, divergence, logger, *extra_callbacks]
+    callbacks = [stopper, divergence, logger, *_recorders(run_dir, x, record_every, tensorboard), *extra_callbacks]
     if progress is True:
         callbacks.append(ProgressPrinter())
     elif callable(progress) and progress is not False:
@@ -167,6 +171,16 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data) -> RunRes
     message = "Stopped on request; the model was saved" if state == "stopped" else ""
     _finish(run_dir, status, state, message, test=test, train_seconds=seconds)
     return RunResult(run_dir, state, history, test, message, model=model)
+
+
+def _recorders(run_dir: Path, x, record_every: int, tensorboard: bool) -> list:
+    if not record_every:
+        return []
+    from .callbacks import ActivationRecorder, GradientRecorder, RecordWriter
+
+    gradients = GradientRecorder(every=record_every)
+    activations = ActivationRecorder(x[:256])
+    return [gradients, activations, RecordWriter(run_dir, gradients, activations, tensorboard)]
 
 
 def _save_model(model, run_dir: Path) -> None:

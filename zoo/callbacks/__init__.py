@@ -1,7 +1,10 @@
 """Keras callbacks: plain `keras.callbacks.Callback`s, usable in any `model.fit`."""
+from .activation_recorder import ActivationRecorder
+from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
 from .progress_printer import ProgressPrinter
+from .record_writer import RecordWriter
 from .run_logger import RunLogger
 from .stop_on_non_finite import StopOnNonFinite
 from .stop_on_request import StopOnRequest
 
-__all__ = ["ProgressPrinter", "RunLogger", "StopOnNonFinite", "StopOnRequest"]
+__all__ = ["ActivationRecorder", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest"]

@@ -1,0 +1,87 @@
+"""Figures, drawn headless with matplotlib (the app embeds the same functions)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .records import RunRecords
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def gradient_summary(run: RunRecords) -> dict:
+    """First and last hidden layer's gradient norm at the first and the last recorded (finite) step."""
+    norms = run.grad("grad_norm")[:, run.hidden]
+    finite = np.where(np.all(np.isfinite(norms), axis=1))[0]
+    first, last = (finite[0], finite[-1]) if len(finite) else (0, 0)
+    out = {"run": run.name, "first_step": int(run.steps[first]), "last_step": int(run.steps[last])}
+    for label, row in (("start", first), ("end", last)):
+        a, b = float(norms[row, 0]), float(norms[row, -1])
+        out[label] = {"first_hidden": a, "last_hidden": b, "ratio": a / b if b else float("nan")}
+    return out
+
+
+def format_table(summaries: list[dict]) -> str:
+    lines = [f"{'run':<20} {'when':<12} {'first hidden':>13} {'last hidden':>13} {'first/last':>11}"]
+    for s in summaries:
+        for label, step in (("start", s["first_step"]), ("end", s["last_step"])):
+            v = s[label]
+            lines.append(f"{s['run']:<20} {label + ' @' + str(step):<12} {v['first_hidden']:>13.3e} "
+                         f"{v['last_hidden']:>13.3e} {v['ratio']:>11.3e}")
+    return "\n".join(lines)
+
+
+def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
+    """Per run (columns, shared axes): gradient norm per layer over steps (log), norm by depth, loss curves."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(3, len(runs), figsize=(5.2 * len(runs), 11), sharey="row", squeeze=False)
+    for col, run in enumerate(runs):
+        norms = run.grad("grad_norm")
+        colours = plt.cm.viridis(np.linspace(0, 0.9, len(run.layers)))
+        ax = axes[0, col]
+        for j, name in enumerate(run.layers):
+            ax.plot(run.steps, norms[:, j], color=colours[j], lw=1, label=f"{j + 1}: {name}",
+                    marker="o" if len(run.steps) < 20 else None, ms=4)
+        ax.set_yscale("log")
+        ax.set_title(f"{run.name} ({run.status.get('state', '?')})")
+        ax.set_xlabel("training step")
+        ax.legend(fontsize=6, ncol=2, title="depth: layer", title_fontsize=7)
+        axes[0, 0].set_ylabel("gradient L2 norm per layer")
+        if run.status.get("state") == "diverged":
+            ax.axvline(run.status.get("step") or run.steps[-1], color="red", ls="--", lw=1)
+            ax.text(0.02, 0.02, f"diverged at step {run.status.get('step')}", color="red", transform=ax.transAxes)
+
+        ax = axes[1, col]
+        finite = np.where(np.all(np.isfinite(norms), axis=1))[0]
+        depth = np.arange(1, len(run.layers) + 1)
+        if len(finite):
+            ax.plot(depth, norms[finite[0]], "o-", label=f"step {run.steps[finite[0]]}")
+            ax.plot(depth, norms[finite[-1]], "s-", label=f"step {run.steps[finite[-1]]}")
+        ax.set_yscale("log")
+        ax.set_xticks(depth, [str(d) if n != "output" else "out" for d, n in zip(depth, run.layers)])
+        ax.set_xlabel("depth (1 = nearest the input)")
+        axes[1, 0].set_ylabel("gradient norm by depth")
+        ax.legend(fontsize=8)
+
+        ax = axes[2, col]
+        for key, style in (("loss", "-"), ("val_loss", "--")):
+            values = [np.nan if v is None else v for v in run.history.get(key, [])]
+            if values:
+                ax.plot(run.history["epoch"], values, style, marker="o", label=key)
+        ax.set_xlabel("epoch")
+        axes[2, 0].set_ylabel("loss")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+    return fig
