@@ -34,7 +34,12 @@ class ActivationRecorder(keras.callbacks.Callback):
         self.probe, self.every = probe, every
 
     def on_train_begin(self, logs=None):
-        layers = [l for l in self.model.layers if getattr(l, "activation", None) is not None and l.name != "output"]
+        try:
+            symbolic = bool(self.model.inputs)
+        except AttributeError:  # a subclassed model (the perceptron) has no graph to tap
+            symbolic = False
+        layers = [l for l in self.model.layers if getattr(l, "activation", None) is not None and l.name != "output"] \
+            if symbolic else []
         self.layer_names = [l.name for l in layers]
         self._kinds = [keras.activations.serialize(l.activation) for l in layers]
         self._kinds = [k if isinstance(k, str) else k.get("config", k) for k in self._kinds]
