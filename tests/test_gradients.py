@@ -153,7 +153,6 @@ def test_sigmoid_saturation_and_relu_dead_fractions_are_true(tf_keras):
     recorder = ActivationRecorder(x)
     model.fit(x, y, epochs=1, verbose=0, callbacks=[recorder])
     first = [r for r in recorder.records if r["step"] == 0]
-    features = keras.Model(model.inputs[0], [model.get_layer(f"hidden_{i}").output for i in range(1, 11)])
     model_before = zoo.build("deep-relu")  # same seed: the initial weights the step-0 record saw
     features = keras.Model(model_before.inputs[0], [model_before.get_layer(f"hidden_{i}").output for i in range(1, 11)])
     outs = [np.asarray(o) for o in features(x)]

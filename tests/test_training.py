@@ -54,7 +54,7 @@ def test_existing_out_folder_is_refused_and_left_alone(tmp_path, small_data):
 
 
 def test_default_run_folders_are_distinct_under_zoo_home(tmp_path, small_data):
-    a = train("and-never" if False else "perceptron", epochs=1, progress=False)
+    a = train("perceptron", epochs=1, progress=False)
     b = train("perceptron", epochs=1, progress=False)
     assert a.path != b.path and a.path.parent == b.path.parent == tmp_path / "zoo_home" / "runs"
 

@@ -8,6 +8,10 @@ GRAD_STATS = ("grad_norm", "grad_mean_abs", "grad_max_abs", "grad_norm_clipped",
 HIST_EDGES = np.linspace(-12.0, 2.0, 29)  # log10|g| bins: 1e-12 .. 1e2, half a decade wide
 
 
+def _sum_sq(tensors):
+    return tf.add_n([tf.reduce_sum(tf.square(t)) for t in tensors])
+
+
 class GradientRecorder(keras.callbacks.Callback):
     """Record per-layer statistics of the real training gradients, step by step.
 
@@ -120,7 +124,7 @@ class GradientRecorder(keras.callbacks.Callback):
         return tf.stack([fn([tensors[i] for i in group]) for group in self._groups])
 
     def _record(self, step, grads, variables, optimizer):
-        sq = lambda ts: tf.add_n([tf.reduce_sum(tf.square(t)) for t in ts])  # noqa: E731
+        sq = _sum_sq
         norms = tf.sqrt(self._layer_reduce(grads, sq))
         sizes = tf.constant([sum(int(np.prod(grads[i].shape)) for i in g) for g in self._groups], tf.float32)
         mean_abs = self._layer_reduce(grads, lambda ts: tf.add_n([tf.reduce_sum(tf.abs(t)) for t in ts])) / sizes
@@ -150,7 +154,7 @@ class GradientRecorder(keras.callbacks.Callback):
                 clipped = tf.clip_by_value(logs, HIST_EDGES[0], HIST_EDGES[-1] - 1e-6)
                 hists.append(tf.histogram_fixed_width(clipped, [HIST_EDGES[0], HIST_EDGES[-1]], len(HIST_EDGES) - 1))
             self._hist.assign(tf.cast(tf.stack(hists), tf.float32))
-            sq = lambda ts: tf.add_n([tf.reduce_sum(tf.square(t)) for t in ts])  # noqa: E731
+            sq = _sum_sq
             deltas = [tf.convert_to_tensor(v) - s.read_value() for v, s in zip(variables, self._snapshot)]
             before = [s.read_value() for s in self._snapshot]
             self._ratio.assign(tf.sqrt(self._layer_reduce(deltas, sq)) / (tf.sqrt(self._layer_reduce(before, sq)) + 1e-30))
