@@ -47,6 +47,7 @@ def per_layer(model, grads):
 def test_recorded_statistics_match_gradient_tape(name, tf_keras):
     tf, keras = tf_keras
     from zoo.callbacks import GradientRecorder
+    from zoo.callbacks.gradient_recorder import HIST_EDGES
 
     x, y = batch_for(name)
     model = zoo.build(name)
@@ -60,19 +61,24 @@ def test_recorded_statistics_match_gradient_tape(name, tf_keras):
     mean_abs = [np.concatenate([np.abs(g).ravel() for g in layer]).mean() for layer in expected]
     max_abs = [max(np.abs(g).max() for g in layer) for layer in expected]
     np.testing.assert_allclose(table["grad_norm"][0], norms, rtol=1e-4)
-    np.testing.assert_allclose(table["grad_mean_abs"][0], mean_abs, rtol=1e-4)
-    np.testing.assert_allclose(table["grad_max_abs"][0], max_abs, rtol=1e-4)
+    details = recorder.details()
+    assert details["step"].tolist() == [1]
+    np.testing.assert_allclose(details["grad_mean_abs"][0], mean_abs, rtol=1e-4)
+    np.testing.assert_allclose(details["grad_max_abs"][0], max_abs, rtol=1e-4)
     assert np.isnan(table["grad_norm_clipped"][0]).all()  # no clipping configured
     after = [np.asarray(w) for w in model.trainable_weights]
     weight_norms = [np.sqrt(sum((w ** 2).sum() for w in layer)) for layer in per_layer(model, after)]
-    np.testing.assert_allclose(table["weight_norm"][0], weight_norms, rtol=1e-5)
+    np.testing.assert_allclose(details["weight_norm"][0], weight_norms, rtol=1e-5)
     deltas = per_layer(model, [a - b for a, b in zip(after, weights_before)])
     befores = per_layer(model, weights_before)
     ratio = [np.sqrt(sum((d ** 2).sum() for d in dl)) / np.sqrt(sum((b ** 2).sum() for b in bl))
              for dl, bl in zip(deltas, befores)]
-    np.testing.assert_allclose(recorder.update_ratios[0], ratio, rtol=1e-3)
-    # the histogram counts every gradient value once
-    assert recorder.histograms[0].sum(axis=1).tolist() == [sum(g.size for g in layer) for layer in expected]
+    np.testing.assert_allclose(details["update_ratio"][0], ratio, rtol=1e-3)
+    # the histogram counts every gradient value once, each in the bin of its log10|g|
+    flat = [np.concatenate([g.ravel() for g in layer]) for layer in expected]
+    independent = [np.histogram(np.clip(np.log10(np.abs(g) + 1e-30), -12, 2 - 1e-6), bins=HIST_EDGES)[0] for g in flat]
+    assert details["histogram"][0].sum(axis=1).tolist() == [g.size for g in flat]
+    np.testing.assert_allclose(details["histogram"][0], independent, atol=2)  # float32 log at the bin edges
 
 
 def test_clipping_shows_in_the_after_clipping_norms(tf_keras):
@@ -99,18 +105,19 @@ def test_record_every_k_steps(tf_keras):
 
     x, y = batch_for("binary", 160)
     model = zoo.build("binary")
-    recorder = GradientRecorder(every=3, flush_every=2, histogram_every=4)
+    recorder = GradientRecorder(every=3, flush_every=2, detail_every=4)
     model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[recorder])  # 20 steps
     table = recorder.table()
     assert table["step"].tolist() == [3, 6, 9, 12, 15, 18]
     assert table["epoch"].tolist() == [1, 1, 1, 2, 2, 2]
-    assert recorder.histogram_steps == [1, 4, 8, 12, 16, 20]
+    assert recorder.details()["step"].tolist() == [1, 4, 8, 12, 16, 20]
+    assert recorder.details()["epoch"].tolist() == [1, 1, 1, 2, 2, 2]
 
 
 def test_recorder_refuses_bad_arguments():
     from zoo.callbacks import GradientRecorder
 
-    for kwargs in ({"every": 0}, {"flush_every": -1}, {"histogram_every": -2}, {"every": 1.5}):
+    for kwargs in ({"every": 0}, {"flush_every": -1}, {"detail_every": -2}, {"every": True}, {"every": 1.5}):
         with pytest.raises(ValueError):
             GradientRecorder(**kwargs)
 
@@ -142,6 +149,10 @@ def test_run_folder_records_csv_activations_histograms(tmp_path):
     assert all(0.0 <= float(a["dead"]) <= 1.0 for a in acts)
     hist = np.load(tmp_path / "r" / "histograms.npz")
     assert hist["counts"].shape == (1, 11, 28) and hist["steps"].tolist() == [1]
+    with open(tmp_path / "r" / "gradient_details.csv") as f:
+        details = list(csv.DictReader(f))
+    assert len(details) == 11 and {int(d["step"]) for d in details} == {1}
+    assert all(0 < float(d["grad_mean_abs"]) <= float(d["grad_max_abs"]) and float(d["weight_norm"]) > 0 for d in details)
 
 
 def test_sigmoid_saturation_and_relu_dead_fractions_are_true(tf_keras):

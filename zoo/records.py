@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 
 from .errors import RunError
-from .runs import read_json
+from .runs import read_json, write_text_atomic
 
-GRADIENT_COLUMNS = ("step", "epoch", "layer", "depth", "grad_norm", "grad_mean_abs", "grad_max_abs",
-                    "grad_norm_clipped", "weight_norm")
+GRADIENT_COLUMNS = ("step", "epoch", "layer", "depth", "grad_norm", "grad_norm_clipped")
+DETAIL_COLUMNS = ("step", "epoch", "layer", "depth", "grad_mean_abs", "grad_max_abs", "weight_norm", "update_ratio")
 ACTIVATION_COLUMNS = ("step", "epoch", "layer", "depth", "activation", "act_mean", "act_std", "saturated", "dead")
 
 
@@ -30,11 +31,23 @@ class GradientCsv:
                     writer.writerow([int(step), int(epoch), name, depth, *(f"{v:.7g}" for v in values)])
 
 
+def write_details(path: Path, details: dict, layer_names: list[str]) -> None:
+    """`gradient_details.csv`: one row per detail step and layer (see GradientRecorder.details)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(DETAIL_COLUMNS)
+    for k, (step, epoch) in enumerate(zip(details["step"], details["epoch"])):
+        for depth, name in enumerate(layer_names, start=1):
+            writer.writerow([int(step), int(epoch), name, depth, *(f"{details[c][k, depth - 1]:.7g}" for c in DETAIL_COLUMNS[4:])])
+    write_text_atomic(path, out.getvalue())
+
+
 def write_activations(path: Path, records: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, ACTIVATION_COLUMNS)
-        writer.writeheader()
-        writer.writerows(records)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, ACTIVATION_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    write_text_atomic(path, out.getvalue())
 
 
 class RunRecords:

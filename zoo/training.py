@@ -91,7 +91,8 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
         progress: print per-epoch progress to stderr (True), nothing (False), or a Keras callback to use.
         data: a `Dataset` to use instead of loading `spec.dataset` (tests pass small ones).
         record_every: record gradient statistics every k steps into `gradients.csv` (0: do not record);
-            activation statistics go to `activations.csv`, histograms to `histograms.npz`.
+            mean/max |g|, weight norms and update ratios every 100 steps to `gradient_details.csv`,
+            log10|g| histograms to `histograms.npz`, activation statistics to `activations.csv`.
         tensorboard: also write TensorBoard summaries (gradient norms and histograms) to `tensorboard/`.
 
     Returns:

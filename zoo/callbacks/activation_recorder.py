@@ -47,24 +47,26 @@ class ActivationRecorder(keras.callbacks.Callback):
         self.records: list[dict] = []  # one per (step, layer)
         self._step = int(self.model.optimizer.iterations.numpy())
         self._epoch = 0
+        self._recorded_step = None
         self._record()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
+    def on_train_batch_begin(self, batch, logs=None):
+        # The previous step's hook, run before this step: a batch-end hook would stop Keras' asynchronous dispatch.
         if self.every and self._step % self.every == 0:
             self._record()
+        self._step += 1
 
     def on_epoch_end(self, epoch, logs=None):
         self._epoch = epoch + 1
-        if not (self.every and self._step % self.every == 0):
-            self._record()
+        self._record()
 
     def _record(self):
-        if self._features is None:
+        if self._features is None or self._step == self._recorded_step:
             return
+        self._recorded_step = self._step
         outputs = self._features(self.probe, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         for depth, (name, kind, out) in enumerate(zip(self.layer_names, self._kinds, outputs), start=1):

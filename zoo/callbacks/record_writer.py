@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from .._backend import keras, tf
-from ..records import GradientCsv, write_activations
+from ..records import GradientCsv, write_activations, write_details
 from .activation_recorder import ActivationRecorder
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
 
@@ -14,7 +14,7 @@ class RecordWriter(keras.callbacks.Callback):
     """Write a GradientRecorder's and an ActivationRecorder's records into a run folder as training goes.
 
     `gradients.csv` grows at every flush of the recorder (so a stopped or diverged run keeps its records
-    up to the last step); `activations.csv` and `histograms.npz` are rewritten at each epoch end.
+    up to the last step); `gradient_details.csv`, `histograms.npz` and `activations.csv` are rewritten at each epoch end.
     With `tensorboard=True`, per-layer gradient norms and log10|g| histograms also go to `tensorboard/`.
 
     Args:
@@ -65,13 +65,15 @@ class RecordWriter(keras.callbacks.Callback):
         if self.activations is not None:
             write_activations(self.run_dir / "activations.csv", self.activations.records)
         if g.histograms:
+            details = g.details()
+            write_details(self.run_dir / "gradient_details.csv", details, g.layer_names)
             partial = self.run_dir / "histograms.partial.npz"
-            np.savez_compressed(partial, steps=np.array(g.histogram_steps), layers=np.array(g.layer_names),
-                                edges=HIST_EDGES, counts=np.stack(g.histograms), update_ratio=np.stack(g.update_ratios))
+            np.savez_compressed(partial, steps=details["step"], layers=np.array(g.layer_names), edges=HIST_EDGES,
+                                counts=details["histogram"])
             partial.replace(self.run_dir / "histograms.npz")
         if self._writer is not None:
             with self._writer.as_default():
-                for step, counts in list(zip(g.histogram_steps, g.histograms))[self._histograms_written:]:
+                for step, counts in list(zip(g.detail_steps, g.histograms))[self._histograms_written:]:
                     for name, row in zip(g.layer_names, counts):
                         _histogram(f"log10_abs_grad/{name}", row, step)
             self._histograms_written = len(g.histograms)
