@@ -213,3 +213,20 @@ def test_tensorboard_summaries_are_written(tmp_path):
         event = tf.compat.v1.Event.FromString(record.numpy())
         tags |= {v.tag for v in event.summary.value}
     assert "grad_norm/01_hidden_1" in tags and "log10_abs_grad/output" in tags
+
+
+def test_recorder_works_under_xla(tf_keras):
+    """On a GPU Keras compiles the train step with XLA by default; the recorder's ops must compile too."""
+    tf, keras = tf_keras
+    from zoo.callbacks import GradientRecorder
+
+    x, y = batch_for("regression")
+    model = zoo.build("regression")
+    expected = per_layer(model, tape_gradients(tf, model, x, y))
+    model.jit_compile = True
+    model.make_train_function(force=True)
+    recorder = GradientRecorder(detail_every=2)
+    model.fit(x, y, batch_size=len(x), epochs=2, shuffle=False, verbose=0, callbacks=[recorder])
+    norms = [np.sqrt(sum((g ** 2).sum() for g in layer)) for layer in expected]
+    np.testing.assert_allclose(recorder.table()["grad_norm"][0], norms, rtol=1e-4)
+    assert recorder.details()["step"].tolist() == [1, 2]
