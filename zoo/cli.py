@@ -58,9 +58,11 @@ def cmd_show(args) -> int:
 def cmd_train(args) -> int:
     from .training import train
 
+    overrides = {k: v for k, v in (("optimizer.name", args.optimizer), ("optimizer.momentum", args.momentum))
+                 if v is not None}
     result = train(args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-                   learning_rate=args.lr, seed=args.seed, out=args.out, record_every=args.record_every,
-                   tensorboard=args.tensorboard)
+                   learning_rate=args.lr, seed=args.seed, overrides=overrides, out=args.out,
+                   record_every=args.record_every, tensorboard=args.tensorboard)
     if result.state == "diverged":
         print(f"zoo: {result.message}", file=sys.stderr)
     elif result.state == "stopped":
@@ -92,20 +94,46 @@ def cmd_compare(args) -> int:
     return 0
 
 
-DEMOS = {"vanishing": ("deep-sigmoid", "deep-relu"), "exploding": ("exploding", "exploding-clipped")}
+def cmd_perceptron(args) -> int:
+    from .perceptron import learn_truth_table
+
+    result = learn_truth_table(args.table, epochs=args.epochs, learning_rate=args.lr, seed=args.seed)
+    print(f"{args.table}: the perceptron rule, one example at a time, learning rate {args.lr:g}\n")
+    print(result.format())
+    return 0
 
 
 def cmd_demo(args) -> int:
+    if args.experiment == "optimizers":
+        return _demo_optimizers(args)
+    from .demos import PAIRS
     from .training import train
 
+    if args.model:
+        raise ZooError(f"--model is for `zoo demo optimizers`; the {args.experiment} demo trains {' and '.join(PAIRS[args.experiment])}")
     paths = []
-    for name in DEMOS[args.experiment]:
+    for name in PAIRS[args.experiment]:
         print(f"== training {name}", file=sys.stderr)
         result = train(name, dataset=args.dataset, epochs=args.epochs, seed=args.seed)
         if result.state == "diverged":
             print(f"zoo: {name}: {result.message}", file=sys.stderr)
         paths.append(result.path)
     _compare(paths, args.out or f"{args.experiment}.png")
+    return 0
+
+
+def _demo_optimizers(args) -> int:
+    from .demos import compare_optimizers, format_optimizer_table
+    from .plots import optimizers_figure
+
+    results = compare_optimizers(args.model or "mlp", args.dataset, args.epochs, args.seed,
+                                 log=lambda line: print(line, file=sys.stderr))
+    print(format_optimizer_table(results))
+    for r in results:
+        print(f"{r.variant.label}: {r.path}")
+    out = args.out or "optimizers.png"
+    optimizers_figure(results, out)
+    print(f"figure: {out}")
     return 0
 
 
@@ -127,19 +155,29 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive(int))
     p.add_argument("--batch-size", type=_batch_size, help="a positive integer, or 'full' for batch gradient descent")
     p.add_argument("--lr", type=_positive(float), help="learning rate")
+    p.add_argument("--optimizer", choices=["sgd", "adam", "rmsprop", "adagrad"], help="default: the spec's")
+    p.add_argument("--momentum", type=float, help="SGD/RMSprop momentum in [0, 1)")
     p.add_argument("--seed", type=int)
     p.add_argument("--out", help="run folder to create (default: a new folder under $ZOO_HOME/runs)")
     p.add_argument("--record-every", type=int, default=1, help="record gradients every k steps (0: off)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard summaries to RUN/tensorboard")
     p.set_defaults(run=cmd_train)
 
+    p = sub.add_parser("perceptron", help="the perceptron rule on a truth table: answers, weights, decision line")
+    p.add_argument("--table", default="concert", choices=["concert", "and", "or", "xor"], help="default: concert")
+    p.add_argument("--epochs", type=_positive(int), default=20)
+    p.add_argument("--lr", type=_positive(float), default=1.0, help="learning rate of the rule")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=cmd_perceptron)
+
     p = sub.add_parser("compare", help="gradient and loss curves of runs side by side, and a table")
     p.add_argument("runs", nargs="+", help="run folders")
     p.add_argument("--out", type=_figure_path, help="figure to write (.png, .svg or .pdf)")
     p.set_defaults(run=cmd_compare)
 
-    p = sub.add_parser("demo", help="train a textbook pair and compare: vanishing or exploding gradients")
-    p.add_argument("experiment", choices=sorted(DEMOS))
+    p = sub.add_parser("demo", help="textbook experiments: vanishing or exploding gradients, gradient-descent variants")
+    p.add_argument("experiment", choices=["exploding", "optimizers", "vanishing"])
+    p.add_argument("--model", help="optimizers: the network to train with each variant (default: mlp)")
     p.add_argument("--dataset", help="dataset (default: the specs', the offline digits)")
     p.add_argument("--epochs", type=_positive(int))
     p.add_argument("--seed", type=int)

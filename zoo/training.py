@@ -27,6 +27,7 @@ class RunResult:
     message: str = ""
     step: int | None = None
     model: Any = None
+    converged_epoch: int | None = None  # the perceptron's: first epoch with every training example right
 
     @property
     def ok(self) -> bool:
@@ -139,7 +140,7 @@ def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra)
 
 
 def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard) -> RunResult:
-    from .callbacks import ProgressPrinter, RunLogger, StopOnNonFinite, StopOnRequest
+    from .callbacks import ProgressPrinter, RunLogger, StopOnNonFinite, StopOnRequest, StopWhenConverged
     from .datasets import load_dataset, prepare
     from .registry import build
 
@@ -149,6 +150,9 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     model = build(spec)  # seeds Keras, Python and NumPy with spec.training.seed
     divergence, stopper, logger = StopOnNonFinite(), StopOnRequest(stop.is_set), RunLogger(run_dir, status)
     callbacks = [stopper, divergence, logger, *_recorders(run_dir, x, record_every, tensorboard), *extra_callbacks]
+    converged = StopWhenConverged(x, y) if spec.builder == "perceptron" else None
+    if converged is not None:
+        callbacks.insert(0, converged)
     if progress is True:
         callbacks.append(ProgressPrinter())
     elif callable(progress) and progress is not False:
@@ -170,8 +174,19 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     test = {k: float(v) for k, v in test.items()}
     state = "stopped" if stopper.stopped else "completed"
     message = "Stopped on request; the model was saved" if state == "stopped" else ""
-    _finish(run_dir, status, state, message, test=test, train_seconds=seconds)
-    return RunResult(run_dir, state, history, test, message, model=model)
+    extra = {}
+    if converged is not None and state == "completed":
+        extra["converged_epoch"] = converged.converged_epoch
+        message = convergence_message(converged.converged_epoch, spec.training.epochs)
+    _finish(run_dir, status, state, message, test=test, train_seconds=seconds, **extra)
+    return RunResult(run_dir, state, history, test, message, model=model, converged_epoch=extra.get("converged_epoch"))
+
+
+def convergence_message(epoch: int | None, budget: int) -> str:
+    if epoch is not None:
+        return f"Converged in epoch {epoch}: every training example is classified correctly"
+    return (f"Did not converge within {budget} epochs: no straight line separates these classes "
+            "(a hidden layer can, see xor-mlp)")
 
 
 def _recorders(run_dir: Path, x, record_every: int, tensorboard: bool) -> list:

@@ -6,5 +6,6 @@ from .record_writer import RecordWriter
 from .run_logger import RunLogger
 from .stop_on_non_finite import StopOnNonFinite
 from .stop_on_request import StopOnRequest
+from .stop_when_converged import StopWhenConverged
 
-__all__ = ["ActivationRecorder", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest"]
+__all__ = ["ActivationRecorder", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged"]

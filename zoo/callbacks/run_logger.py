@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 from .._backend import keras
@@ -5,7 +6,7 @@ from ..runs import now_iso, write_json_atomic
 
 
 class RunLogger(keras.callbacks.Callback):
-    """Write a run's `history.json` (per-epoch metrics, validation included) and keep `status.json` current.
+    """Write a run's `history.json` (per-epoch metrics, validation included, and wall-clock `seconds`) and keep `status.json` current.
 
     Both files are rewritten atomically after every epoch, so a reader (the app, `zoo runs`)
     never sees half a file and a killed run keeps every completed epoch.
@@ -26,10 +27,12 @@ class RunLogger(keras.callbacks.Callback):
         self.status = status
 
     def on_train_begin(self, logs=None):
-        self.history: dict[str, list] = {"epoch": []}
+        self.history: dict[str, list] = {"epoch": [], "seconds": []}
+        self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self.history["epoch"].append(epoch + 1)
+        self.history["seconds"].append(round(time.perf_counter() - self._started, 4))  # wall clock, validation included
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
         write_json_atomic(self.run_dir / "history.json", self.history)

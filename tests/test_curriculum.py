@@ -1,0 +1,105 @@
+"""The classic curriculum as numbers: the perceptron rule, the three losses, the gradient-descent variants."""
+import json
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.cli import main
+from zoo.demos import OPTIMIZER_VARIANTS, compare_optimizers, format_optimizer_table, optimizer_specs
+from zoo.perceptron import learn_truth_table
+from zoo.training import train
+
+
+# ------------------------------------------------------------------------------------------ perceptron
+def test_perceptron_rule_is_applied_literally():
+    """From zero weights, one wrong answer moves w by lr * (target - output) * x and b by lr * (target - output)."""
+    model = zoo.build("perceptron", optimizer__learning_rate=0.5)
+    x = np.array([[1.0, 2.0]], np.float32)
+    model.fit(x, np.array([1.0], np.float32), batch_size=1, epochs=1, verbose=0)  # output 0, target 1
+    assert model.weights_and_bias() == ([0.5, 1.0], 0.5)
+    model.fit(x, np.array([0.0], np.float32), batch_size=1, epochs=1, verbose=0)  # now it fires: output 1, target 0
+    assert model.weights_and_bias() == ([0.0, 0.0], 0.0)
+    model.fit(x, np.array([0.0], np.float32), batch_size=1, epochs=1, verbose=0)  # right (step(0) = 0): no change
+    assert model.weights_and_bias() == ([0.0, 0.0], 0.0)
+
+
+@pytest.mark.parametrize("table", ["concert", "and", "or"])
+def test_perceptron_converges_on_separable_tables(table):
+    result = learn_truth_table(table, epochs=20)
+    assert result.converged_epoch is not None and 1 <= result.converged_epoch <= 20
+    assert result.output.tolist() == result.target.tolist()
+    (w1, w2), b = result.weights, result.bias
+    # the readable weights really are the model: recompute the answers by hand
+    assert [int(w1 * x1 + w2 * x2 + b > 0) for x1, x2 in result.x] == result.target.tolist()
+
+
+def test_perceptron_cannot_learn_xor_but_xor_mlp_can(tmp_path):
+    result = learn_truth_table("xor", epochs=30)
+    assert result.converged_epoch is None
+    assert (result.output != result.target).sum() >= 1
+    run = train("perceptron", dataset="xor", epochs=30, out=tmp_path / "p", progress=False)
+    status = json.loads((tmp_path / "p" / "status.json").read_text())
+    assert status["converged_epoch"] is None and status["message"].startswith("Did not converge within 30 epochs")
+    assert run.test["accuracy"] < 1.0
+    assert train("xor-mlp", out=tmp_path / "m", progress=False).test["accuracy"] == 1.0
+
+
+def test_train_reports_the_convergence_epoch(tmp_path):
+    run = train("perceptron", epochs=20, out=tmp_path / "r", progress=False)
+    status = json.loads((tmp_path / "r" / "status.json").read_text())
+    assert run.converged_epoch == status["converged_epoch"] == len(run.history["loss"]) < 20  # stopped there
+    assert run.test["accuracy"] == 1.0 and "Converged in epoch" in status["message"]
+
+
+def test_cli_prints_the_truth_table(capsys):
+    assert main(["perceptron", "--table", "concert"]) == 0
+    out = capsys.readouterr().out
+    result = learn_truth_table("concert")
+    assert "raining" in out and "ticket_free" in out
+    assert f"Converged in epoch {result.converged_epoch}" in out
+    (w1, w2), b = result.weights, result.bias
+    assert f"{w1:g}*raining {'+' if w2 >= 0 else '-'} {abs(w2):g}*ticket_free" in out  # the decision line
+    rows = [line for line in out.splitlines() if "|" in line][1:]
+    assert [line.split("|")[1].split()[:2] for line in rows] == [["1", "1"], ["1", "1"], ["0", "0"], ["1", "1"]]
+    assert main(["perceptron", "--table", "xor"]) == 0
+    assert "Did not converge" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------- losses
+@pytest.mark.parametrize("name, loss", [("regression", "mse"), ("binary", "binary_crossentropy"),
+                                        ("mlp", "categorical_crossentropy")])
+def test_each_loss_has_a_spec_and_training_lowers_it(name, loss, small_data, tmp_path):
+    spec = zoo.load_spec(name)
+    assert spec.training.loss == loss
+    run = train(spec, epochs=4, data=small_data(spec.dataset, 512), out=tmp_path / "r", progress=False, record_every=0)
+    losses = run.history["loss"]
+    assert losses[-1] < 0.8 * losses[0]
+
+
+# ------------------------------------------------------------------------------- gradient-descent variants
+def test_variants_share_initial_weights_and_differ_in_batch_and_optimizer():
+    specs = optimizer_specs("mlp", dataset="digits", epochs=1)
+    first = [w.numpy() for w in zoo.build(specs[0][1]).weights]
+    for variant, spec in specs:
+        model = zoo.build(spec)
+        for a, b in zip(first, [w.numpy() for w in model.weights]):
+            np.testing.assert_array_equal(a, b)
+        assert spec.training.batch_size == variant.batch_size and spec.optimizer.name == variant.optimizer
+        assert float(getattr(model.optimizer, "momentum", 0.0)) == pytest.approx(variant.momentum)
+    assert {v.batch_size for v in OPTIMIZER_VARIANTS} >= {"full", 1, 32}
+
+
+def test_demo_optimizers_updates_per_epoch_and_table(small_data, tmp_path):
+    data = small_data("digits", 96)
+    results = compare_optimizers("mlp", epochs=2, data=data)
+    updates = {r.variant.label: r.updates_per_epoch for r in results}
+    assert updates["batch GD (full batch)"] == 1 and updates["SGD (batch 1)"] == 96 and updates["Adam (32)"] == 3
+    from zoo._backend import keras
+
+    for r in results:
+        saved = keras.models.load_model(r.path / "model.keras")
+        assert int(saved.optimizer.iterations.numpy()) == 2 * r.updates_per_epoch  # the updates really made
+        assert r.state == "completed" and len(r.history["seconds"]) == 2 and r.history["seconds"][1] > 0
+    table = format_optimizer_table(results)
+    assert len(table.splitlines()) == 2 + len(OPTIMIZER_VARIANTS) and "updates/epoch" in table
