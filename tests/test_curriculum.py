@@ -1,5 +1,6 @@
 """The classic curriculum as numbers: the perceptron rule, the three losses, the gradient-descent variants."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,3 +104,19 @@ def test_demo_optimizers_updates_per_epoch_and_table(small_data, tmp_path):
         assert r.state == "completed" and len(r.history["seconds"]) == 2 and r.history["seconds"][1] > 0
     table = format_optimizer_table(results)
     assert len(table.splitlines()) == 2 + len(OPTIMIZER_VARIANTS) and "updates/epoch" in table
+
+
+def test_demo_optimizers_cli_writes_figure_and_runs(small_data, tmp_path, monkeypatch, capsys):
+    from zoo import datasets
+
+    digits = small_data("digits", 64)
+    monkeypatch.setattr(datasets, "load_dataset", lambda name: digits)
+    out = tmp_path / "opt.png"
+    assert main(["demo", "optimizers", "--model", "mlp", "--dataset", "digits", "--epochs", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for variant in OPTIMIZER_VARIANTS:
+        assert variant.label in printed
+    run_dirs = [line.split(": ", 1)[1] for line in printed.splitlines() if line.startswith(tuple(v.label + ":" for v in OPTIMIZER_VARIANTS))]
+    assert len(run_dirs) == len(OPTIMIZER_VARIANTS)
+    assert all(json.loads((Path(d) / "status.json").read_text())["state"] == "completed" for d in run_dirs)

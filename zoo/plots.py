@@ -85,3 +85,23 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
         fig.savefig(out, dpi=110)
         plt.close(fig)
     return fig
+
+
+def optimizers_figure(results, out: str | Path | None = None):
+    """Gradient-descent variants: training loss against epochs and against wall-clock seconds (`zoo demo optimizers`)."""
+    plt = _pyplot()
+    fig, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for r in results:
+        loss = [np.nan if v is None else v for v in r.history.get("loss", [])]
+        label = f"{r.variant.label}: {r.updates_per_epoch} update{'s' if r.updates_per_epoch != 1 else ''}/epoch"
+        line, = by_epoch.plot(r.history["epoch"], loss, marker="o", ms=3, label=label)
+        by_time.plot(r.history["seconds"], loss, marker="o", ms=3, color=line.get_color())
+    by_epoch.set(xlabel="epoch", ylabel="training loss", yscale="log", title="loss per epoch")
+    by_time.set(xlabel="wall-clock seconds (log)", xscale="log", yscale="log", title="loss against time")
+    by_epoch.legend(fontsize=8)
+    fig.tight_layout()
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+    return fig
