@@ -94,6 +94,14 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_plot(args) -> int:
+    from . import plots
+
+    {"activations": plots.activations_figure, "losses": plots.losses_figure}[args.what](args.out)
+    print(f"figure: {args.out}")
+    return 0
+
+
 def cmd_perceptron(args) -> int:
     from .perceptron import learn_truth_table
 
@@ -169,6 +177,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_positive(float), default=1.0, help="learning rate of the rule")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=cmd_perceptron)
+
+    p = sub.add_parser("plot", help="textbook figures: activations and their derivatives, losses")
+    p.add_argument("what", choices=["activations", "losses"])
+    p.add_argument("--out", type=_figure_path, required=True, help="figure to write (.png, .svg or .pdf)")
+    p.set_defaults(run=cmd_plot)
 
     p = sub.add_parser("compare", help="gradient and loss curves of runs side by side, and a table")
     p.add_argument("runs", nargs="+", help="run folders")

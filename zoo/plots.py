@@ -105,3 +105,62 @@ def optimizers_figure(results, out: str | Path | None = None):
         fig.savefig(out, dpi=110)
         plt.close(fig)
     return fig
+
+
+def _save(fig, out):
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=110)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return fig
+
+
+def activations_figure(out: str | Path | None = None):
+    """Each activation (solid) and its derivative (dashed) on [-5, 5]; softmax as the first of two scores [x, 0]."""
+    from .activations import ACTIVATIONS
+
+    plt = _pyplot()
+    x = np.linspace(-5, 5, 401)
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.4), sharex=True)
+    for ax, act in zip(axes.ravel(), ACTIVATIONS.values()):
+        if act.name == "softmax":
+            scores = np.stack([x, np.zeros_like(x)], axis=1)
+            y, dy = act.fn(scores)[:, 0], act.derivative(scores)[:, 0]
+            title = "softmax([x, 0])[0]"
+        else:
+            y, dy = act.fn(x), act.derivative(x)
+            title = f"{act.name}: {act.formula}"
+        ax.plot(x, y, lw=2, label="f(x)")
+        ax.plot(x, dy, "--", lw=2, label="f'(x)")
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.axvline(0, color="grey", lw=0.5)
+        ax.set_title(title, fontsize=10)
+        ax.text(0.03, 0.97, f"max f' = {np.max(dy):.2g}", transform=ax.transAxes, va="top", fontsize=8)
+        ax.legend(fontsize=8, loc="lower right")
+    for ax in axes[-1]:
+        ax.set_xlabel("x")
+    fig.suptitle("Activation functions (solid) and their derivatives (dashed)")
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def losses_figure(out: str | Path | None = None):
+    """How each loss punishes a prediction when the right answer is 1 (or the true class)."""
+    from .losses import loss_of_prediction
+
+    plt = _pyplot()
+    p = np.linspace(0.001, 1.0, 500)
+    losses = loss_of_prediction(p)
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    ax.plot(p, losses["mse"], lw=2, label="mean squared error: (1 - p)^2")
+    ax.plot(p, losses["binary_crossentropy"], lw=2,
+            label="cross-entropy: -log p\n(binary; categorical with p = probability of the true class)")
+    ax.set(xlabel="predicted p (the right answer is 1)", ylabel="loss", ylim=(0, 7), xlim=(0, 1))
+    ax.annotate("confident and wrong:\ncross-entropy 4.6 at p = 0.01,\nMSE at most 1", xy=(0.01, 4.6), xytext=(0.22, 5.2),
+                arrowprops={"arrowstyle": "->"}, fontsize=9)
+    ax.legend(fontsize=9)
+    ax.set_title("How each loss punishes a prediction")
+    fig.tight_layout()
+    return _save(fig, out)
