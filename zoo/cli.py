@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from .errors import ZooError
@@ -60,9 +61,16 @@ def cmd_train(args) -> int:
 
     overrides = {k: v for k, v in (("optimizer.name", args.optimizer), ("optimizer.momentum", args.momentum))
                  if v is not None}
+    if args.clipnorm is not None:
+        overrides["optimizer.global_clipnorm"] = args.clipnorm
     result = train(args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                    learning_rate=args.lr, seed=args.seed, overrides=overrides, out=args.out,
-                   record_every=args.record_every, tensorboard=args.tensorboard)
+                   record_every=args.record_every, tensorboard=args.tensorboard,
+                   progress="json" if args.json else True)
+    if args.json:
+        print(json.dumps({"event": "end", "run": str(result.path), "state": result.state, "message": result.message,
+                          "step": result.step, "test": result.test}), flush=True)
+        return {"completed": 0, "stopped": 130, "diverged": 1}.get(result.state, 1)
     if result.state == "diverged":
         print(f"zoo: {result.message}", file=sys.stderr)
     elif result.state == "stopped":
@@ -145,6 +153,14 @@ def _demo_optimizers(args) -> int:
     return 0
 
 
+def cmd_gui(args) -> int:
+    try:
+        from gui.app import main as run_app
+    except ImportError as e:
+        raise ZooError(f"The app cannot start ({e}); reinstall with `pip install -e .` (PySide6 and pyqtgraph)") from None
+    return run_app([])
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="A declarative Keras model zoo: train, compare and look inside.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -165,11 +181,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_positive(float), help="learning rate")
     p.add_argument("--optimizer", choices=["sgd", "adam", "rmsprop", "adagrad"], help="default: the spec's")
     p.add_argument("--momentum", type=float, help="SGD/RMSprop momentum in [0, 1)")
+    p.add_argument("--clipnorm", type=_positive(float), help="clip the global gradient norm to this value")
     p.add_argument("--seed", type=int)
     p.add_argument("--out", help="run folder to create (default: a new folder under $ZOO_HOME/runs)")
+    p.add_argument("--json", action="store_true", help="progress as JSON lines on stdout (for the app)")
     p.add_argument("--record-every", type=int, default=1, help="record gradients every k steps (0: off)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard summaries to RUN/tensorboard")
     p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("gui", help="the desktop app: browse, train, watch gradients, draw a digit")
+    p.set_defaults(run=cmd_gui)
 
     p = sub.add_parser("perceptron", help="the perceptron rule on a truth table: answers, weights, decision line")
     p.add_argument("--table", default="concert", choices=["concert", "and", "or", "xor"], help="default: concert")

@@ -88,3 +88,98 @@ class RunRecords:
     def hidden(self) -> list[int]:
         """Column indices of the hidden layers (everything but the output layer)."""
         return [i for i, name in enumerate(self.layers) if name != "output"]
+
+
+class GradientTail:
+    """Reads `gradients.csv` as it grows (the app follows a running training): only new complete lines are parsed.
+
+    `read()` returns `(steps (n,), layers, norms (n, layers))` for everything read so far.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._offset = 0
+        self._depth: dict[str, int] = {}
+        self._rows: dict[int, dict[int, float]] = {}
+
+    def read(self) -> tuple[np.ndarray, list[str], np.ndarray]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+        except OSError:
+            chunk = b""
+        end = chunk.rfind(b"\n") + 1
+        self._offset += end
+        for line in chunk[:end].decode("utf-8", "replace").splitlines():
+            parts = line.split(",")
+            if len(parts) < 5 or parts[0] == "step":
+                continue
+            try:
+                step, depth, norm = int(parts[0]), int(parts[3]), float(parts[4]) if parts[4] else np.nan
+            except ValueError:
+                continue
+            self._depth[parts[2]] = depth
+            self._rows.setdefault(step, {})[depth] = norm
+        layers = sorted(self._depth, key=self._depth.get)
+        steps = np.array(sorted(self._rows), np.int64)
+        norms = np.full((len(steps), len(layers)), np.nan)
+        for i, step in enumerate(steps):
+            for depth, value in self._rows[int(step)].items():
+                norms[i, depth - 1] = value
+        return steps, layers, norms
+
+
+def read_activations(path: str | Path) -> dict:
+    """`activations.csv` as arrays: steps (n,), layers, activation per layer, act_mean/act_std/saturated/dead (n, layers)."""
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        rows = []
+    except (OSError, csv.Error, UnicodeDecodeError) as e:
+        raise RunError(f"{path} is unreadable ({e})") from None
+    depth = {r["layer"]: int(r["depth"]) for r in rows}
+    layers = sorted(depth, key=depth.get)
+    kinds = {r["layer"]: r["activation"] for r in rows}
+    steps = sorted({int(r["step"]) for r in rows})
+    index = {s: i for i, s in enumerate(steps)}
+    out = {"steps": np.array(steps, np.int64), "layers": layers, "activation": [kinds[name] for name in layers]}
+    for column in ACTIVATION_COLUMNS[5:]:
+        table = np.full((len(steps), len(layers)), np.nan)
+        for r in rows:
+            if r.get(column) not in (None, ""):
+                table[index[int(r["step"])], depth[r["layer"]] - 1] = float(r[column])
+        out[column] = table
+    return out
+
+
+def read_histograms(path: str | Path) -> dict | None:
+    """`histograms.npz`: steps (n,), layers, edges (bins+1,) of log10|g|, counts (n, layers, bins); None if absent."""
+    try:
+        with np.load(path) as data:
+            return {"steps": data["steps"], "layers": [str(x) for x in data["layers"]], "edges": data["edges"],
+                    "counts": data["counts"]}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError) as e:
+        raise RunError(f"{path} is unreadable ({e})") from None
+
+
+def smooth(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's smoothing along axis 0: a debiased exponential moving average (weight 0: none). NaNs are skipped."""
+    values = np.asarray(values, float)
+    if not 0 <= weight < 1:
+        raise ValueError(f"weight must be in [0, 1), received {weight}")
+    if weight == 0 or len(values) == 0:
+        return values.copy()
+    out = np.empty_like(values)
+    average = np.zeros(values.shape[1:])
+    count = np.zeros(values.shape[1:])
+    for i, row in enumerate(values):
+        ok = np.isfinite(row)
+        average = np.where(ok, average * weight + (1 - weight) * np.where(ok, row, 0), average)
+        count = count + ok
+        out[i] = np.where(ok, average / (1 - weight ** np.maximum(count, 1)), np.nan)
+    return out

@@ -5,6 +5,7 @@ import json
 import math
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,70 @@ def read_json(path: Path) -> Any:
         raise RunError(f"{path} is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RunError(f"{path} is unreadable ({e})") from None
+
+
+@dataclass
+class RunInfo:
+    """One run folder as `zoo runs` and the app list it. `problem` says what is wrong with a broken folder."""
+
+    path: Path
+    state: str
+    model: str = "?"
+    dataset: str = "?"
+    started: str = ""
+    epochs: int | None = None
+    epochs_completed: int = 0
+    accuracy: float | None = None  # test accuracy, when the run has one
+    message: str = ""
+    problem: str = ""
+
+    @property
+    def finished_ok(self) -> bool:
+        """Completed or stopped, with a saved model: something to predict with or export."""
+        return self.state in ("completed", "stopped") and (self.path / "model.keras").is_file()
+
+
+def _process_alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def read_run(path: str | Path) -> RunInfo:
+    """A run folder's summary; never raises for a broken folder (its `state` is "broken" and `problem` says why).
+
+    A run whose status still says "running" but whose process is gone (killed, power loss) is "interrupted".
+    """
+    path = Path(path)
+    try:
+        status = read_json(path / "status.json")
+        if not isinstance(status, dict):
+            raise RunError(f"{path / 'status.json'} is not a JSON object")
+    except RunError as e:
+        return RunInfo(path, "broken", problem=str(e))
+    state = status.get("state", "?")
+    if state == "running" and not _process_alive(status.get("pid")):
+        state = "interrupted"
+    test = status.get("test") if isinstance(status.get("test"), dict) else {}
+    accuracy = test.get("accuracy")
+    return RunInfo(path, state if state in STATES + ("interrupted",) else "broken", str(status.get("model", "?")),
+                   str(status.get("dataset", "?")), str(status.get("started") or ""), status.get("epochs"),
+                   int(status.get("epochs_completed") or 0),
+                   float(accuracy) if isinstance(accuracy, (int, float)) else None, str(status.get("message") or ""),
+                   "" if state in STATES + ("interrupted",) else f"unknown state {state!r} in status.json")
+
+
+def list_runs(parent: str | Path | None = None) -> list[RunInfo]:
+    """Every run folder under `parent` (default: `runs_dir()`), newest first; broken ones included."""
+    parent = Path(parent) if parent is not None else runs_dir()
+    if not parent.is_dir():
+        return []
+    folders = [p for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    runs = [read_run(p) for p in folders]
+    return sorted(runs, key=lambda r: (r.started, r.path.name), reverse=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -9,6 +10,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+import numpy as np
 
 from .errors import RunError, ZooError
 from .registry import load_spec
@@ -89,7 +92,8 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
         out: the run folder to create (refused if it exists); default: a new folder in `zoo.runs.runs_dir()`.
         callbacks: extra Keras callbacks.
         stop: an event that, once set, stops the run after the current step.
-        progress: print per-epoch progress to stderr (True), nothing (False), or a Keras callback to use.
+        progress: print per-epoch progress to stderr (True), nothing (False), JSON lines on stdout ("json",
+            see `JsonLinesProgress`; the app reads them), or a Keras callback to use.
         data: a `Dataset` to use instead of loading `spec.dataset` (tests pass small ones).
         record_every: record gradient statistics every k steps into `gradients.csv` (0: do not record);
             mean/max |g|, weight norms and update ratios every 100 steps to `gradient_details.csv`,
@@ -129,7 +133,7 @@ def _initial_status(spec: ModelSpec) -> dict:
     return {
         "state": "running", "model": spec.name, "dataset": spec.dataset, "seed": spec.training.seed,
         "epochs": spec.training.epochs, "epochs_completed": 0, "started": now_iso(), "updated": now_iso(),
-        "finished": None, "message": "", "step": None, "test": {},
+        "finished": None, "message": "", "step": None, "test": {}, "pid": os.getpid(),
         "versions": {"zoo": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
     }
 
@@ -140,7 +144,7 @@ def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra)
 
 
 def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard) -> RunResult:
-    from .callbacks import ProgressPrinter, RunLogger, StopOnNonFinite, StopOnRequest, StopWhenConverged
+    from .callbacks import JsonLinesProgress, ProgressPrinter, RunLogger, StopOnNonFinite, StopOnRequest, StopWhenConverged
     from .datasets import load_dataset, prepare
     from .registry import build
 
@@ -155,6 +159,8 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
         callbacks.insert(0, converged)
     if progress is True:
         callbacks.append(ProgressPrinter())
+    elif progress == "json":
+        callbacks.append(JsonLinesProgress(run_dir))
     elif callable(progress) and progress is not False:
         callbacks.append(progress)
     batch = _batch_size(spec, len(x))
@@ -172,6 +178,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     x_test, y_test = arrays["test"]
     test = model.evaluate(x_test, y_test, batch_size=max(batch, 256), verbose=0, return_dict=True)
     test = {k: float(v) for k, v in test.items()}
+    _write_confusion(model, spec, dataset, x_test, run_dir)
     state = "stopped" if stopper.stopped else "completed"
     message = "Stopped on request; the model was saved" if state == "stopped" else ""
     extra = {}
@@ -197,6 +204,25 @@ def _recorders(run_dir: Path, x, record_every: int, tensorboard: bool) -> list:
     gradients = GradientRecorder(every=record_every)
     activations = ActivationRecorder(x[:256])
     return [gradients, activations, RecordWriter(run_dir, gradients, activations, tensorboard)]
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int):
+    """counts[i, j]: test examples of class i the model called j."""
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)), 1)
+    return counts
+
+
+def _write_confusion(model, spec: ModelSpec, dataset, x_test, run_dir: Path) -> None:
+    """`confusion.json` for classifiers: the test set's confusion matrix with the class labels."""
+    info = dataset.info
+    if info.task not in ("classification", "binary"):
+        return
+    scores = model.predict(x_test, batch_size=1024, verbose=0)
+    predicted = (scores[:, 0] > 0.5).astype(int) if scores.shape[-1] == 1 else scores.argmax(-1)
+    labels = list(info.class_names or range(info.num_classes or 2))
+    counts = confusion_matrix(dataset.y_test.reshape(-1).astype(int), predicted, len(labels))
+    write_json_atomic(run_dir / "confusion.json", {"labels": [str(c) for c in labels], "matrix": counts.tolist()})
 
 
 def _save_model(model, run_dir: Path) -> None:

@@ -1,6 +1,7 @@
 """Keras callbacks: plain `keras.callbacks.Callback`s, usable in any `model.fit`."""
 from .activation_recorder import ActivationRecorder
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
+from .json_lines_progress import JsonLinesProgress
 from .progress_printer import ProgressPrinter
 from .record_writer import RecordWriter
 from .run_logger import RunLogger
@@ -8,4 +9,4 @@ from .stop_on_non_finite import StopOnNonFinite
 from .stop_on_request import StopOnRequest
 from .stop_when_converged import StopWhenConverged
 
-__all__ = ["ActivationRecorder", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged"]
+__all__ = ["ActivationRecorder", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged"]

@@ -1,0 +1,30 @@
+"""`zoo gui` / `python -m gui`: the window shows at once; TensorFlow loads behind it."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+STARTED = time.perf_counter()
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
+    app.setApplicationName("zoo")
+    window = MainWindow()
+    window.show()
+    if os.environ.get("ZOO_GUI_REPORT_SHOWN"):  # bench/startup.py: say when the window is on screen, then quit
+        QTimer.singleShot(0, lambda: (print(f"shown {time.perf_counter() - STARTED:.3f}", flush=True), app.quit()))
+    else:
+        QTimer.singleShot(0, window.load_tensorflow)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,23 @@
+"""TensorFlow, imported on a background thread so the window is on screen at once."""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QThread, Signal
+
+
+class TensorFlowLoader(QThread):
+    """Imports Keras and TensorFlow (about 3 s), then says `ready(versions)` or `failed(message)`."""
+
+    ready = Signal(str)
+    failed = Signal(str)
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        try:
+            from zoo._backend import keras, tf
+        except Exception as e:  # a broken install: say so in the window, keep the rest usable
+            self.failed.emit(f"TensorFlow could not be imported ({type(e).__name__}: {e}); reinstall with `make app`")
+            return
+        self.seconds = time.perf_counter() - started
+        self.ready.emit(f"TensorFlow {tf.__version__}, Keras {keras.__version__}")

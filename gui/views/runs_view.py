@@ -1,0 +1,209 @@
+"""Runs: every run folder with its state; reopen its curves and confusion matrix, compare, delete, export."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from zoo.errors import ZooError
+from zoo.runs import RunInfo, list_runs, read_json
+
+from ..plotting import PALETTE
+
+COLUMNS = ("State", "Model", "Dataset", "Test accuracy", "Epochs", "Started", "Folder")
+STATE_COLOURS = {"completed": "#1b7f3b", "stopped": "#8a6d00", "diverged": "#b00020", "failed": "#b00020",
+                 "interrupted": "#8a6d00", "broken": "#b00020", "running": "#1f5fbf"}
+
+
+class RunsView(QWidget):
+    """Lists `zoo.runs.list_runs()`. Selecting one run shows its curves and confusion matrix; several, overlaid."""
+
+    needs_tensorflow = False
+    show_gradients = Signal(object)  # run folders to open in the Gradients view
+    export_requested = Signal(str)
+
+    def __init__(self, parent=None, confirm=None):
+        super().__init__(parent)
+        self.confirm = confirm or _ask  # tests replace the confirmation dialog
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.gradients_button = QPushButton("Gradients")
+        self.gradients_button.clicked.connect(lambda: self.show_gradients.emit([str(r.path) for r in self.selected()]))
+        self.export_button = QPushButton("Export…")
+        self.export_button.clicked.connect(lambda: self.selected() and self.export_requested.emit(str(self.selected()[0].path)))
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.clicked.connect(self.delete_selected)
+        buttons = QHBoxLayout()
+        for b in (self.refresh_button, self.gradients_button, self.export_button, self.delete_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        self.details = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.loss_plot = pg.PlotWidget(title="Loss (solid: train, dashed: validation)")
+        self.accuracy_plot = pg.PlotWidget(title="Accuracy")
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setLabel("bottom", "epoch")
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.addLegend(offset=(-10, 10))
+        self.accuracy_plot.setXLink(self.loss_plot)
+        self.confusion_plot = pg.PlotWidget(title="Test-set confusion matrix (rows: true, columns: predicted)")
+        self.confusion_plot.invertY(True)
+        self.confusion_plot.setAspectLocked(True)
+        self.confusion_image = pg.ImageItem()
+        self.confusion_image.setColorMap(pg.colormap.get("viridis"))
+        self.confusion_plot.addItem(self.confusion_image)
+        self._confusion_labels: list = []
+        self.confusion: np.ndarray | None = None
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(buttons)
+        top_layout.addWidget(self.table)
+        bottom = QWidget()
+        grid = QHBoxLayout(bottom)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.loss_plot, 2)
+        grid.addWidget(self.accuracy_plot, 2)
+        grid.addWidget(self.confusion_plot, 2)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        details_and_plots = QWidget()
+        dp = QVBoxLayout(details_and_plots)
+        dp.setContentsMargins(0, 0, 0, 0)
+        dp.addWidget(self.details)
+        dp.addWidget(bottom, 1)
+        splitter.addWidget(details_and_plots)
+        splitter.setSizes([250, 450])
+        QVBoxLayout(self).addWidget(splitter)
+        self.runs: list[RunInfo] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        selected = {str(r.path) for r in self.selected()}
+        self.runs = list_runs()
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.runs))
+        for i, run in enumerate(self.runs):
+            accuracy = "" if run.accuracy is None else f"{run.accuracy:.1%}"
+            epochs = f"{run.epochs_completed}/{run.epochs}" if run.epochs else ""
+            values = (run.state, run.model, run.dataset, accuracy, epochs, run.started.replace("T", " ")[:16], run.path.name)
+            for j, value in enumerate(values):
+                cell = QTableWidgetItem(value)
+                if j == 0:
+                    cell.setForeground(QColor(STATE_COLOURS.get(run.state, "#222")))
+                cell.setToolTip(run.problem or run.message or str(run.path))
+                self.table.setItem(i, j, cell)
+        self.table.resizeColumnsToContents()
+        self.table.clearSelection()
+        for i, run in enumerate(self.runs):
+            if str(run.path) in selected:
+                self.table.selectRow(i)
+        self.table.blockSignals(False)
+        self._show_selected()
+
+    def selected(self) -> list[RunInfo]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def select(self, *paths) -> None:
+        wanted = {str(Path(p)) for p in paths}
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for i, run in enumerate(self.runs):
+            if str(run.path) in wanted:
+                self.table.selectRow(i)
+        self.table.setSelectionMode(mode)
+
+    def _show_selected(self) -> None:
+        runs = self.selected()
+        self.loss_plot.clear()
+        self.accuracy_plot.clear()
+        self.confusion_image.clear()
+        self.confusion = None
+        self.gradients_button.setEnabled(bool(runs))
+        self.export_button.setEnabled(len(runs) == 1 and runs[0].finished_ok)
+        self.delete_button.setEnabled(bool(runs))
+        if not runs:
+            self.details.setText("Select a run to see its curves; select several to compare them.")
+            return
+        lines = []
+        for i, run in enumerate(runs):
+            colour = PALETTE[i % len(PALETTE)]
+            lines.append(f"<b style='color:{colour}'>{run.model}</b> · {run.dataset} · {run.state}"
+                         + (f" · test accuracy {run.accuracy:.2%}" if run.accuracy is not None else "")
+                         + (f"<br><span style='color:#b00020'>{run.problem}</span>" if run.problem else "")
+                         + (f"<br>{run.message}" if run.message else ""))
+            self._plot_history(run, colour, label=run.model if len(runs) > 1 else None)
+        self.details.setText("<br>".join(lines))
+        if len(runs) == 1:
+            self._show_confusion(runs[0])
+
+    def _plot_history(self, run: RunInfo, colour: str, label: str | None) -> None:
+        try:
+            history = read_json(run.path / "history.json")
+        except ZooError:
+            return
+        epochs = history.get("epoch", [])
+        for plot, key in ((self.loss_plot, "loss"), (self.accuracy_plot, "accuracy")):
+            for prefix, style in (("", Qt.PenStyle.SolidLine), ("val_", Qt.PenStyle.DashLine)):
+                values = history.get(prefix + key)
+                if values and len(values) == len(epochs):
+                    name = (f"{label} " if label else "") + ("validation" if prefix else "train")
+                    ys = np.array([np.nan if v is None else v for v in values], float)
+                    plot.plot(epochs, ys, pen=pg.mkPen(colour, width=2, style=style), symbol="o", symbolSize=5,
+                              symbolBrush=colour, name=name)
+
+    def _show_confusion(self, run: RunInfo) -> None:
+        try:
+            confusion = read_json(run.path / "confusion.json")
+            matrix = np.asarray(confusion["matrix"], float)
+            labels = confusion["labels"]
+        except (ZooError, KeyError, TypeError, ValueError):
+            return
+        self.confusion = matrix
+        self.confusion_image.setImage(np.log1p(matrix))  # log: the off-diagonal mistakes stay visible
+        self.confusion_image.setRect(-0.5, -0.5, len(labels), len(labels))
+        ticks = [[(i, str(label)) for i, label in enumerate(labels)]]
+        self.confusion_plot.getAxis("bottom").setTicks(ticks)
+        self.confusion_plot.getAxis("left").setTicks(ticks)
+        self.confusion_plot.setLabel("bottom", "predicted")
+        self.confusion_plot.setLabel("left", "true")
+        self.confusion_plot.autoRange()
+
+    def delete_selected(self) -> None:
+        runs = self.selected()
+        if not runs:
+            return
+        running = [r for r in runs if r.state == "running"]
+        if running:
+            QMessageBox.information(self, "zoo", f"{running[0].path.name} is still running; stop it first.")
+            return
+        names = "\n".join(r.path.name for r in runs)
+        if not self.confirm(self, f"Delete {len(runs)} run folder(s)? This cannot be undone.\n\n{names}"):
+            return
+        for run in runs:
+            shutil.rmtree(run.path, ignore_errors=True)
+        self.refresh()
+
+
+
+def _ask(parent, text: str) -> bool:
+    answer = QMessageBox.question(parent, "Delete runs", text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes

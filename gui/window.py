@@ -1,0 +1,119 @@
+"""The main window: a tab per view, TensorFlow loaded in the background, views wired through signals."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
+
+from .backend import TensorFlowLoader
+from .views.activations_view import ActivationsView
+from .views.draw_view import DrawView
+from .views.gradients_view import GradientsView
+from .views.perceptron_view import PerceptronView
+from .views.runs_view import RunsView
+from .views.train_view import TrainView
+from .views.zoo_view import ZooView
+
+
+class MainWindow(QMainWindow):
+    def __init__(self):
+        super().__init__()
+        self.setWindowTitle("zoo: see what the textbook says")
+        self.resize(1280, 820)
+        self.tabs = QTabWidget(documentMode=True)
+        self.zoo = ZooView()
+        self.train = TrainView()
+        self.runs = RunsView()
+        self.gradients = GradientsView()
+        self.draw = DrawView()
+        self.perceptron = PerceptronView()
+        self.activations = ActivationsView()
+        self.views = [(self.zoo, "Zoo"), (self.train, "Train"), (self.runs, "Runs"), (self.gradients, "Gradients"),
+                      (self.draw, "Draw"), (self.perceptron, "Perceptron"), (self.activations, "Activations")]
+        for view, title in self.views:
+            self.tabs.addTab(view, title)
+            if view.needs_tensorflow:
+                view.setEnabled(False)
+                self.tabs.setTabToolTip(self.tabs.indexOf(view), "Available once TensorFlow has loaded")
+        self.setCentralWidget(self.tabs)
+
+        self.tf_label = QLabel("Loading TensorFlow…")
+        self.tf_busy = QProgressBar(maximum=0, maximumWidth=120)  # an indeterminate "busy" bar
+        self.statusBar().addPermanentWidget(self.tf_label)
+        self.statusBar().addPermanentWidget(self.tf_busy)
+        self.tensorflow_ready = False
+
+        self.zoo.train_requested.connect(self._train_model)
+        self.train.run_started.connect(lambda path: self.gradients.show_runs([path]))
+        self.train.run_finished.connect(self._run_finished)
+        self.gradients.run_finished.connect(self._run_finished)
+        self.runs.show_gradients.connect(self._open_gradients)
+        self.runs.export_requested.connect(self.export_run)
+
+    # -- TensorFlow in the background ------------------------------------------------------------
+    def load_tensorflow(self) -> None:
+        self._loader = TensorFlowLoader(self)
+        self._loader.ready.connect(self._on_tensorflow_ready)
+        self._loader.failed.connect(self._on_tensorflow_failed)
+        self._loader.start()
+
+    def _on_tensorflow_ready(self, versions: str) -> None:
+        self.tensorflow_ready = True
+        self.tf_label.setText(versions)
+        self.tf_busy.hide()
+        for view, _ in self.views:
+            if view.needs_tensorflow:
+                view.setEnabled(True)
+                self.tabs.setTabToolTip(self.tabs.indexOf(view), "")
+            if hasattr(view, "on_tensorflow_ready"):
+                view.on_tensorflow_ready()
+
+    def _on_tensorflow_failed(self, message: str) -> None:
+        self.tf_busy.hide()
+        self.tf_label.setText("TensorFlow unavailable")
+        self.statusBar().showMessage(message)
+
+    # -- wiring ----------------------------------------------------------------------------------
+    def _train_model(self, name: str) -> None:
+        self.train.select_model(name)
+        self.tabs.setCurrentWidget(self.train)
+
+    def _open_gradients(self, paths: list) -> None:
+        self.gradients.show_runs(paths)
+        self.tabs.setCurrentWidget(self.gradients)
+
+    def _run_finished(self, end: dict) -> None:
+        self.runs.refresh()
+        if hasattr(self.draw, "refresh_runs"):
+            self.draw.refresh_runs()
+        if end.get("run") and self.gradients.runs and not self.gradients.busy:
+            self.gradients.refresh()
+        self.statusBar().showMessage(f"{Path(end.get('run') or '').name}: {end.get('state')}", 10_000)
+
+    def export_run(self, run_dir: str, path: str | None = None) -> Path | None:
+        """Export a run's model as `.keras` (the other formats come with zoo.export)."""
+        source = Path(run_dir) / "model.keras"
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export the model", f"{Path(run_dir).name}.keras",
+                                                  "Keras model (*.keras)")
+            if not path:
+                return None
+        target = Path(path).with_suffix(".keras")
+        try:
+            shutil.copyfile(source, target)
+        except OSError as e:
+            QMessageBox.warning(self, "zoo", f"Cannot export to {target}: {e.strerror}")
+            return None
+        self.statusBar().showMessage(f"Exported {target}", 10_000)
+        return target
+
+    def closeEvent(self, event) -> None:
+        for process in (self.train.process, self.gradients.process):
+            if process.running:
+                process.stop()
+                process.wait(20_000)
+        if getattr(self, "_loader", None) is not None:
+            self._loader.wait(30_000)
+        super().closeEvent(event)

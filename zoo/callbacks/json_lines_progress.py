@@ -1,0 +1,71 @@
+import json
+import math
+import sys
+import time
+
+from .._backend import keras
+
+
+class JsonLinesProgress(keras.callbacks.Callback):
+    """Report training progress as JSON lines, one object per line, for another process to read (the app).
+
+    Events: `{"event": "begin", "run", "epochs", "steps"}`, then `{"event": "batch", "epoch", "batch",
+    "steps", "step", "loss", ...metrics, "elapsed"}` at most once per `interval` seconds, and
+    `{"event": "epoch", "epoch", "logs", "elapsed"}` after each epoch (validation included).
+    Epochs and batches count from 1; `step` counts batches across epochs. Non-finite numbers are null.
+
+    Args:
+        run_dir: the run folder, reported in the "begin" event (or None).
+        stream: where to write (default: standard output); flushed after every line.
+        interval: the least time in seconds between two "batch" events.
+
+    Example:
+        >>> model.fit(x, y, epochs=3, verbose=0, callbacks=[JsonLinesProgress(interval=0.1)])
+        {"event": "begin", "run": null, "epochs": 3, "steps": 40}
+        {"event": "batch", "epoch": 1, "batch": 1, "steps": 40, "step": 1, "loss": 2.31, "elapsed": 0.41}
+    """
+
+    def __init__(self, run_dir=None, stream=None, interval: float = 0.1):
+        super().__init__()
+        if interval < 0:
+            raise ValueError(f"interval must be >= 0, received {interval}")
+        self.run_dir = None if run_dir is None else str(run_dir)
+        self.stream = stream or sys.stdout
+        self.interval = interval
+
+    def _emit(self, **event):
+        self.stream.write(json.dumps(event, allow_nan=False) + "\n")
+        self.stream.flush()
+
+    def on_train_begin(self, logs=None):
+        self._started = time.perf_counter()
+        self._last = -math.inf
+        self._epoch = 0
+        self._emit(event="begin", run=self.run_dir, epochs=self.params.get("epochs"), steps=self.params.get("steps"))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        steps = self.params.get("steps") or 0
+        if now - self._last < self.interval and batch + 1 != steps:
+            return
+        self._last = now
+        self._emit(event="batch", epoch=self._epoch + 1, batch=batch + 1, steps=steps,
+                   step=self._epoch * steps + batch + 1, elapsed=round(now - self._started, 3), **_numbers(logs))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._emit(event="epoch", epoch=epoch + 1, logs=_numbers(logs),
+                   elapsed=round(time.perf_counter() - self._started, 3))
+
+
+def _numbers(logs) -> dict:
+    out = {}
+    for key, value in (logs or {}).items():
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            continue
+        out[key] = value if math.isfinite(value) else None
+    return out
