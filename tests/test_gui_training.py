@@ -158,15 +158,18 @@ def test_gradients_view_shows_the_recorded_norms_and_heatmap(qtbot, tmp_path, sm
     run = zoo.train("deep-sigmoid", epochs=1, data=small_data("digits", 256), out=tmp_path / "ds", progress=False).path
     view = GradientsView()
     qtbot.addWidget(view)
+    view.show()  # a hidden view draws nothing until shown
     view.show_runs([run])
     norms = _csv_norms(run)
     curves, profile = view.plots["norms"][0]
     first = curves.listDataItems()[0]
     xs, ys = first.getOriginalDataset()
     assert np.allclose(ys, [norms[(int(s), "hidden_1")] for s in xs], rtol=1e-6)
+    view.tabs.setCurrentIndex(1)  # each tab is drawn when shown
     _, image = view.plots["heatmap"][0]
     assert image.image.shape == (11, 8)  # layers x steps
     assert image.image[0, 0] == pytest.approx(np.log10(norms[(1, "hidden_1")]), rel=1e-6)
+    view.tabs.setCurrentIndex(0)
     view.smoothing.setValue(0.5)
     _, smoothed = curves.listDataItems()[0].getOriginalDataset()
     assert smoothed[0] == pytest.approx(ys[0]) and smoothed[1] == pytest.approx((0.5 * 0.5 * ys[0] + 0.5 * ys[1]) / 0.75)
@@ -178,6 +181,7 @@ def test_gradients_view_shows_the_recorded_norms_and_heatmap(qtbot, tmp_path, sm
 def test_vanishing_preset_trains_both_models_side_by_side(qtbot, monkeypatch):
     view = GradientsView()
     qtbot.addWidget(view)
+    view.show()  # a hidden view draws nothing until shown
     finished = []
     view.run_finished.connect(finished.append)
     view.run_preset("vanishing", epochs=1)

@@ -108,10 +108,12 @@ class GradientsView(QWidget):
         layout.addLayout(toolbar)
         layout.addWidget(self.status)
         layout.addWidget(self.tabs, 1)
+        self.tabs.currentChanged.connect(self.redraw)
 
         self._timer = QTimer(self, interval=LIVE_REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
-        self.plots: dict[str, list] = {}
+        self.plots: dict[str, list] = {key: [] for key in self.pages}
+        self._curves: list[list] = []
 
     # -- which runs ----------------------------------------------------------------------------
     def show_runs(self, paths) -> None:
@@ -124,13 +126,20 @@ class GradientsView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        """Re-read the runs' records (only what was appended, for gradients.csv) and update the plots."""
         for run in self.runs:
             run.load()
         if any(run.state == "running" for run in self.runs):
             self._timer.start()
         else:
             self._timer.stop()
-        self._rebuild()
+        shape = [(str(r.path), tuple(r.layers)) for r in self.runs]
+        if shape != getattr(self, "_shape", None):  # new runs, layers or states: new plots; else only new data
+            self._shape = shape
+            self._rebuild()
+        else:
+            self._update_controls()
+            self.redraw()
 
     # -- presets -------------------------------------------------------------------------------
     def run_preset(self, key: str, **options) -> None:
@@ -182,9 +191,15 @@ class GradientsView(QWidget):
         return "<br>".join(parts) or "No runs shown."
 
     def _rebuild(self) -> None:
+        """Forget the plots; each tab builds its own when it is next shown (building all at once stalls the window)."""
         for page in self.pages.values():
             page.clear()
         self.plots = {key: [] for key in self.pages}
+        self._curves: list[list] = []
+        self._update_controls()
+        self.redraw()
+
+    def _update_controls(self) -> None:
         self.status.setText(self._summary())
         max_step = max((int(r.steps[-1]) for r in self.runs if len(r.steps)), default=0)
         self.slider.blockSignals(True)
@@ -194,89 +209,125 @@ class GradientsView(QWidget):
             self.slider.setValue(max_step)
         self.slider.blockSignals(False)
         layers = self.runs[0].layers if self.runs else []
-        current = self.layer.currentText()
-        self.layer.blockSignals(True)
-        self.layer.clear()
-        self.layer.addItems(layers)
-        if current in layers:
-            self.layer.setCurrentText(current)
-        self.layer.blockSignals(False)
+        if [self.layer.itemText(i) for i in range(self.layer.count())] != layers:
+            current = self.layer.currentText()
+            self.layer.blockSignals(True)
+            self.layer.clear()
+            self.layer.addItems(layers)
+            if current in layers:
+                self.layer.setCurrentText(current)
+            self.layer.blockSignals(False)
+
+    def _title(self, run: RunData) -> str:
+        return f"{run.name} ({run.state})"
+
+    def _build(self, key: str) -> None:
+        page = self.pages[key]
         for column, run in enumerate(self.runs):
-            self._add_column(column, run)
-        self._link_axes()
-        self.redraw()
+            title = self._title(run)
+            if key == "norms":
+                curves = page.addPlot(row=0, col=column, title=f"{title}: colour = depth, dark near the input")
+                curves.setLogMode(y=True)
+                curves.setDownsampling(auto=True, mode="peak")  # a long MNIST run has tens of thousands of steps
+                curves.setClipToView(True)
+                colours = depth_colors(len(run.layers))
+                self._curves.append([curves.plot(pen=pg.mkPen(colours[d], width=1.5), name=name)
+                                     for d, name in enumerate(run.layers)])
+                curves.setLabel("bottom", "step")
+                curves.setLabel("left", "gradient L2 norm")
+                profile = page.addPlot(row=1, col=column, title="norm by depth")
+                profile.setLogMode(y=True)
+                profile.setLabel("bottom", "depth (1 = nearest the input)")
+                profile.addLegend(offset=(-5, 5))
+                self.plots[key].append((curves, profile))
+            elif key in ("heatmap", "histograms"):
+                plot = page.addPlot(row=0, col=column, title=f"{title}: log10 gradient norm" if key == "heatmap" else title)
+                plot.setLabel("bottom", "step" if key == "heatmap" else "recorded step")
+                plot.setLabel("left", "depth" if key == "heatmap" else "log10 |g|")
+                image = pg.ImageItem()
+                plot.addItem(image)
+                self.plots[key].append((plot, image))
+            else:
+                units = page.addPlot(row=0, col=column, title=f"{title}: saturated (sigmoid/tanh) or dead (ReLU) units")
+                units.setLabel("bottom", "step")
+                units.setLabel("left", "fraction of units")
+                units.setYRange(0, 1)
+                units.addLegend(offset=(-5, 5), labelTextSize="7pt")
+                self.plots[key].append((units,))
+        self._link_axes(key)
 
-    def _add_column(self, column: int, run: RunData) -> None:
-        title = f"{run.name} ({run.state})"
-        curves = self.pages["norms"].addPlot(row=0, col=column, title=f"{title}: colour = depth, dark near the input")
-        curves.setLogMode(y=True)
-        curves.setLabel("bottom", "step")
-        curves.setLabel("left", "gradient L2 norm")
-        profile = self.pages["norms"].addPlot(row=1, col=column, title="norm by depth")
-        profile.setLogMode(y=True)
-        profile.setLabel("bottom", "depth (1 = nearest the input)")
-        profile.addLegend(offset=(-5, 5))
-        heat = self.pages["heatmap"].addPlot(row=0, col=column, title=f"{title}: log10 gradient norm")
-        heat.setLabel("bottom", "step")
-        heat.setLabel("left", "depth")
-        image = pg.ImageItem()
-        heat.addItem(image)
-        hist = self.pages["histograms"].addPlot(row=0, col=column, title=title)
-        hist.setLabel("bottom", "recorded step")
-        hist.setLabel("left", "log10 |g|")
-        hist_image = pg.ImageItem()
-        hist.addItem(hist_image)
-        units = self.pages["units"].addPlot(row=0, col=column, title=f"{title}: saturated (sigmoid/tanh) or dead (ReLU) units")
-        units.setLabel("bottom", "step")
-        units.setLabel("left", "fraction of units")
-        units.setYRange(0, 1)
-        units.addLegend(offset=(-5, 5), labelTextSize="7pt")
-        self.plots["norms"].append((curves, profile))
-        self.plots["heatmap"].append((heat, image))
-        self.plots["histograms"].append((hist, hist_image))
-        self.plots["units"].append((units,))
+    def _link_axes(self, key: str) -> None:
+        items = self.plots[key]
+        for row in range(len(items[0]) if items else 0):
+            first = items[0][row]
+            if not isinstance(first, pg.PlotItem):
+                continue
+            for other in items[1:]:
+                other[row].setXLink(first)
+                other[row].setYLink(first)
 
-    def _link_axes(self) -> None:
-        for key in ("norms", "heatmap", "histograms", "units"):
-            items = self.plots[key]
-            for row in range(len(items[0]) if items else 0):
-                first = items[0][row]
-                if not isinstance(first, pg.PlotItem):
-                    continue
-                for other in items[1:]:
-                    other[row].setXLink(first)
-                    other[row].setYLink(first)
+    def redraw(self, *_) -> None:
+        """Draw the visible tab's data (the others, and this view when hidden, are drawn when shown)."""
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
+        page = list(self.pages)[self.tabs.currentIndex()]
+        if self.runs and not self.plots[page]:
+            self._build(page)
+        suffix = {"norms": ": colour = depth, dark near the input", "heatmap": ": log10 gradient norm",
+                  "histograms": "", "units": ": saturated (sigmoid/tanh) or dead (ReLU) units"}[page]
+        for run, items in zip(self.runs, self.plots[page]):  # a run's state changes as it trains
+            if page != "histograms":
+                items[0].setTitle(self._title(run) + suffix)
+        if page == "norms":
+            self._draw_norms()
+            self._draw_profile()
+        elif page == "heatmap":
+            self._draw_heatmap()
+        elif page == "histograms":
+            self._draw_histograms()
+        else:
+            self._draw_units()
 
-    def redraw(self) -> None:
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if getattr(self, "_stale", False):
+            self.redraw()
+
+    def _draw_norms(self) -> None:
         weight = self.smoothing.value()
+        for run, items in zip(self.runs, self._curves):
+            shown = smooth(run.norms, weight) if run.norms.size else run.norms
+            for depth, item in enumerate(items):
+                values = shown[:, depth] if shown.size else np.zeros(0)
+                ok = np.isfinite(values) & (values > 0)
+                item.setData(run.steps[ok], values[ok])
+
+    def _draw_heatmap(self) -> None:
         norms_all = [r.norms for r in self.runs if r.norms.size]
         finite = np.concatenate([n[np.isfinite(n) & (n > 0)] for n in norms_all]) if norms_all else np.zeros(0)
-        levels = (np.log10(finite.min()), np.log10(finite.max())) if finite.size else (0, 1)
-        for run, (curves, _), (heat, image), (units,) in zip(self.runs, self.plots["norms"], self.plots["heatmap"],
-                                                            self.plots["units"]):
-            curves.clear()
-            colours = depth_colors(len(run.layers))
-            shown = smooth(run.norms, weight) if run.norms.size else run.norms
-            for depth, name in enumerate(run.layers):
-                values = shown[:, depth]
-                ok = np.isfinite(values) & (values > 0)
-                curves.plot(run.steps[ok], values[ok], pen=pg.mkPen(colours[depth], width=1.5), name=name)
-            if run.norms.size:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    image.setImage(np.log10(run.norms.T), levels=levels)
-                image.setColorMap(pg.colormap.get("viridis"))
-                image.setRect(float(run.steps[0]), 0.5, float(max(run.steps[-1] - run.steps[0], 1)), len(run.layers))
-                heat.autoRange()  # a hidden tab's view box does not follow its items by itself
+        levels = (np.log10(finite.min()), np.log10(finite.max())) if finite.size else (0, 1)  # shared: comparable colours
+        for run, (heat, image) in zip(self.runs, self.plots["heatmap"]):
+            if not run.norms.size:
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                image.setImage(np.log10(run.norms.T), levels=levels)
+            image.setColorMap(pg.colormap.get("viridis"))
+            image.setRect(float(run.steps[0]), 0.5, float(max(run.steps[-1] - run.steps[0], 1)), len(run.layers))
+            heat.autoRange()  # a hidden tab's view box does not follow its items by itself
+
+    def _draw_units(self) -> None:
+        for run, (units,) in zip(self.runs, self.plots["units"]):
             units.clear()
             acts = run.activations
+            colours = depth_colors(len(acts.get("layers", [])))
             for depth, (name, kind) in enumerate(zip(acts.get("layers", []), acts.get("activation", []))):
                 column = "dead" if kind == "relu" else "saturated" if kind in ("sigmoid", "tanh") else None
                 if column is None:
                     continue
                 units.plot(acts["steps"], acts[column][:, depth], pen=pg.mkPen(colours[depth], width=1.5),
                            symbol="o", symbolSize=4, symbolBrush=colours[depth], name=f"{name} ({column})")
-        self._draw_profile()
-        self._draw_histograms()
 
     def _draw_profile(self, *_) -> None:
         step = self.slider.value()

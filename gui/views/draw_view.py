@@ -1,0 +1,437 @@
+"""Draw a digit and see what a trained model says: "98% sure this is a 7".
+
+The pad's ink goes through `Predictor.predict_ink` (MNIST's own preprocessing, `zoo.digit_image.to_mnist`,
+then the forward pass: about a millisecond), after every stroke, in the GUI thread. Shown: the ten
+probabilities as bars, the sentence, the 28x28 image the model saw, and each hidden layer's activations.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QPainter, QPen, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QApplication, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+)
+
+from zoo.errors import ZooError
+from zoo.inference import Prediction, Predictor, activation_image, digit_runs
+
+from ..plotting import PALETTE
+
+PAD_SIZE = 280  # the pad's image: 10x MNIST's 28
+PEN_WIDTH = 22  # about 2 px once the digit is scaled into MNIST's 20x20 box, like MNIST's strokes
+NO_INK = "draw a digit"
+NO_MODEL = "Train mlp or cnn on digits or mnist first (Train tab)"
+WAITING = "Loading TensorFlow…"
+
+
+class DrawPad(QWidget):
+    """A white square to draw on with the mouse or a tablet pen: thick round black strokes.
+
+    `ink()` is the drawing as a float32 array, ink high (0 paper, 1 ink), PAD_SIZE x PAD_SIZE.
+    `stroke_finished` is emitted after each stroke, `changed` after every change (strokes, undo, clear).
+    """
+
+    stroke_finished = Signal()
+    changed = Signal()
+
+    def __init__(self, parent=None, size: int = PAD_SIZE, pen_width: float = PEN_WIDTH):
+        super().__init__(parent)
+        self.pen_width = pen_width
+        self.strokes: list[list[QPointF]] = []  # finished strokes, in pad-image pixels
+        self._current: list[QPointF] | None = None
+        self._base = QImage(size, size, QImage.Format.Format_Grayscale8)  # every finished stroke
+        self._base.fill(255)
+        self.image = QImage(self._base)  # what is shown: the finished strokes plus the one being drawn
+        self.setMinimumSize(size // 2, size // 2)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
+        self.setToolTip("Draw a digit with the mouse or a pen")
+
+    def sizeHint(self):
+        return QSize(self._base.width(), self._base.height())
+
+    # ---------------------------------------------------------------------------------- the drawing
+    def ink(self) -> np.ndarray:
+        """The drawing as float32 in [0, 1], ink high (the pad's image inverted)."""
+        image = self.image
+        h, w, stride = image.height(), image.width(), image.bytesPerLine()
+        gray = np.frombuffer(image.constBits(), np.uint8, count=h * stride).reshape(h, stride)[:, :w]
+        return 1.0 - gray.astype(np.float32) / 255.0
+
+    def is_empty(self) -> bool:
+        return not self.strokes and self._current is None
+
+    def clear(self) -> None:
+        self.strokes.clear()
+        self._current = None
+        self._render()
+        self.changed.emit()
+
+    def undo(self) -> None:
+        """Remove the last stroke."""
+        if self.strokes:
+            self.strokes.pop()
+            self._render()
+            self.changed.emit()
+
+    def add_stroke(self, points) -> None:
+        """Draw a whole stroke given in pad-image pixels (for scripts and tests), as if drawn by hand."""
+        self.strokes.append([QPointF(*p) if not isinstance(p, QPointF) else QPointF(p) for p in points])
+        self._render()
+        self.changed.emit()
+        self.stroke_finished.emit()
+
+    def _pen(self) -> QPen:
+        pen = QPen(QColor(0, 0, 0), self.pen_width)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        return pen
+
+    def _draw_stroke(self, image: QImage, points: list[QPointF]) -> None:
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(self._pen())
+        if len(points) == 1:
+            painter.drawPoint(points[0])  # a dot: a round cap on its own
+        else:
+            painter.drawPolyline(points)
+        painter.end()
+
+    def _render(self) -> None:
+        """Redraw from the stroke list: the same strokes always give the same pixels (undo is exact)."""
+        self._base.fill(255)
+        for stroke in self.strokes:
+            self._draw_stroke(self._base, stroke)
+        self.image = QImage(self._base)
+        if self._current:
+            self._draw_stroke(self.image, self._current)
+        self.update()
+
+    # ------------------------------------------------------------------------------- pointer input
+    def _target(self) -> QRectF:
+        """Where the pad's image is shown: the largest centred square."""
+        side = min(self.width(), self.height())
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _to_image(self, pos: QPointF) -> QPointF:
+        target = self._target()
+        scale = self._base.width() / max(target.width(), 1.0)
+        return QPointF((pos.x() - target.x()) * scale, (pos.y() - target.y()) * scale)
+
+    def widget_pos(self, x: float, y: float) -> QPoint:
+        """Where the pad-image pixel (x, y) is on the widget (for scripted mouse input)."""
+        target = self._target()
+        scale = target.width() / self._base.width()
+        return QPoint(round(target.x() + x * scale), round(target.y() + y * scale))
+
+    def _begin(self, pos: QPointF) -> None:
+        self._current = [self._to_image(pos)]
+        self._render()
+
+    def _extend(self, pos: QPointF) -> None:
+        if self._current is None:
+            return
+        point = self._to_image(pos)
+        if point != self._current[-1]:
+            self._current.append(point)
+            self.image = QImage(self._base)
+            self._draw_stroke(self.image, self._current)
+            self.update()
+
+    def _end(self, pos: QPointF | None = None) -> None:
+        if self._current is None:
+            return
+        if pos is not None:
+            self._extend(pos)
+        self.strokes.append(self._current)
+        self._current = None
+        self._render()
+        self.changed.emit()
+        self.stroke_finished.emit()
+
+    def mousePressEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._begin(event.position())
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event):
+        if self._current is not None:  # not event.buttons(): synthetic moves may not carry the button
+            self._extend(event.position())
+            event.accept()
+        else:
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
+            self._end(event.position())
+            event.accept()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def tabletEvent(self, event):
+        kind = event.type()
+        if kind == event.Type.TabletPress:
+            self._begin(event.position())
+        elif kind == event.Type.TabletMove:
+            self._extend(event.position())
+        elif kind == event.Type.TabletRelease:
+            self._end(event.position())
+        event.accept()  # no synthesised mouse events on top
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
+        target = self._target()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, self.image)
+        painter.setPen(QPen(QColor("#999"), 1))
+        painter.drawRect(target.adjusted(0, 0, -1, -1))
+        painter.end()
+
+
+def run_label(run) -> str:
+    """ "mlp · mnist · 98.3% · 2026-11-24 14:12" for a `zoo.runs.RunInfo`."""
+    parts = [run.model, run.dataset]
+    if run.accuracy is not None:
+        parts.append(f"{run.accuracy * 100:.1f}%")
+    if run.started:
+        parts.append(run.started[:16].replace("T", " "))
+    return " · ".join(parts)
+
+
+def _image_pixmap(image28: np.ndarray, scale: int) -> QPixmap:
+    """A [0, 1] grayscale array as a pixmap scaled up by `scale` with nearest neighbours."""
+    gray = np.ascontiguousarray(np.clip(image28 * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    h, w = gray.shape
+    image = QImage(gray.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(image.scaled(w * scale, h * scale, Qt.AspectRatioMode.KeepAspectRatio,
+                                          Qt.TransformationMode.FastTransformation))
+
+
+class DrawView(QWidget):
+    """The drawing-pad tab: a pad, a model chooser, and what the chosen model makes of the drawing."""
+
+    needs_tensorflow = True
+    title = "Draw"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.predictor: Predictor | None = None
+        self.prediction: Prediction | None = None
+        self.run_path: Path | None = None
+        self._tf_ready = False
+
+        # model chooser
+        self.run_combo = QComboBox()
+        self.run_combo.setToolTip("A finished run of a digit model (784 inputs or 28x28, 10 outputs)")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Look for new runs")
+        chooser = QHBoxLayout()
+        chooser.addWidget(QLabel("Model:"))
+        chooser.addWidget(self.run_combo, 1)
+        chooser.addWidget(self.refresh_button)
+
+        # pad and its buttons
+        self.pad = DrawPad()
+        self.clear_button = QPushButton("Clear")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.undo_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
+        left = QVBoxLayout()
+        left.addWidget(self.pad, 1)
+        left.addLayout(buttons)
+
+        # the answer
+        self.sentence = QLabel(WAITING)
+        font = QFont(self.sentence.font())
+        font.setPointSizeF(max(font.pointSizeF(), 9.0) * 2.2)
+        font.setBold(True)
+        self.sentence.setFont(font)
+        self.sentence.setWordWrap(True)
+        self.sentence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #666")
+
+        self.bar_plot = pg.PlotWidget()
+        self.bar_plot.setMinimumHeight(160)
+        plot = self.bar_plot.getPlotItem()
+        plot.setMouseEnabled(False, False)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.setXRange(-0.6, 9.6, padding=0)
+        plot.setYRange(0.0, 1.0, padding=0.02)
+        plot.setLabel("left", "probability")
+        plot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
+        self._plain_brush, self._top_brush = pg.mkBrush("#b8c7d9"), pg.mkBrush(PALETTE[0])
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[self._plain_brush] * 10)
+        plot.addItem(self.bars)
+
+        self.seen = QLabel()
+        self.seen.setFixedSize(28 * 5, 28 * 5)
+        self.seen.setFrameShape(QFrame.Shape.Box)
+        self.seen.setToolTip("The 28x28 image the model saw: the drawing cropped, scaled into 20x20 and centred by mass")
+        seen_box = QVBoxLayout()
+        seen_box.addWidget(QLabel("What the model sees (28x28)"))
+        seen_box.addWidget(self.seen)
+        seen_box.addStretch(1)
+
+        self.layers_view = pg.GraphicsLayoutWidget()
+        self.layers_view.setMinimumHeight(120)
+        self.layers_view.setToolTip("Each hidden layer's activations for this drawing (brighter: larger)")
+        self._layer_items: list[pg.ImageItem] = []
+        self._layer_names: list[str] = []
+
+        top_right = QHBoxLayout()
+        top_right.addLayout(seen_box)
+        top_right.addWidget(self.bar_plot, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.sentence)
+        right.addWidget(self.status)
+        right.addLayout(top_right, 2)
+        right.addWidget(QLabel("Hidden layers"))
+        right.addWidget(self.layers_view, 2)
+
+        body = QGridLayout()
+        body.addLayout(left, 0, 0)
+        body.addLayout(right, 0, 1)
+        body.setColumnStretch(0, 2)
+        body.setColumnStretch(1, 3)
+        outer = QVBoxLayout(self)
+        outer.addLayout(chooser)
+        outer.addLayout(body, 1)
+
+        self.pad.changed.connect(self.update_prediction)
+        self.clear_button.clicked.connect(self.pad.clear)
+        self.undo_button.clicked.connect(self.pad.undo)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.run_combo.activated.connect(self._on_run_chosen)
+        undo = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self)
+        undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        undo.activated.connect(self.pad.undo)
+        self._show_prediction(None)
+        self.sentence.setText(WAITING)
+        self.setEnabled(False)  # until TensorFlow is imported (on_tensorflow_ready)
+
+    # ------------------------------------------------------------------------------------- runs
+    def on_tensorflow_ready(self) -> None:
+        """Called by the main window once TensorFlow has been imported: enable the view, list the runs."""
+        self._tf_ready = True
+        self.setEnabled(True)
+        self.refresh()
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._tf_ready:
+            self.refresh()  # runs trained meanwhile in the Train tab
+
+    def refresh(self) -> None:
+        """Re-list the finished runs of digit models; keep the chosen one, else take the newest.
+
+        Does nothing until TensorFlow is ready (loading a model needs it, and the view is disabled).
+        """
+        if not self._tf_ready:
+            return
+        runs = digit_runs()
+        current = self.run_path
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        for run in runs:
+            self.run_combo.addItem(run_label(run), str(run.path))
+        if current is not None and self.run_combo.findData(str(current)) < 0 and current.joinpath("model.keras").is_file():
+            self.run_combo.addItem(current.name, str(current))  # chosen with set_run from elsewhere
+        self.run_combo.blockSignals(False)
+        if self.run_combo.count() == 0:
+            self._set_predictor(None, None)
+            self.status.setText(NO_MODEL)
+            self.update_prediction()
+            return
+        index = self.run_combo.findData(str(current)) if current is not None else -1
+        self.run_combo.setCurrentIndex(max(index, 0))
+        if index < 0 or self.predictor is None:
+            self.set_run(self.run_combo.currentData())
+
+    refresh_runs = refresh  # the main window calls this when a training run finishes
+
+    def _on_run_chosen(self, index: int) -> None:
+        path = self.run_combo.itemData(index)
+        if path and (Path(path) != self.run_path or self.predictor is None):
+            self.set_run(path)
+
+    def set_run(self, path) -> None:
+        """Predict with the model of this run folder (or `.keras` file) from now on."""
+        path = Path(path)
+        index = self.run_combo.findData(str(path))
+        if index < 0:
+            self.run_combo.addItem(path.name, str(path))
+            index = self.run_combo.count() - 1
+        self.run_combo.setCurrentIndex(index)
+        if not self._tf_ready:  # loaded by on_tensorflow_ready
+            self._set_predictor(None, path)
+            return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            predictor = Predictor.from_run(path)
+        except ZooError as e:
+            self._set_predictor(None, path)
+            self.status.setText(str(e))
+        else:
+            self._set_predictor(predictor, path)
+            self.status.setText(f"{predictor.source} ({predictor.engine} forward pass)")
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.update_prediction()
+
+    def _set_predictor(self, predictor: Predictor | None, path: Path | None) -> None:
+        self.predictor, self.run_path = predictor, path
+        names = predictor.hidden_names if predictor is not None else []
+        if names != self._layer_names:
+            self.layers_view.clear()
+            self._layer_items = []
+            for row, name in enumerate(names):
+                self.layers_view.addLabel(name, row=row, col=0, angle=0)
+                box = self.layers_view.addViewBox(row=row, col=1, lockAspect=True, enableMouse=False)
+                box.invertY(True)
+                item = pg.ImageItem(colorMap=pg.colormap.get("viridis"))
+                box.addItem(item)
+                self._layer_items.append(item)
+            self._layer_names = list(names)
+
+    # ------------------------------------------------------------------------------- prediction
+    def update_prediction(self) -> None:
+        """Predict the pad's drawing with the chosen model and show it (about a millisecond)."""
+        if not self._tf_ready:
+            return
+        if self.predictor is None:
+            self._show_prediction(None)
+            self.sentence.setText(NO_MODEL if self.run_combo.count() == 0 else "no model loaded")
+            return
+        self._show_prediction(None if self.pad.is_empty() else self.predictor.predict_ink(self.pad.ink()))
+
+    def _show_prediction(self, prediction: Prediction | None) -> None:
+        self.prediction = prediction
+        if prediction is None:
+            self.sentence.setText(NO_INK)
+            self.bars.setOpts(height=np.zeros(10), brushes=[self._plain_brush] * 10)
+            self.seen.setPixmap(_image_pixmap(np.zeros((28, 28), np.float32), 5))
+            for item in self._layer_items:
+                item.clear()
+            return
+        self.sentence.setText(prediction.sentence)
+        brushes = [self._top_brush if d == prediction.label else self._plain_brush for d in range(10)]
+        self.bars.setOpts(height=np.asarray(prediction.probabilities, np.float64), brushes=brushes)
+        self.seen.setPixmap(_image_pixmap(prediction.image, 5))
+        for item, (name, values), shape in zip(self._layer_items, prediction.hidden, prediction.hidden_shapes):
+            picture = activation_image(values, shape)
+            top = float(np.nanmax(picture)) if np.isfinite(picture).any() else 0.0
+            item.setImage(picture, levels=(0.0, top if top > 0 else 1.0), autoLevels=False)

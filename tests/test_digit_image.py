@@ -1,0 +1,211 @@
+"""zoo.digit_image: MNIST's preprocessing of drawn digits, and reading digit images from any file."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from zoo.digit_image import image_to_mnist, load_digit_image, to_mnist
+from zoo.errors import DataError
+
+
+def ink_extent(a: np.ndarray, threshold: float = 0.0) -> tuple[int, int]:
+    """Height and width of the bounding box of pixels above threshold."""
+    rows, cols = np.flatnonzero((a > threshold).any(axis=1)), np.flatnonzero((a > threshold).any(axis=0))
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+def scaled(x: np.ndarray, k: int = 10) -> np.ndarray:
+    return np.kron(x, np.ones((k, k), np.float32))
+
+
+def variant(x: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "scaled":
+        return scaled(x)
+    if kind == "shifted":  # far off-centre on a large, non-square sheet
+        sheet = np.zeros((420, 600), np.float32)
+        sheet[130:410, 300:580] = scaled(x)
+        return sheet
+    if kind == "wide":
+        return np.clip(ndimage.zoom(x, (3, 11), order=1), 0, 1)
+    if kind == "tall":
+        return np.clip(ndimage.zoom(x, (12, 3), order=1), 0, 1)
+    if kind == "bytes":  # 0..255
+        return scaled(x) * 255.0
+    raise AssertionError(kind)
+
+
+@pytest.fixture
+def digits(small_data):
+    return small_data("digits", 64).x_test[:12]
+
+
+@pytest.mark.parametrize("kind", ["scaled", "shifted", "wide", "tall", "bytes"])
+def test_to_mnist_centres_the_mass_and_fits_a_20_box(digits, kind):
+    for x in digits:
+        m = to_mnist(variant(x, kind))
+        assert m.shape == (28, 28) and m.dtype == np.float32
+        assert m.min() >= 0.0 and m.max() <= 1.0 and m.max() > 0.5
+        cy, cx = ndimage.center_of_mass(m)
+        assert abs(cy - 14.0) <= 0.5 + 1e-6 and abs(cx - 14.0) <= 0.5 + 1e-6, (cy, cx)
+        h, w = ink_extent(m)
+        assert h <= 20 and w <= 20
+        assert max(h, w) >= 19  # scaled up to the box, not merely inside it
+
+
+def test_to_mnist_keeps_the_aspect_ratio(digits):
+    for x in digits:
+        h0, w0 = ink_extent(x, 0.1)
+        for kind, (fy, fx) in (("wide", (3, 11)), ("tall", (12, 3))):
+            h, w = ink_extent(to_mnist(variant(x, kind)), 0.1)
+            expected = (h0 * fy) / (w0 * fx)
+            assert h / w == pytest.approx(expected, rel=0.25), (kind, h, w, expected)
+
+
+def test_to_mnist_of_a_scaled_up_digit_is_the_digit(digits):
+    for x in digits:
+        small, big = to_mnist(x), to_mnist(scaled(x))
+        assert np.corrcoef(small.ravel(), big.ravel())[0, 1] > 0.95
+        assert np.allclose(to_mnist(scaled(x) * 255.0), big, atol=1e-6)
+
+
+def test_to_mnist_box_centring_frames_like_the_digits_set(digits):
+    for x in digits:
+        m = to_mnist(variant(x, "shifted"), centre="box")
+        rows, cols = np.flatnonzero((m > 0).any(axis=1)), np.flatnonzero((m > 0).any(axis=0))
+        assert (rows[0] + rows[-1]) / 2 == pytest.approx(13.5, abs=0.5)
+        assert (cols[0] + cols[-1]) / 2 == pytest.approx(13.5, abs=0.5)
+    with pytest.raises(ValueError):
+        to_mnist(digits[0], centre="middle")
+
+
+def test_to_mnist_of_no_ink_is_none():
+    assert to_mnist(np.zeros((280, 280), np.float32)) is None
+    noise = np.random.default_rng(0).uniform(0.0, 0.05, (280, 280)).astype(np.float32)
+    assert to_mnist(noise) is None
+    assert to_mnist(np.zeros((0, 0))) is None
+
+
+# ----------------------------------------------------------------------------------- image files
+@pytest.fixture
+def ink(digits):
+    """A digit as a 280x280 ink-is-high array reaching 1, exactly representable in 8 bits."""
+    return full_ink(digits[3])
+
+
+def full_ink(x: np.ndarray) -> np.ndarray:
+    return np.round(scaled(x / x.max()) * 255.0) / 255.0
+
+
+def paper(ink: np.ndarray) -> np.ndarray:
+    """Dark ink on white paper, 8-bit."""
+    return np.round(255.0 * (1.0 - ink)).astype(np.uint8)
+
+
+def test_dark_on_light_and_light_on_dark_give_the_same_ink(tmp_path, ink):
+    dark, light = tmp_path / "dark.png", tmp_path / "light.png"
+    Image.fromarray(paper(ink)).save(dark)
+    Image.fromarray(255 - paper(ink)).save(light)
+    a, b = load_digit_image(dark), load_digit_image(light)
+    assert a.dtype == np.float32 and a.shape == ink.shape
+    assert np.allclose(a, ink, atol=1e-6) and np.allclose(b, ink, atol=1e-6)
+    assert np.allclose(image_to_mnist(dark), to_mnist(ink), atol=1e-6)
+
+
+def test_faint_ink_is_stretched(tmp_path, ink):
+    Image.fromarray(paper(ink * 0.5)).save(tmp_path / "faint.png")
+    assert np.allclose(load_digit_image(tmp_path / "faint.png"), ink, atol=0.01)
+
+
+def test_grey_paper_and_colour(tmp_path, ink):
+    grey = (200 - 160 * ink).round().astype(np.uint8)  # grey paper, dark grey pencil
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    assert np.allclose(load_digit_image(tmp_path / "grey.png"), ink, atol=0.01)
+    rgb = np.stack([paper(ink), paper(ink), np.full(ink.shape, 255, np.uint8)], axis=-1)  # blue ink
+    Image.fromarray(rgb).save(tmp_path / "blue.bmp")
+    assert np.corrcoef(load_digit_image(tmp_path / "blue.bmp").ravel(), ink.ravel())[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("colour", [0, 255])
+def test_transparent_background(tmp_path, ink, colour):
+    rgba = np.zeros((*ink.shape, 4), np.uint8)
+    rgba[..., :3] = colour  # black or white strokes
+    rgba[..., 3] = np.round(ink * 255).astype(np.uint8)  # drawn where opaque, transparent elsewhere
+    Image.fromarray(rgba).save(tmp_path / "strokes.png")
+    assert np.allclose(load_digit_image(tmp_path / "strokes.png"), ink, atol=0.01)
+
+
+def test_16_bit_grayscale(tmp_path, ink):
+    deep = np.round(65535.0 * (1.0 - ink)).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    with Image.open(tmp_path / "deep.png") as image:
+        assert image.mode in ("I;16", "I")
+    assert np.allclose(load_digit_image(tmp_path / "deep.png"), ink, atol=1e-3)
+
+
+def test_animated_gif_gives_its_first_frame(tmp_path, ink, digits):
+    other = full_ink(digits[5])
+    first, second = Image.fromarray(paper(ink)), Image.fromarray(paper(other))
+    first.save(tmp_path / "anim.gif", save_all=True, append_images=[second], duration=100, loop=0)
+    with Image.open(tmp_path / "anim.gif") as image:
+        assert image.n_frames == 2
+    loaded = load_digit_image(tmp_path / "anim.gif")
+    assert np.allclose(loaded, ink, atol=0.01)
+    assert not np.allclose(loaded, other, atol=0.1)
+
+
+@pytest.mark.parametrize("suffix", ["jpg", "tiff", "bmp"])
+def test_other_formats(tmp_path, ink, suffix):
+    Image.fromarray(paper(ink)).save(tmp_path / f"digit.{suffix}")
+    m = image_to_mnist(tmp_path / f"digit.{suffix}")
+    assert np.abs(m - to_mnist(ink)).mean() < 0.02
+
+
+def png_header_only(path, width: int, height: int) -> None:
+    """A PNG that declares width x height but holds almost no data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+                     + chunk(b"IEND", b""))
+
+
+def refused(path, *words) -> str:
+    with pytest.raises(DataError) as caught:
+        load_digit_image(path)
+    message = str(caught.value)
+    assert "\n" not in message and path.name in message
+    for word in words:
+        assert word in message, message
+    return message
+
+
+def test_bad_files_are_refused_with_one_line_naming_them(tmp_path, ink):
+    (tmp_path / "notes.txt").write_text("this is a seven, honest\n")
+    refused(tmp_path / "notes.txt", "not an image file Pillow can read")
+    (tmp_path / "blank.png").write_bytes(b"")
+    refused(tmp_path / "blank.png", "empty")
+    refused(tmp_path / "missing.png", "does not exist")
+    (tmp_path / "folder.png").mkdir()
+    refused(tmp_path / "folder.png", "folder")
+    png_header_only(tmp_path / "big.png", 8000, 7000)  # 56 MP: Pillow alone would decode it
+    refused(tmp_path / "big.png", "too large", "8000 x 7000", "50 megapixels")
+    png_header_only(tmp_path / "bomb.png", 100_000, 100_000)  # a decompression bomb
+    refused(tmp_path / "bomb.png", "too large")
+    Image.fromarray(paper(ink)).save(tmp_path / "whole.png")
+    data = (tmp_path / "whole.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    refused(tmp_path / "cut.png")
+
+
+def test_a_blank_image_has_no_ink(tmp_path):
+    Image.new("L", (200, 200), 255).save(tmp_path / "white.png")
+    assert load_digit_image(tmp_path / "white.png").max() == 0.0
+    with pytest.raises(DataError, match="white.png: no ink"):
+        image_to_mnist(tmp_path / "white.png")
+    Image.new("RGBA", (50, 50), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    with pytest.raises(DataError, match="no ink"):
+        image_to_mnist(tmp_path / "clear.png")

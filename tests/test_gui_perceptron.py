@@ -1,0 +1,158 @@
+"""The perceptron playground: what it shows is the unit's arithmetic and the rule's result, checked independently."""
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from gui.views.perceptron_view import PerceptronView
+from zoo.perceptron_rule import learn
+
+
+@pytest.fixture
+def view(qtbot):
+    v = PerceptronView()
+    qtbot.addWidget(v)
+    v.resize(1100, 700)
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
+def click(qtbot, box):
+    """Click a check box on its indicator, as a user would."""
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+
+
+def shown_sum(view) -> float:
+    """The value after the last '=' of 'w1·x1 + w2·x2 + b = ... = z  (...)'."""
+    return float(re.findall(r"= (-?[0-9.e+-]+)\s+\(", view.sum_label.text())[-1])
+
+
+def test_view_needs_no_tensorflow():
+    assert PerceptronView.needs_tensorflow is False
+    code = ("import sys; import gui.views.perceptron_view; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_toggling_the_inputs_updates_the_weighted_sum_and_the_answer(view, qtbot):
+    w1, w2, b = -1.3, 0.8, 0.6
+    view.set_weights(w1, w2, b)
+    assert view.weights() == pytest.approx((w1, w2, b))
+    assert view.raining_box.text() == "Raining?" and view.free_box.text() == "Ticket free?"
+    seen = set()
+    for raining, free in [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]:
+        if view.raining_box.isChecked() != bool(raining):
+            click(qtbot, view.raining_box)
+        if view.free_box.isChecked() != bool(free):
+            click(qtbot, view.free_box)
+        assert (view.raining_box.isChecked(), view.free_box.isChecked()) == (bool(raining), bool(free))
+        z = w1 * raining + w2 * free + b  # independent of zoo
+        assert shown_sum(view) == pytest.approx(z, abs=1e-4)
+        assert f"{w1:g}·{raining} + {w2:g}·{free} + {b:g}" in view.sum_label.text()
+        assert view.output_label.text() == f"Go to the concert: {'yes' if z > 0 else 'no'}"
+        seen.add(view.output_label.text())
+    assert seen == {"Go to the concert: yes", "Go to the concert: no"}  # both answers occurred
+    # z = 0 exactly is "no": the step fires only for w.x + b > 0
+    view.set_weights(1.0, 0.0, -1.0)
+    view.set_inputs(True, False)
+    assert shown_sum(view) == 0 and view.output_label.text() == "Go to the concert: no"
+
+
+def test_sliders_and_spin_boxes_move_the_weights(view):
+    view.sliders[0].setValue(15)  # a slider tick is 0.1
+    assert view.spins[0].value() == pytest.approx(1.5) and view.weights()[0] == pytest.approx(1.5)
+    view.spins[2].setValue(-2.3)
+    assert view.sliders[2].value() == -23 and view.weights()[2] == pytest.approx(-2.3)
+
+
+def test_a_separating_line_for_and_marks_every_point_right(view):
+    view.load_preset("AND")
+    assert view.table_targets() == [0, 0, 0, 1]
+    view.set_weights(0.0, 0.0, 0.0)  # never fires: right on the three 0s, wrong on (1, 1)
+    assert view.point_marks() == [True, True, True, False]
+    assert view.table.item(3, 3).text() == "0 ✗"
+    w1, w2, b = 1.0, 1.0, -1.5
+    view.set_weights(w1, w2, b)
+    assert view.point_marks() == [True] * 4
+    assert [view.table.item(r, 3).text() for r in range(4)] == ["0 ✓", "0 ✓", "0 ✓", "1 ✓"]
+    xs, ys = view.line.getData()  # the drawn line is w.x + b = 0
+    assert len(xs) == 2 and np.allclose(w1 * xs + w2 * ys + b, 0)
+    polygon = view.region.polygon()  # the shaded half-plane is where it fires
+    corners = np.array([[polygon[i].x(), polygon[i].y()] for i in range(polygon.size())])
+    assert len(corners) >= 3 and (w1 * corners[:, 0] + w2 * corners[:, 1] + b >= -1e-9).all()
+    assert "x1 AND x2 = " in view.output_label.text()
+
+
+def test_step_shows_one_rule_update(view):
+    view.load_preset("Concert")
+    view.reset()
+    update = view.step_once()  # (0, 0), target 1; zero weights answer 0: only the bias moves
+    assert (update.output, update.error) == (0, 1)
+    assert view.weights() == (0.0, 0.0, 1.0)
+    assert "x=(0,0) target 1, output 0 → w += 1·(+1)·x" in view.log.item(view.log.count() - 1).text()
+    for _ in range(3):
+        view.step_once()
+    assert view.weights() == (0.0, 1.0, 1.0)  # by hand: (1,0) -> w=(-1,0), b=0; (1,1) -> w=(0,1), b=1
+    assert view.inputs() == (1, 1)  # the toggles show the example just learned
+    assert view.status_label.text().startswith("Epoch 1 done: 3 mistakes")  # (0,0), (1,0) and (1,1)
+
+
+def test_xor_trains_to_the_end_without_a_line(view):
+    view.load_preset("XOR")
+    view.reset()
+    message = view.train_to_end()
+    assert message == view.status_label.text()
+    assert message.startswith("No line separates these points: XOR needs a hidden layer (see xor-mlp)")
+    expected = learn("xor", max_epochs=view.max_epochs)
+    assert expected.converged_epoch is None and view.weights() == (*expected.w, expected.b)
+    assert not all(view.point_marks())
+
+
+def test_concert_trains_to_the_numpy_rules_weights(view):
+    view.load_preset("Concert")
+    view.set_weights(2.0, -1.0, 0.5)  # Reset must bring them back to 0
+    view.reset()
+    assert view.weights() == (0.0, 0.0, 0.0)
+    message = view.train_to_end()
+    expected = learn("concert")
+    assert view.weights() == (*expected.w, expected.b) == (-1.0, 2.0, 1.0)
+    # Table order, lr 1, from zero (by hand, and the Keras Perceptron with shuffle=False in test_perceptron_rule):
+    # epoch ends at w,b = (0,1),1; (0,2),1; (-1,2),0; (-1,2),1 -> converged in epoch 4. `zoo perceptron --table
+    # concert` says epoch 3 with w = [-1, 1], b = 1 because Keras' fit shuffles each epoch (a different order).
+    assert message.startswith("Converged in epoch 4")
+    assert view.point_marks() == [True] * 4
+    assert view.log.count() == 1 + 16 + 1  # the start line, 4 epochs of 4 examples, the outcome
+
+
+def test_the_train_button_runs_the_rule_on_a_timer(view, qtbot):
+    view.load_preset("OR")
+    view.reset()
+    view.timer.setInterval(1)
+    qtbot.mouseClick(view.train_button, Qt.MouseButton.LeftButton)
+    assert view.is_training() and view.train_button.text() == "Stop"
+    qtbot.waitUntil(lambda: not view.is_training(), timeout=5000)
+    expected = learn("or", max_epochs=view.max_epochs)
+    assert view.weights() == (*expected.w, expected.b)
+    assert view.status_label.text().startswith(f"Converged in epoch {expected.converged_epoch}")
+    assert view.train_button.text() == "Train" and not view.train_button.isChecked()
+
+
+def test_editing_the_targets(view):
+    view.load_preset("AND")
+    view.set_target(1, 1)
+    view.set_target(2, 1)  # AND with (0,1) and (1,0) turned on is OR
+    assert view.table_targets() == [0, 1, 1, 1] and view._preset == "or"
+    view.table.item(0, 2).setText("7")  # not a bit: refused
+    assert view.table.item(0, 2).text() == "0" and view.table_targets() == [0, 1, 1, 1]
+    view.set_target(3, 0)  # [0, 1, 1, 0]: XOR again
+    view.reset()
+    assert view.train_to_end().startswith("No line separates")
+    view.set_target(0, 1)  # [1, 1, 1, 0]: NAND, separable
+    view.reset()
+    assert view.train_to_end().startswith("Converged in epoch")
+    assert view.point_marks() == [True] * 4

@@ -1,0 +1,35 @@
+"""The main window: on screen before TensorFlow, views that need it disabled until it has loaded, export."""
+import subprocess
+import sys
+
+import pytest
+
+import zoo
+
+pytest.importorskip("pytestqt")
+
+from gui.window import MainWindow  # noqa: E402
+
+
+def test_the_app_module_does_not_import_tensorflow_before_the_window_shows():
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+            "from PySide6.QtWidgets import QApplication\napp = QApplication([])\n"
+            "from gui.window import MainWindow\nw = MainWindow(); w.show(); app.processEvents()\n"
+            "print('tensorflow' in sys.modules, w.draw.isEnabled(), w.tf_label.text())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["False", "False", "Loading", "TensorFlow…"], out.stderr[-2000:]
+
+
+def test_views_that_need_tensorflow_wait_for_it_then_export_a_run(qtbot, tmp_path, small_data):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    needing = [view for view, _ in window.views if view.needs_tensorflow]
+    assert needing and not any(view.isEnabled() for view in needing)
+    window.load_tensorflow()
+    qtbot.waitUntil(lambda: window.tensorflow_ready, timeout=120_000)
+    assert all(view.isEnabled() for view in needing) and window.tf_label.text().startswith("TensorFlow ")
+    run = zoo.train("mlp", epochs=1, data=small_data("digits", 128), out=zoo.runs.runs_dir() / "r", progress=False,
+                    record_every=0).path
+    window.runs.refresh()
+    out = window.export_run(str(run), str(tmp_path / "exported.keras"))
+    assert out.read_bytes() == (run / "model.keras").read_bytes()
