@@ -153,6 +153,14 @@ def _demo_optimizers(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> int:
+    from .inference import predict_file
+
+    for line in predict_file(args.model, args.images, top=args.top):
+        print(line)
+    return 0
+
+
 def cmd_gui(args) -> int:
     import importlib.util
     import subprocess
@@ -190,6 +198,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--record-every", type=int, default=1, help="record gradients every k steps (0: off)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard summaries to RUN/tensorboard")
     p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("predict", help="read handwritten digit images with a trained model")
+    p.add_argument("model", help="a run folder or a .keras file")
+    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...): dark on light or light on dark, any size")
+    p.add_argument("--top", type=_positive(int), default=1, help="also show the runners-up (default: 1)")
+    p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("gui", help="the desktop app: browse, train, watch gradients, draw a digit")
     p.set_defaults(run=cmd_gui)

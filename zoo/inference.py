@@ -50,6 +50,11 @@ class Prediction:
         return [(int(i), float(self.probabilities[i])) for i in order]
 
 
+def _percent(p: float) -> str:
+    """One decimal, rounded down like `sentence`: 99.97% is "99.9%", not a "100.0%" the model does not claim."""
+    return f"{np.floor(float(p) * 1000 + 1e-9) / 10:.1f}%"
+
+
 def sentence(label: int, confidence: float) -> str:
     """ "98% sure this is a 7" (rounded down: never "100%" unless it is; "an 8")."""
     percent = int(np.floor(float(confidence) * 100 + 1e-9))
@@ -302,7 +307,7 @@ def predict_file(model_dir_or_file: str | Path, image_paths: Iterable[str | Path
     lines = []
     for name, ink in zip(given, inks):
         ranked = predictor.predict_ink(ink).top(top)
-        lines.append(f"{name}: " + ", ".join(f"{digit} ({p * 100:.1f}%)" for digit, p in ranked))
+        lines.append(f"{name}: " + ", ".join(f"{digit} ({_percent(p)})" for digit, p in ranked))
     return lines
 
 

@@ -1,0 +1,116 @@
+"""Screenshots of every view for the README: `xvfb-run -s "-screen 0 1400x900x24" python -m gui.screenshots`.
+
+Uses its own ZOO_HOME (default: a fresh temporary folder), trains what the views need (mlp on
+MNIST when ZOO_DATA_DIR has it, else digits; the diverging `exploding`; the vanishing-gradients
+preset), drives each view as a user would and saves `assets/screenshots/<view>.png`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _train(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "zoo", "train", *args], check=False, stdout=subprocess.DEVNULL)
+
+
+def _wait(app, condition, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def _settle(app, seconds: float = 0.5) -> None:
+    _wait(app, lambda t=time.monotonic() + seconds: time.monotonic() > t)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="assets/screenshots")
+    parser.add_argument("--home", help="ZOO_HOME to use (default: a new temporary folder)")
+    args = parser.parse_args()
+    os.environ["ZOO_HOME"] = args.home or tempfile.mkdtemp(prefix="zoo-shots-")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from zoo import DataError
+    from zoo.datasets import load_dataset
+    from zoo.runs import list_runs
+
+    try:
+        load_dataset("mnist")
+        digits = "mnist"
+    except DataError:
+        digits = "digits"
+    if not any(r.model == "mlp" and r.finished_ok for r in list_runs()):
+        _train("mlp", "--dataset", digits, "--epochs", "3")
+        _train("exploding")
+
+    from PySide6.QtWidgets import QApplication
+
+    from gui.window import MainWindow
+
+    app = QApplication([])
+    window = MainWindow()
+    window.resize(1400, 880)
+    window.show()
+    window.load_tensorflow()
+    _wait(app, lambda: window.tensorflow_ready)
+
+    def shoot(view, name: str) -> None:
+        window.tabs.setCurrentWidget(view)
+        _settle(app)
+        window.grab().save(str(out / f"{name}.png"))
+        print(out / f"{name}.png")
+
+    window.zoo.select("deep-sigmoid")
+    shoot(window.zoo, "zoo")
+
+    window.gradients.run_preset("vanishing")
+    window.tabs.setCurrentWidget(window.gradients)
+    _wait(app, lambda: not window.gradients.busy)
+    shoot(window.gradients, "gradients")
+    for index, name in ((1, "gradients-heatmap"), (3, "gradients-units")):
+        window.gradients.tabs.setCurrentIndex(index)
+        shoot(window.gradients, name)
+    window.gradients.tabs.setCurrentIndex(0)
+
+    window.train.select_model("mlp")
+    window.train.dataset.setCurrentText("digits")
+    window.train.epochs.setValue(6)
+    epochs = []
+    window.train.process.epoch.connect(epochs.append)
+    window.train.start()
+    _wait(app, lambda: len(epochs) >= 4)
+    shoot(window.train, "train")
+    _wait(app, lambda: not window.train.process.running)
+
+    mnist_mlp = next(r for r in list_runs() if r.model == "mlp" and r.finished_ok and r.dataset == digits)
+    window.runs.refresh()
+    window.runs.select(mnist_mlp.path)
+    shoot(window.runs, "runs")
+
+    window.draw.refresh()
+    window.draw.set_run(mnist_mlp.path)
+    window.draw.pad.add_stroke([(70, 70), (150, 66), (215, 64)])  # a 7: the bar, then the stem
+    window.draw.pad.add_stroke([(215, 64), (180, 140), (150, 215)])
+    shoot(window.draw, "draw")
+
+    window.perceptron.load_preset("concert")
+    window.perceptron.train_to_end()
+    shoot(window.perceptron, "perceptron")
+    window.activations.select("sigmoid")
+    window.activations.set_x(0.0)
+    shoot(window.activations, "activations")
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
