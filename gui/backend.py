@@ -21,3 +21,26 @@ class TensorFlowLoader(QThread):
             return
         self.seconds = time.perf_counter() - started
         self.ready.emit(f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+
+
+class Job(QThread):
+    """Runs `fn()` off the GUI thread; `done(result)` or `failed(one-line message)` arrive in the GUI thread."""
+
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn, parent=None):
+        super().__init__(parent)
+        self.fn = fn
+
+    def run(self) -> None:
+        from zoo.errors import ZooError
+
+        try:
+            result = self.fn()
+        except ZooError as e:
+            self.failed.emit(str(e))
+        except Exception as e:  # an unexpected failure still gets one line, never a crash
+            self.failed.emit(f"{type(e).__name__}: {e}")
+        else:
+            self.done.emit(result)

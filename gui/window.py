@@ -1,13 +1,14 @@
 """The main window: a tab per view, TensorFlow loaded in the background, views wired through signals."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
-from .backend import TensorFlowLoader
+from zoo.export import FORMATS, export
+
+from .backend import Job, TensorFlowLoader
 from .views.activations_view import ActivationsView
 from .views.draw_view import DrawView
 from .views.gradients_view import GradientsView
@@ -18,6 +19,8 @@ from .views.zoo_view import ZooView
 
 
 class MainWindow(QMainWindow):
+    export_finished = Signal(object)  # an ExportResult, or None when it failed
+
     def __init__(self):
         super().__init__()
         self.setWindowTitle("zoo: see what the textbook says")
@@ -92,24 +95,42 @@ class MainWindow(QMainWindow):
             self.gradients.refresh()
         self.statusBar().showMessage(f"{Path(end.get('run') or '').name}: {end.get('state')}", 10_000)
 
-    def export_run(self, run_dir: str, path: str | None = None) -> Path | None:
-        """Export a run's model as `.keras` (the other formats come with zoo.export)."""
-        source = Path(run_dir) / "model.keras"
+    def export_run(self, run_dir: str, path: str | None = None, format: str | None = None) -> None:
+        """Export a run's model (`zoo.export`: written, reloaded by its runtime and compared) off the GUI thread."""
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export the model", f"{Path(run_dir).name}.keras",
-                                                  "Keras model (*.keras)")
+            filters = {"Keras model (*.keras)": "keras", "TensorFlow SavedModel (folder)": "saved_model",
+                       "TFLite / LiteRT (*.tflite)": "tflite", "ONNX (*.onnx)": "onnx"}
+            path, chosen = QFileDialog.getSaveFileName(self, "Export the model", str(Path.home() / Path(run_dir).name),
+                                                       ";;".join(filters))
             if not path:
-                return None
-        target = Path(path).with_suffix(".keras")
-        try:
-            shutil.copyfile(source, target)
-        except OSError as e:
-            QMessageBox.warning(self, "zoo", f"Cannot export to {target}: {e.strerror}")
-            return None
-        self.statusBar().showMessage(f"Exported {target}", 10_000)
-        return target
+                return
+            format = filters.get(chosen, "keras")
+            suffix = FORMATS[format]
+            if suffix and not path.endswith(suffix):
+                path += suffix
+        format = format or "keras"
+        self.statusBar().showMessage(f"Exporting {Path(path).name} and checking it in its runtime…")
+        self._export_job = Job(lambda: export(run_dir, format, path, overwrite=True), self)
+        self._export_job.done.connect(self._exported)
+        self._export_job.failed.connect(lambda message: self._export_failed(message))
+        self._export_job.start()
+
+    def _exported(self, result) -> None:
+        self.last_export = result
+        self.statusBar().showMessage(f"Exported {result.path} ({result.format}); reloaded with {result.runtime}, "
+                                     f"largest output difference {result.max_abs_diff:.2g}", 30_000)
+        self.export_finished.emit(result)
+
+    def _export_failed(self, message: str) -> None:
+        self.last_export = None
+        self.statusBar().showMessage(f"Export failed: {message}", 30_000)
+        self.export_finished.emit(None)
+        if not getattr(self, "quiet", False):
+            QMessageBox.warning(self, "Export failed", message)
 
     def closeEvent(self, event) -> None:
+        if getattr(self, "_export_job", None) is not None:
+            self._export_job.wait(60_000)
         for process in (self.train.process, self.gradients.process):
             if process.running:
                 process.stop()

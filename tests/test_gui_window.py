@@ -31,5 +31,13 @@ def test_views_that_need_tensorflow_wait_for_it_then_export_a_run(qtbot, tmp_pat
     run = zoo.train("mlp", epochs=1, data=small_data("digits", 128), out=zoo.runs.runs_dir() / "r", progress=False,
                     record_every=0).path
     window.runs.refresh()
-    out = window.export_run(str(run), str(tmp_path / "exported.keras"))
-    assert out.read_bytes() == (run / "model.keras").read_bytes()
+    window.quiet = True
+    for format, name in (("onnx", "exported.onnx"), ("keras", "exported.keras")):
+        with qtbot.waitSignal(window.export_finished, timeout=120_000) as exported:
+            window.export_run(str(run), str(tmp_path / name), format)
+        result = exported.args[0]
+        assert result is not None and result.path == tmp_path / name and result.max_abs_diff <= 1e-4
+        assert "Exported" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.export_finished, timeout=120_000) as failed:
+        window.export_run(str(run), str(tmp_path / "no_such_folder" / "x.onnx"), "onnx")
+    assert failed.args[0] is None and "does not exist" in window.statusBar().currentMessage()

@@ -16,6 +16,13 @@ from .spec import ModelSpec
 __version__ = "0.1.0"
 
 
+def export(*args, **kwargs):
+    """Export a run or model as keras, saved_model, tflite or onnx, verified in its runtime; see `zoo.export.export`."""
+    from .export import export as _export
+
+    return _export(*args, **kwargs)
+
+
 def train(*args, **kwargs):
     """Train a model and record the run; see `zoo.training.train`."""
     from .training import train as _train
@@ -24,6 +31,6 @@ def train(*args, **kwargs):
 
 
 __all__ = [
-    "DataError", "ModelSpec", "RunError", "SpecError", "ZooError", "build", "list_builders", "list_datasets",
+    "DataError", "ModelSpec", "RunError", "SpecError", "ZooError", "build", "export", "list_builders", "list_datasets",
     "list_models", "load_dataset", "load_spec", "prepare", "register_builder", "train", "__version__",
 ]

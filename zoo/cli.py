@@ -161,6 +161,15 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export
+
+    result = export(args.source, args.format, args.out, overwrite=args.force)
+    print(f"wrote {result.path} ({result.format}); reloaded with {result.runtime}: largest output difference "
+          f"{result.max_abs_diff:.2g} on the test batch; model card {result.card}")
+    return 0
+
+
 def cmd_gui(args) -> int:
     import importlib.util
     import subprocess
@@ -204,6 +213,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...): dark on light or light on dark, any size")
     p.add_argument("--top", type=_positive(int), default=1, help="also show the runners-up (default: 1)")
     p.set_defaults(run=cmd_predict)
+
+    p = sub.add_parser("export", help="export a trained model: .keras, SavedModel, TFLite or ONNX, verified")
+    p.add_argument("source", metavar="RUN_DIR", help="a run folder (or a .keras file)")
+    p.add_argument("--format", required=True, choices=["keras", "saved_model", "tflite", "onnx"])
+    p.add_argument("--out", required=True, help="file (or folder, for saved_model) to write")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("gui", help="the desktop app: browse, train, watch gradients, draw a digit")
     p.set_defaults(run=cmd_gui)

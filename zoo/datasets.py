@@ -150,6 +150,12 @@ def _download_mnist() -> dict[str, np.ndarray]:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
+def mnist_is_local() -> bool:
+    """Whether MNIST can be read without downloading it."""
+    return any((f / "mnist.npz").is_file() or (f / "t10k-images-idx3-ubyte.gz").is_file()
+               or (f / "t10k-images-idx3-ubyte").is_file() for f in mnist_search_path())
+
+
 def load_mnist_arrays() -> dict[str, np.ndarray]:
     """The raw uint8 MNIST arrays, from the first folder of `mnist_search_path()` that has them, else downloaded."""
     folders = mnist_search_path()

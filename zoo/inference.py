@@ -187,7 +187,11 @@ class Predictor:
             where = path if model_file.parent == path else model_file
             raise RunError(f"The model in {where} does not take 28x28 digit images (input {list(_input_shape(model) or ['?'])}, "
                            f"{_output_units(model)} outputs); pick a run of mlp or cnn trained on digits or mnist")
-        predictor = cls(model, engine=engine, centre=centre_for_dataset(_run_dataset(model_file)))
+        from .export import read_card
+
+        card = read_card(model_file) or {}  # an exported .keras says how it was trained to see
+        centre = card.get("preprocessing", {}).get("centre") or centre_for_dataset(_run_dataset(model_file))
+        predictor = cls(model, engine=engine, centre=centre)
         predictor.source = model_file
         return predictor
 
@@ -287,10 +291,12 @@ def load_model(model_file: str | Path):
 def predict_file(model_dir_or_file: str | Path, image_paths: Iterable[str | Path], top: int = 1) -> list[str]:
     """One line per image, e.g. "digit.png: 7 (98.1%)", or with `top=3` "digit.png: 7 (98.1%), 1 (1.2%), 9 (0.3%)".
 
-    `model_dir_or_file` is a run folder or a `.keras` file. Every image is read first, so a bad image
-    is refused (`DataError`) before the model loads.
+    `model_dir_or_file` is a run folder, a `.keras`, `.tflite` or `.onnx` file or a SavedModel folder
+    (exports run in their own runtime). Every image is read first, so a bad image is refused
+    (`DataError`) before the model loads.
     """
     from .digit_image import load_digit_image
+    from .export import detect_format
 
     top = int(top)
     if not 1 <= top <= NUM_CLASSES:
@@ -303,12 +309,38 @@ def predict_file(model_dir_or_file: str | Path, image_paths: Iterable[str | Path
     for path, ink in zip(paths, inks):
         if to_mnist(ink) is None:
             raise DataError(f"{path}: no ink found (a blank image); draw or photograph a digit")
-    predictor = Predictor.from_run(model_dir_or_file)
+    if detect_format(model_dir_or_file) in ("run", "keras"):
+        predictor = Predictor.from_run(model_dir_or_file)
+        probabilities = lambda ink: predictor.predict_ink(ink).probabilities  # noqa: E731
+    else:
+        probabilities = _exported_digit_model(Path(model_dir_or_file))
     lines = []
     for name, ink in zip(given, inks):
-        ranked = predictor.predict_ink(ink).top(top)
-        lines.append(f"{name}: " + ", ".join(f"{digit} ({_percent(p)})" for digit, p in ranked))
+        p = np.asarray(probabilities(ink), np.float64).reshape(-1)
+        ranked = [(int(d), float(p[d])) for d in np.argsort(-p, kind="stable")[:top]]
+        lines.append(f"{name}: " + ", ".join(f"{digit} ({_percent(q)})" for digit, q in ranked))
     return lines
+
+
+def _exported_digit_model(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """ink -> ten probabilities with an exported model, framed as its model card says (by mass otherwise)."""
+    from .export import input_shape_of, load_runtime, read_card
+
+    shape = input_shape_of(path)
+    if shape is None or tuple(shape) not in DIGIT_INPUT_SHAPES:
+        raise RunError(f"{path} does not take 28x28 digit images (its input is {shape}); "
+                       "use a model trained on digits or mnist")
+    card = read_card(path) or {}
+    centre = card.get("preprocessing", {}).get("centre", "mass")
+    run = load_runtime(path)
+
+    def probabilities(ink):
+        out = run(to_mnist(ink, centre=centre).reshape((1, *shape)).astype(np.float32))
+        if out.shape[-1] != NUM_CLASSES:
+            raise RunError(f"{path} has {out.shape[-1]} outputs, not 10 digit classes")
+        return out[0]
+
+    return probabilities
 
 
 # ------------------------------------------------------------------------------- for the app's views

@@ -1,0 +1,214 @@
+"""Export in four formats, each checked by its own runtime; zoo predict on exports; safe loading of model files."""
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import zoo
+from zoo.cli import main
+from zoo.errors import RunError
+from zoo.export import FORMATS, ExportError, card_path, export, keras_file_classes, load_runtime
+from zoo.inference import load_model
+
+FILE_NAMES = {"keras": "m.keras", "saved_model": "m_savedmodel", "tflite": "m.tflite", "onnx": "m.onnx"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, small_data):
+    """mlp and cnn trained a few epochs on 512 digits (the dataset recorded in their status: digits)."""
+    root = tmp_path_factory.mktemp("export_runs")
+    return {name: zoo.train(name, data=small_data("digits", 512), epochs=3, out=root / name, progress=False,
+                            record_every=0).path for name in ("mlp", "cnn")}
+
+
+def _test_batch(model, small_data):
+    x = small_data("digits", 512).x_test[:32]
+    return np.ascontiguousarray(x, np.float32).reshape((-1, *model.inputs[0].shape[1:]))
+
+
+def _independent_runtime(format, path):
+    """The runtime loaded here directly, not through zoo.export, for an independent check."""
+    if format == "keras":
+        import keras
+
+        model = keras.models.load_model(path)
+        return lambda x: np.asarray(model(x))
+    if format == "saved_model":
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        return lambda x: loaded.serve(x).numpy()
+    if format == "tflite":
+        from ai_edge_litert.interpreter import Interpreter
+
+        def run(x):
+            interpreter = Interpreter(model_path=str(path))
+            inp = interpreter.get_input_details()[0]
+            interpreter.resize_tensor_input(inp["index"], x.shape)
+            interpreter.allocate_tensors()
+            interpreter.set_tensor(inp["index"], x)
+            interpreter.invoke()
+            return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+        return run
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return lambda x: session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn"])
+@pytest.mark.parametrize("format", list(FORMATS))
+def test_each_format_round_trips_with_matching_predictions(runs, small_data, tmp_path, name, format):
+    path = tmp_path / FILE_NAMES[format]
+    result = export(runs[name], format, path)
+    assert result.path == path and path.exists() and result.max_abs_diff <= 1e-4
+    model = load_model(runs[name] / "model.keras")
+    x = _test_batch(model, small_data)
+    expected = model.predict(x, verbose=0)
+    got = _independent_runtime(format, path)(x)
+    assert got.shape == expected.shape and np.abs(got - expected).max() <= 1e-4
+    assert np.array_equal(got.argmax(1), expected.argmax(1))
+    card = json.loads(card_path(path).read_text())
+    status = json.loads((runs[name] / "status.json").read_text())
+    assert card["model"] == name and card["format"] == format and card["input"]["dtype"] == "float32"
+    assert card["input"]["shape"] == list(model.inputs[0].shape[1:]) and card["output"]["labels"] == [str(d) for d in range(10)]
+    assert card["test"]["accuracy"] == status["test"]["accuracy"] and card["spec"]["builder"] == name
+    assert card["preprocessing"]["kind"] == "mnist" and card["preprocessing"]["centre"] == "box"  # trained on digits
+    assert card["versions"]["keras"] and card["verified"]["max_abs_diff"] == result.max_abs_diff
+
+
+def test_keras_export_loads_in_a_python_that_never_imported_zoo(runs, small_data, tmp_path):
+    path = tmp_path / "plain.keras"
+    export(runs["cnn"], "keras", path)
+    assert all(module.startswith("keras") for module in keras_file_classes(path))
+    x = _test_batch(load_model(path), small_data)
+    np.save(tmp_path / "x.npy", x)
+    code = ("import sys, numpy as np, keras\n"
+            f"m = keras.models.load_model({str(path)!r})\n"
+            f"np.save({str(tmp_path / 'y.npy')!r}, m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0))\n"
+            "print('zoo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
+    expected = load_model(runs["cnn"] / "model.keras").predict(x, verbose=0)
+    assert np.abs(np.load(tmp_path / "y.npy") - expected).max() <= 1e-5
+
+
+def test_export_refuses_to_overwrite_and_a_missing_extra_names_it(runs, tmp_path, monkeypatch):
+    taken = tmp_path / "taken.onnx"
+    taken.write_text("precious")
+    with pytest.raises(ExportError, match="already exists"):
+        export(runs["mlp"], "onnx", taken)
+    assert taken.read_text() == "precious"
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    with pytest.raises(ExportError, match=r"needs onnxruntime.*pip install 'zoo\[export\]'"):
+        export(runs["mlp"], "onnx", tmp_path / "new.onnx")
+    assert not (tmp_path / "new.onnx").exists()
+
+
+def test_a_mismatching_export_fails_and_leaves_nothing(runs, tmp_path):
+    path = tmp_path / "m.onnx"
+    with pytest.raises(ExportError, match="does not match the model"):
+        export(runs["mlp"], "onnx", path, tolerance=-1.0)  # no difference can pass
+    assert not path.exists() and not card_path(path).exists() and list(tmp_path.iterdir()) == []
+
+
+def test_the_perceptron_is_refused_for_export(tmp_path):
+    run = zoo.train("perceptron", epochs=2, out=tmp_path / "p", progress=False).path
+    with pytest.raises(ExportError, match="zoo's own model class"):
+        export(run, "keras", tmp_path / "p.keras")
+
+
+def test_cli_export_then_predict_with_every_format(runs, small_data, tmp_path, capsys):
+    data = small_data("digits", 512)
+    images = []
+    for i in range(12):  # rendered from test digits: scaled up 8x, shifted off-centre, every other one inverted
+        digit = data.x_test[i].reshape(28, 28)
+        canvas = np.zeros((300, 300))
+        big = np.kron(digit, np.ones((8, 8)))
+        canvas[20 + 3 * i:20 + 3 * i + 224, 40:264] = big
+        pixels = canvas if i % 2 else 1 - canvas  # light on dark, or dark on light
+        path = tmp_path / f"digit{i}.png"
+        Image.fromarray((255 * pixels).astype(np.uint8)).save(path)
+        images.append(str(path))
+    lines = {}
+    for format in ["run", *FORMATS]:
+        target = runs["cnn"] if format == "run" else tmp_path / FILE_NAMES[format]
+        if format != "run":
+            assert main(["export", str(runs["cnn"]), "--format", format, "--out", str(target)]) == 0
+            assert "largest output difference" in capsys.readouterr().out
+        assert main(["predict", str(target), *images]) == 0
+        lines[format] = capsys.readouterr().out.splitlines()
+    labels = {f: [int(line.split(": ")[1].split()[0]) for line in lines[f]] for f in lines}
+    assert all(labels[f] == labels["run"] for f in labels)  # every runtime reads them alike
+    accuracy = np.mean(np.array(labels["run"]) == data.y_test[:12])
+    status = json.loads((runs["cnn"] / "status.json").read_text())
+    assert accuracy >= status["test"]["accuracy"] - 0.25  # about the model's test accuracy, on 12 images
+
+
+def _lambda_model_file(path):
+    import keras
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs))
+    model.save(path)
+
+
+def test_safe_loading_refuses_code_truncated_and_foreign_files(tmp_path, capsys):
+    unsafe = tmp_path / "unsafe.keras"
+    _lambda_model_file(unsafe)
+    with pytest.raises(RunError, match="unsafe.keras"):
+        load_model(unsafe)
+    good = tmp_path / "good.keras"
+    zoo.build("mlp").save(good)
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    foreign = tmp_path / "notes.keras"
+    foreign.write_text("not a model")
+    emptied = tmp_path / "emptied.keras"
+    with zipfile.ZipFile(emptied, "w") as z:
+        z.writestr("hello.txt", "hi")
+    for path in (truncated, foreign, emptied):
+        with pytest.raises(RunError, match=path.name):
+            load_model(path)
+    image = tmp_path / "x.png"
+    Image.fromarray(np.full((28, 28), 255, np.uint8)).save(image)
+    for path in (unsafe, truncated, foreign, tmp_path / "missing.keras", tmp_path / "model.bin"):
+        assert main(["predict", str(path), str(image)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("zoo: error:") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_safe_mode_is_what_refuses_the_lambda(tmp_path):
+    """The refusal comes from Keras' safe_mode (the file is otherwise loadable), not from a broken file."""
+    import keras
+
+    path = tmp_path / "lambda.keras"
+    _lambda_model_file(path)
+    assert keras.models.load_model(path, safe_mode=False).count_params() == 0
+    with pytest.raises(RunError, match="safe"):
+        load_model(path)
+
+
+def test_predict_errors_are_one_line_with_exit_2(runs, tmp_path, capsys, small_data):
+    regression = zoo.train("regression", epochs=1, data=small_data("sine", 64), out=tmp_path / "reg", progress=False,
+                           record_every=0).path
+    image = tmp_path / "digit.png"
+    Image.fromarray((255 * (1 - small_data("digits", 8).x_test[0].reshape(28, 28))).astype(np.uint8)).save(image)
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("hello")
+    cases = [([str(runs["mlp"]), str(not_image)], "notes.png"), ([str(runs["mlp"]), str(tmp_path / "nope.png")], "nope.png"),
+             ([str(regression), str(image)], "digit"), ([str(tmp_path / "nothing"), str(image)], "nothing")]
+    for args, mention in cases:
+        assert main(["predict", *args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("zoo: error:") and mention in err, err
+    with pytest.raises(RunError, match="unknown model file type"):
+        load_runtime(tmp_path / "digit.png")

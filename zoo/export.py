@@ -1,0 +1,357 @@
+"""Export a trained model as `.keras`, TF SavedModel, TFLite/LiteRT or ONNX, each checked in its own runtime.
+
+    >>> zoo.export("runs/20261124-mlp", "onnx", "mlp.onnx")
+    ExportResult(path=PosixPath('mlp.onnx'), format='onnx', max_abs_diff=1.8e-07, ...)
+
+Every export is reloaded by the runtime its users would use (Keras; `tf.saved_model.load`; the
+LiteRT interpreter; onnxruntime) and its outputs compared with the Keras model's on a batch of the
+run's test data: a difference above `tolerance` (1e-4) fails the export and removes what was written.
+Next to each export, `<name>.card.json` says what the model expects and how well it did.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import RunError, ZooError
+
+FORMATS = {"keras": ".keras", "saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
+EXTRA = "pip install 'zoo[export]'"
+NEEDS = {"onnx": ("tf2onnx", "onnx", "onnxruntime"), "tflite": ("ai_edge_litert",)}
+RUNTIMES = {"keras": "keras.saving.load_model", "saved_model": "tf.saved_model.load",
+            "tflite": "ai_edge_litert.interpreter.Interpreter", "onnx": "onnxruntime.InferenceSession"}
+TOLERANCE = 1e-4
+CHECK_BATCH = 64
+
+
+class ExportError(ZooError):
+    """An export cannot be written, or what was written does not match the model."""
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    format: str
+    max_abs_diff: float
+    card: Path
+    runtime: str
+
+
+def card_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + ".card.json")
+
+
+def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = False, x_check: np.ndarray | None = None,
+           tolerance: float = TOLERANCE) -> ExportResult:
+    """Write `run_or_model` (a run folder, a `.keras` file or a `keras.Model`) in `format` to `path` and verify it.
+
+    Args:
+        run_or_model: what to export.
+        format: one of "keras", "saved_model" (a folder), "tflite", "onnx".
+        path: where to write; refused if it exists, unless `overwrite`.
+        x_check: inputs to compare on (default: the first 64 test examples of the run's dataset).
+        tolerance: the largest absolute output difference accepted.
+    """
+    if format not in FORMATS:
+        raise ExportError(f"Invalid export format: received {format!r}; expected one of {', '.join(FORMATS)}")
+    _check_dependencies(format)
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ExportError(f"{path} already exists; choose another name or pass --force to replace it")
+    if not path.parent.is_dir():
+        raise ExportError(f"Cannot write {path}: folder {path.parent} does not exist")
+    model, run_dir = _model_and_run(run_or_model)
+    _refuse_custom(model)
+    x = _check_inputs(model, run_dir) if x_check is None else np.asarray(x_check, np.float32)
+    expected = np.asarray(model(x, training=False))
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
+        staged = Path(tmp) / (path.name if format != "keras" else "model.keras")
+        _write(model, format, staged)
+        outputs = load_runtime(staged, format)(x)
+        diff = float(np.max(np.abs(outputs - expected))) if outputs.shape == expected.shape else float("inf")
+        if not diff <= tolerance:
+            raise ExportError(f"The {format} export does not match the model: largest output difference {diff:.3g} "
+                              f"(tolerance {tolerance:g}); nothing was written")
+        _replace(staged, path)
+    card = write_card(path, format, model, run_dir, diff)
+    return ExportResult(path, format, diff, card, RUNTIMES[format])
+
+
+# -- writing -----------------------------------------------------------------------------------------
+def _check_dependencies(format: str) -> None:
+    missing = [m for m in NEEDS.get(format, ()) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ExportError(f"{format} export needs {', '.join(missing)}, which is not installed: {EXTRA}")
+
+
+def _model_and_run(run_or_model):
+    from .inference import load_model
+
+    if isinstance(run_or_model, (str, Path)):
+        source = Path(run_or_model)
+        if source.is_dir():
+            return load_model(source / "model.keras"), source
+        return load_model(source), (source.parent if (source.parent / "status.json").is_file() else None)
+    return run_or_model, None
+
+
+def _refuse_custom(model) -> None:
+    """Exports are for people without zoo: only Keras' own layers may be in them."""
+    if type(model).__module__.split(".")[0] not in ("keras",):
+        raise ExportError(f"{type(model).__name__} is zoo's own model class (not plain Keras layers); "
+                          "exports need a model built from Keras layers, such as mlp or cnn")
+
+
+def _write(model, format: str, target: Path) -> None:
+    try:
+        if format == "keras":
+            model.save(target)
+        elif format == "saved_model":
+            model.export(str(target), format="tf_saved_model", verbose=False)
+        elif format == "tflite":
+            model.export(str(target), format="litert", verbose=False)
+        else:
+            model.export(str(target), format="onnx", verbose=False)
+    except Exception as e:  # a converter failing says many things; one line of it is enough
+        raise ExportError(f"The {format} converter failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+
+
+def _replace(staged: Path, path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    staged.replace(path)
+
+
+# -- runtimes ------------------------------------------------------------------------------------------
+def detect_format(path: str | Path) -> str:
+    """The format of an exported model (or run folder: "run") from its name and contents."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "model.keras").is_file():
+            return "run"
+        if (path / "saved_model.pb").is_file():
+            return "saved_model"
+        raise RunError(f"{path} is neither a run folder (no model.keras) nor a SavedModel (no saved_model.pb)")
+    if not path.exists():
+        raise RunError(f"{path} does not exist")
+    for format, suffix in FORMATS.items():
+        if suffix and path.suffix.lower() == suffix:
+            return format
+    raise RunError(f"{path.name}: unknown model file type; expected a run folder, a .keras, .tflite or .onnx file, "
+                   "or a SavedModel folder")
+
+
+def load_runtime(path: str | Path, format: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """`fn(x) -> outputs` that runs an exported model in its own runtime (a batch of float32 inputs)."""
+    path = Path(path)
+    format = format or detect_format(path)
+    if format == "run":
+        path, format = path / "model.keras", "keras"
+    if format in NEEDS:
+        _check_dependencies(format)
+    try:
+        return _RUNTIME_LOADERS[format](path)
+    except ZooError:
+        raise
+    except Exception as e:
+        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise RunError(f"Cannot load {path} as {format} ({reason}); it is damaged or not a {format} model") from None
+
+
+def _keras_runtime(path: Path):
+    from .inference import load_model
+
+    model = load_model(path)
+    return lambda x: np.asarray(model(np.asarray(x, np.float32), training=False))
+
+
+def _saved_model_runtime(path: Path):
+    from ._backend import tf
+
+    loaded = tf.saved_model.load(str(path))
+    serve = loaded.signatures.get("serving_default") if hasattr(loaded, "signatures") else None
+    if hasattr(loaded, "serve"):
+        return lambda x: np.asarray(loaded.serve(np.asarray(x, np.float32)))
+    if serve is None:
+        raise RunError(f"{path} has no serving signature")
+    return lambda x: np.asarray(next(iter(serve(tf.constant(x, tf.float32)).values())))
+
+
+def _tflite_runtime(path: Path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    state = {"batch": None}
+
+    def run(x):
+        x = np.ascontiguousarray(x, np.float32)
+        if state["batch"] != len(x):
+            interpreter.resize_tensor_input(inp["index"], x.shape)
+            interpreter.allocate_tensors()
+            state["batch"] = len(x)
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
+        return np.array(interpreter.get_tensor(out["index"]))
+
+    return run
+
+
+def _onnx_runtime(path: Path):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: np.asarray(session.run(None, {name: np.asarray(x, np.float32)})[0])
+
+
+_RUNTIME_LOADERS: dict[str, Callable[[Path], Callable]] = {
+    "keras": _keras_runtime, "saved_model": _saved_model_runtime, "tflite": _tflite_runtime, "onnx": _onnx_runtime}
+
+
+def input_shape_of(path: str | Path) -> tuple[int, ...] | None:
+    """The input shape (without the batch) an exported model expects, from its model card or the file."""
+    card = read_card(path)
+    if card and card.get("input", {}).get("shape"):
+        return tuple(card["input"]["shape"])
+    format = detect_format(path)
+    if format in ("run", "keras"):
+        from .inference import load_model
+
+        model = load_model(Path(path) / "model.keras" if format == "run" else path)
+        return tuple(model.inputs[0].shape[1:])
+    if format == "onnx":
+        import onnxruntime
+
+        shape = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()[0].shape
+        return tuple(int(d) for d in shape[1:])
+    if format == "tflite":
+        from ai_edge_litert.interpreter import Interpreter
+
+        return tuple(int(d) for d in Interpreter(model_path=str(path)).get_input_details()[0]["shape"][1:])
+    return None
+
+
+# -- model cards ---------------------------------------------------------------------------------------
+def _check_inputs(model, run_dir: Path | None) -> np.ndarray:
+    """The first test examples of the run's dataset, shaped for the model (random inputs without a run)."""
+    shape = tuple(model.inputs[0].shape[1:])
+    status = _status(run_dir)
+    if status.get("dataset"):
+        from .datasets import load_dataset, mnist_is_local
+
+        name = status["dataset"]
+        if name == "mnist" and not mnist_is_local():
+            name = "digits"  # MNIST-shaped, offline: an export never waits for a download
+        try:
+            data = load_dataset(name)
+            return np.ascontiguousarray(data.x_test[:CHECK_BATCH], np.float32).reshape((-1, *shape))
+        except ZooError:
+            pass
+    return np.random.default_rng(0).random((CHECK_BATCH, *shape), dtype=np.float32)
+
+
+def _status(run_dir: Path | None) -> dict:
+    from .runs import read_json
+
+    if run_dir is None:
+        return {}
+    try:
+        status = read_json(run_dir / "status.json")
+    except ZooError:
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+def preprocessing_for(dataset: str | None, input_shape: tuple) -> dict:
+    from .inference import DIGIT_INPUT_SHAPES, centre_for_dataset
+
+    if tuple(input_shape) in DIGIT_INPUT_SHAPES:
+        centre = centre_for_dataset(dataset)
+        how = "centre of mass at the centre" if centre == "mass" else "the 20x20 box centred"
+        return {"kind": "mnist", "centre": centre,
+                "text": "28x28 grayscale, white digit on black, float32 in [0, 1]: crop to the ink, scale into a "
+                        f"20x20 box keeping the aspect ratio, paste into 28x28 with {how} "
+                        f"(zoo.digit_image.to_mnist(ink, centre={centre!r})); reshape to {list(input_shape)}"}
+    return {"kind": "features", "text": f"float32 features shaped {list(input_shape)}, as the dataset gives them"}
+
+
+def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float) -> Path:
+    from . import __version__
+    from ._backend import keras
+    from .datasets import dataset_info
+    from .runs import now_iso, write_json_atomic
+
+    status = _status(run_dir)
+    dataset = status.get("dataset")
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    labels = None
+    if dataset:
+        try:
+            info = dataset_info(dataset)
+            labels = list(info.class_names) if info.class_names else None
+        except ZooError:
+            pass
+    spec = None
+    if run_dir is not None and (run_dir / "spec.toml").is_file():
+        import tomllib
+
+        spec = tomllib.loads((run_dir / "spec.toml").read_text(encoding="utf-8"))
+    card = {
+        "model": status.get("model", model.name), "format": format, "file": path.name,
+        "input": {"shape": list(shape), "dtype": "float32", "batch": "first axis, any size"},
+        "output": {"shape": [int(d) for d in model.outputs[0].shape[1:]], "labels": labels},
+        "preprocessing": preprocessing_for(dataset, shape),
+        "dataset": dataset, "test": status.get("test") or None, "spec": spec,
+        "verified": {"runtime": RUNTIMES[format], "max_abs_diff": diff, "tolerance": TOLERANCE},
+        "versions": {"zoo": __version__, "keras": keras.__version__}, "date": now_iso(),
+        "run": str(run_dir) if run_dir is not None else None,
+    }
+    target = card_path(path)
+    write_json_atomic(target, card)
+    return target
+
+
+def read_card(path: str | Path) -> dict | None:
+    target = card_path(path)
+    if not target.is_file():
+        return None
+    try:
+        card = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return card if isinstance(card, dict) else None
+
+
+def keras_file_classes(path: str | Path) -> set[str]:
+    """The modules of every object a `.keras` file's config names (what loading it would need)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise RunError(f"{path} is not a readable .keras file ({type(e).__name__})") from None
+    modules: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "class_name" in node and "module" in node and node["module"]:
+                modules.add(str(node["module"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    return modules
