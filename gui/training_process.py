@@ -31,8 +31,11 @@ class TrainingOptions:
     seed: int | None = None
     out: str | None = None
     extra: list[str] = field(default_factory=list)
+    resume: str | None = None  # a run folder to continue (`zoo resume`) instead of a new training
 
     def arguments(self) -> list[str]:
+        if self.resume:
+            return ["-m", "zoo", "resume", self.resume, "--json", *self.extra]
         args = ["-m", "zoo", "train", self.model, "--json"]
         for flag, value in (("--dataset", self.dataset), ("--epochs", self.epochs), ("--batch-size", self.batch_size),
                             ("--optimizer", self.optimizer), ("--lr", self.learning_rate),

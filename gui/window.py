@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.gradients.run_finished.connect(self._run_finished)
         self.runs.show_gradients.connect(self._open_gradients)
         self.runs.export_requested.connect(self.export_run)
+        self.runs.resume_requested.connect(self._resume)
 
     # -- TensorFlow in the background ------------------------------------------------------------
     def load_tensorflow(self) -> None:
@@ -82,6 +83,10 @@ class MainWindow(QMainWindow):
     def _train_model(self, name: str) -> None:
         self.train.select_model(name)
         self.tabs.setCurrentWidget(self.train)
+
+    def _resume(self, run_dir: str) -> None:
+        if self.train.resume(run_dir):
+            self.tabs.setCurrentWidget(self.train)
 
     def _open_gradients(self, paths: list) -> None:
         self.gradients.show_runs(paths)

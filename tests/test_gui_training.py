@@ -193,3 +193,34 @@ def test_vanishing_preset_trains_both_models_side_by_side(qtbot, monkeypatch):
     assert ratio(sigmoid) > 100 and ratio(relu) < 10
     (first, _), (second, _) = view.plots["norms"]
     assert second.getViewBox().linkedView(0) is first.getViewBox()  # shared axes
+
+
+def test_an_interrupted_run_is_resumed_from_the_runs_view(qtbot):
+    import signal
+    import subprocess
+    import sys
+
+    run = zoo.runs.runs_dir() / "killed"
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "train", "mlp", "--epochs", "2", "--batch-size", "8",
+                                "--json", "--out", str(run)], stdout=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        event = json.loads(line)
+        if event["event"] == "batch" and event["epoch"] == 2:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+    process.wait(timeout=120)
+    runs = RunsView()
+    train = TrainView()
+    qtbot.addWidget(runs)
+    qtbot.addWidget(train)
+    runs.resume_requested.connect(train.resume)
+    runs.select(run)
+    assert runs.selected()[0].state == "interrupted" and runs.resume_button.isEnabled()
+    with qtbot.waitSignal(train.run_finished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(runs.resume_button, Qt.MouseButton.LeftButton)
+    assert finished.args[0]["state"] == "completed" and finished.args[0]["run"] == str(run)
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2]
+    xs, _ = train.curves["val_loss"].getData()
+    assert list(xs) == [2.0]  # only the resumed epoch was trained (and drawn) this time
+    runs.refresh()
+    assert runs.runs[0].state == "completed" and not runs.resume_button.isEnabled()

@@ -67,7 +67,11 @@ def cmd_train(args) -> int:
                    learning_rate=args.lr, seed=args.seed, overrides=overrides, out=args.out,
                    record_every=args.record_every, tensorboard=args.tensorboard,
                    progress="json" if args.json else True)
-    if args.json:
+    return _report(result, args.json)
+
+
+def _report(result, as_json: bool) -> int:
+    if as_json:
         print(json.dumps({"event": "end", "run": str(result.path), "state": result.state, "message": result.message,
                           "step": result.step, "test": result.test}), flush=True)
         return {"completed": 0, "stopped": 130, "diverged": 1}.get(result.state, 1)
@@ -78,6 +82,30 @@ def cmd_train(args) -> int:
     test = "  ".join(f"test {k} {v:.4f}" for k, v in result.test.items())
     print(f"{result.state}: {result.path}" + (f"  ({test})" if test else ""))
     return {"completed": 0, "stopped": 130, "diverged": 1}.get(result.state, 1)
+
+
+def cmd_resume(args) -> int:
+    from .training import resume
+
+    result = resume(args.run_dir, record_every=args.record_every, progress="json" if args.json else True)
+    return _report(result, args.json)
+
+
+def cmd_runs(args) -> int:
+    from .runs import list_runs, runs_dir
+
+    runs = list_runs(args.folder)
+    if not runs:
+        print(f"no runs in {args.folder or runs_dir()}")
+        return 0
+    rows = [(r.path.name, r.state, r.model, r.dataset, "" if r.accuracy is None else f"{r.accuracy:.2%}",
+             f"{r.epochs_completed}/{r.epochs}" if r.epochs else "", r.started[:16].replace("T", " "),
+             r.problem or (r.message if r.state != "completed" else "")) for r in runs]
+    header = ("RUN", "STATE", "MODEL", "DATASET", "ACCURACY", "EPOCHS", "STARTED", "NOTE")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print("  ".join(f"{str(v):<{w}}" for v, w in zip(row, widths)) + "  " + row[-1])
+    return 0
 
 
 def _figure_path(text: str) -> str:
@@ -223,6 +251,16 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gui", help="the desktop app: browse, train, watch gradients, draw a digit")
     p.set_defaults(run=cmd_gui)
+
+    p = sub.add_parser("resume", help="continue an interrupted or stopped run from its last epoch checkpoint")
+    p.add_argument("run_dir", help="the run folder")
+    p.add_argument("--record-every", type=int, default=1, help="record gradients every k steps (0: off)")
+    p.add_argument("--json", action="store_true", help="progress as JSON lines on stdout (for the app)")
+    p.set_defaults(run=cmd_resume)
+
+    p = sub.add_parser("runs", help="list the runs with their state (broken ones say what is wrong)")
+    p.add_argument("folder", nargs="?", help="a folder of runs (default: $ZOO_HOME/runs)")
+    p.set_defaults(run=cmd_runs)
 
     p = sub.add_parser("perceptron", help="the perceptron rule on a truth table: answers, weights, decision line")
     p.add_argument("--table", default="concert", choices=["concert", "and", "or", "xor"], help="default: concert")

@@ -16,36 +16,44 @@ ACTIVATION_COLUMNS = ("step", "epoch", "layer", "depth", "activation", "act_mean
 
 
 class GradientCsv:
-    """Appends a recorder's rows to `gradients.csv` as they are flushed (one row per step and layer)."""
+    """`gradients.csv` (one row per step and layer), rewritten atomically each time rows are added.
 
-    def __init__(self, path: Path, layer_names: list[str]):
+    Rewriting the whole file (a few MB for a long MNIST run, every `flush_every` steps) keeps the rule
+    that a reader never sees half a file. `previous` is the text of rows kept from before a resume.
+    """
+
+    def __init__(self, path: Path, layer_names: list[str], previous: str = ""):
         self.path, self.layer_names = Path(path), list(layer_names)
-        with open(self.path, "w", newline="") as f:
-            csv.writer(f).writerow(GRADIENT_COLUMNS)
+        self._text = io.StringIO()
+        csv.writer(self._text, lineterminator="\n").writerow(GRADIENT_COLUMNS)
+        self._text.write(previous)
+        write_text_atomic(self.path, self._text.getvalue())
 
     def append(self, steps, epochs, stats) -> None:
-        with open(self.path, "a", newline="") as f:
-            writer = csv.writer(f)
-            for step, epoch, row in zip(steps, epochs, stats):
-                for depth, (name, values) in enumerate(zip(self.layer_names, row), start=1):
-                    writer.writerow([int(step), int(epoch), name, depth, *(f"{v:.7g}" for v in values)])
+        writer = csv.writer(self._text, lineterminator="\n")
+        for step, epoch, row in zip(steps, epochs, stats):
+            for depth, (name, values) in enumerate(zip(self.layer_names, row), start=1):
+                writer.writerow([int(step), int(epoch), name, depth, *(f"{v:.7g}" for v in values)])
+        write_text_atomic(self.path, self._text.getvalue())
 
 
-def write_details(path: Path, details: dict, layer_names: list[str]) -> None:
+def write_details(path: Path, details: dict, layer_names: list[str], previous: str = "") -> None:
     """`gradient_details.csv`: one row per detail step and layer (see GradientRecorder.details)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(DETAIL_COLUMNS)
+    out.write(previous)
     for k, (step, epoch) in enumerate(zip(details["step"], details["epoch"])):
         for depth, name in enumerate(layer_names, start=1):
             writer.writerow([int(step), int(epoch), name, depth, *(f"{details[c][k, depth - 1]:.7g}" for c in DETAIL_COLUMNS[4:])])
     write_text_atomic(path, out.getvalue())
 
 
-def write_activations(path: Path, records: list[dict]) -> None:
+def write_activations(path: Path, records: list[dict], previous: str = "") -> None:
     out = io.StringIO()
     writer = csv.DictWriter(out, ACTIVATION_COLUMNS, lineterminator="\n")
     writer.writeheader()
+    out.write(previous)
     writer.writerows(records)
     write_text_atomic(path, out.getvalue())
 
@@ -183,3 +191,31 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
         count = count + ok
         out[i] = np.where(ok, average / (1 - weight ** np.maximum(count, 1)), np.nan)
     return out
+
+
+def rows_up_to(path: Path, last_step: int) -> str:
+    """The data rows of a run's CSV record file (without its header) whose `step` is at most `last_step`.
+
+    What a resumed run keeps of its records: everything up to its checkpoint, nothing after it.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as e:
+        raise RunError(f"{path} is unreadable ({e}); cannot resume with its records") from None
+    kept = []
+    for line in lines[1:]:
+        step = line.split(",", 1)[0]
+        if step.isdigit() and int(step) <= last_step:
+            kept.append(line + "\n")
+    return "".join(kept)
+
+
+def histograms_up_to(path: Path, last_step: int) -> dict | None:
+    """`histograms.npz` restricted to steps up to `last_step` (for a resume), or None."""
+    h = read_histograms(path)
+    if h is None:
+        return None
+    keep = h["steps"] <= last_step
+    return {"steps": h["steps"][keep], "counts": h["counts"][keep]}

@@ -109,9 +109,53 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     status = _initial_status(spec)
     write_json_atomic(run_dir / "status.json", status)
     stop = stop or threading.Event()
+    return _run(spec, run_dir, status, callbacks or [], stop, progress, data, record_every, tensorboard)
+
+
+RESUMABLE = ("interrupted", "stopped")
+
+
+def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress: bool | str | Callable = True,
+           data=None, record_every: int = 1, tensorboard: bool = False) -> RunResult:
+    """Continue an interrupted or stopped run from its last epoch checkpoint, in the same folder.
+
+    The history and the gradient and activation records are cut back to that checkpoint and go on
+    from it, so they have neither duplicates nor gaps. Refused (`RunError`) for a run that is still
+    running, completed, diverged or failed, or that has no checkpoint yet.
+    """
+    from .callbacks import read_checkpoint
+    from .runs import read_json, read_run
+    from .spec import read_spec_file
+
+    run_dir = Path(run_dir)
+    info = read_run(run_dir)
+    if info.state not in RESUMABLE:
+        why = {"running": "it is still running", "completed": "it has completed; train a new run",
+               "broken": f"its folder is broken ({info.problem})"}.get(info.state, f"it {info.state}; train it again")
+        raise RunError(f"Cannot resume {run_dir}: {why}")
+    checkpoint = read_checkpoint(run_dir / "checkpoint")
+    if checkpoint is None:
+        raise RunError(f"Cannot resume {run_dir}: it has no checkpoint (it ended before its first epoch did); "
+                       "train it again")
+    spec = read_spec_file(run_dir / "spec.toml")
+    if checkpoint["epoch"] >= spec.training.epochs:
+        raise RunError(f"Cannot resume {run_dir}: its checkpoint is of the last epoch ({checkpoint['epoch']})")
+    history = read_json(run_dir / "history.json") if (run_dir / "history.json").exists() else {}
+    history = {key: list(values)[: checkpoint["epoch"]] for key, values in history.items() if isinstance(values, list)}
+    status = read_json(run_dir / "status.json")
+    status.update(state="running", pid=os.getpid(), epochs_completed=checkpoint["epoch"], finished=None, message="",
+                  step=None, test={}, updated=now_iso())
+    status.setdefault("resumed", []).append({"at": now_iso(), "from_epoch": checkpoint["epoch"]})
+    write_json_atomic(run_dir / "status.json", status)
+    stop = stop or threading.Event()
+    resume_from = {**checkpoint, "history": history}
+    return _run(spec, run_dir, status, [], stop, progress, data, record_every, tensorboard, resume_from)
+
+
+def _run(spec, run_dir, status, callbacks, stop, progress, data, record_every, tensorboard, resume_from=None):
     try:
         with _stop_on_signals(stop):
-            result = _fit(spec, run_dir, status, callbacks or [], stop, progress, data, record_every, tensorboard)
+            return _fit(spec, run_dir, status, callbacks, stop, progress, data, record_every, tensorboard, resume_from)
     except KeyboardInterrupt:
         _finish(run_dir, status, "stopped", "Interrupted before the first step ended")
         return RunResult(run_dir, "stopped", message=status["message"])
@@ -123,7 +167,6 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
         _finish(run_dir, status, "failed", f"{type(e).__name__}: {e}")
         raise RunError(f"Training failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
                        f"details in {run_dir / 'error.log'}") from e
-    return result
 
 
 def _initial_status(spec: ModelSpec) -> dict:
@@ -143,17 +186,30 @@ def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra)
     write_json_atomic(run_dir / "status.json", status)
 
 
-def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard) -> RunResult:
-    from .callbacks import JsonLinesProgress, ProgressPrinter, RunLogger, StopOnNonFinite, StopOnRequest, StopWhenConverged
+def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard,
+         resume: dict | None = None) -> RunResult:
+    from .callbacks import (EpochCheckpoint, JsonLinesProgress, ProgressPrinter, RunLogger, StopOnNonFinite,
+                            StopOnRequest, StopWhenConverged)
     from .datasets import load_dataset, prepare
     from .registry import build
 
     dataset = data if data is not None else load_dataset(spec.dataset)
     arrays = prepare(dataset, spec.input_shape, spec.training.loss)
     (x, y), val = arrays["train"], arrays["val"]
-    model = build(spec)  # seeds Keras, Python and NumPy with spec.training.seed
-    divergence, stopper, logger = StopOnNonFinite(), StopOnRequest(stop.is_set), RunLogger(run_dir, status)
-    callbacks = [stopper, divergence, logger, *_recorders(run_dir, x, record_every, tensorboard), *extra_callbacks]
+    if resume is None:
+        model, initial_epoch, keep, previous = build(spec), 0, None, None  # build seeds Keras, Python and NumPy
+    else:
+        from . import perceptron  # noqa: F401  (registers zoo's Perceptron class for loading)
+        from ._backend import keras
+
+        # compiled as saved: the optimizer comes back with its state (moments, iterations)
+        model = keras.models.load_model(resume["path"], safe_mode=True)
+        initial_epoch, keep, previous = resume["epoch"], resume["step"], resume["history"]
+        keras.utils.set_random_seed(spec.training.seed + initial_epoch)  # fresh, reproducible shuffles from here
+    divergence, stopper = StopOnNonFinite(), StopOnRequest(stop.is_set)
+    logger = RunLogger(run_dir, status, previous)
+    callbacks = [stopper, divergence, logger, *_recorders(run_dir, x, record_every, tensorboard, keep),
+                 EpochCheckpoint(run_dir / "checkpoint"), *extra_callbacks]
     converged = StopWhenConverged(x, y) if spec.builder == "perceptron" else None
     if converged is not None:
         callbacks.insert(0, converged)
@@ -165,8 +221,8 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
         callbacks.append(progress)
     batch = _batch_size(spec, len(x))
     started = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=spec.training.epochs, validation_data=val, shuffle=True,
-              verbose=0, callbacks=callbacks)
+    model.fit(x, y, batch_size=batch, epochs=spec.training.epochs, initial_epoch=initial_epoch, validation_data=val,
+              shuffle=True, verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - started
     history = logger.history
 
@@ -196,14 +252,14 @@ def convergence_message(epoch: int | None, budget: int) -> str:
             "(a hidden layer can, see xor-mlp)")
 
 
-def _recorders(run_dir: Path, x, record_every: int, tensorboard: bool) -> list:
+def _recorders(run_dir: Path, x, record_every: int, tensorboard: bool, keep_until_step: int | None = None) -> list:
     if not record_every:
         return []
     from .callbacks import ActivationRecorder, GradientRecorder, RecordWriter
 
     gradients = GradientRecorder(every=record_every)
     activations = ActivationRecorder(x[:256])
-    return [gradients, activations, RecordWriter(run_dir, gradients, activations, tensorboard)]
+    return [gradients, activations, RecordWriter(run_dir, gradients, activations, tensorboard, keep_until_step)]
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int):

@@ -27,6 +27,7 @@ class RunsView(QWidget):
     needs_tensorflow = False
     show_gradients = Signal(object)  # run folders to open in the Gradients view
     export_requested = Signal(str)
+    resume_requested = Signal(str)
 
     def __init__(self, parent=None, confirm=None):
         super().__init__(parent)
@@ -45,10 +46,13 @@ class RunsView(QWidget):
         self.gradients_button.clicked.connect(lambda: self.show_gradients.emit([str(r.path) for r in self.selected()]))
         self.export_button = QPushButton("Export…")
         self.export_button.clicked.connect(lambda: self.selected() and self.export_requested.emit(str(self.selected()[0].path)))
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue an interrupted or stopped run from its last epoch checkpoint")
+        self.resume_button.clicked.connect(lambda: self.selected() and self.resume_requested.emit(str(self.selected()[0].path)))
         self.delete_button = QPushButton("Delete…")
         self.delete_button.clicked.connect(self.delete_selected)
         buttons = QHBoxLayout()
-        for b in (self.refresh_button, self.gradients_button, self.export_button, self.delete_button):
+        for b in (self.refresh_button, self.gradients_button, self.export_button, self.resume_button, self.delete_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
@@ -139,6 +143,8 @@ class RunsView(QWidget):
         self.gradients_button.setEnabled(bool(runs))
         self.export_button.setEnabled(len(runs) == 1 and runs[0].finished_ok)
         self.delete_button.setEnabled(bool(runs))
+        self.resume_button.setEnabled(len(runs) == 1 and runs[0].state in ("interrupted", "stopped")
+                                      and (runs[0].path / "checkpoint" / "checkpoint.json").is_file())
         if not runs:
             self.details.setText("Select a run to see its curves; select several to compare them.")
             return

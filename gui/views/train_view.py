@@ -171,6 +171,18 @@ class TrainView(QWidget):
         self._redraw.start()
         return True
 
+    def resume(self, run_dir: str) -> bool:
+        """Continue an interrupted or stopped run (its own settings, from its last epoch checkpoint)."""
+        from zoo.runs import read_run
+
+        info = read_run(run_dir)
+        if info.epochs:
+            self.epochs.setValue(info.epochs)
+        self.model.blockSignals(True)
+        self.model.setCurrentText(info.model)
+        self.model.blockSignals(False)
+        return self.start(TrainingOptions(info.model, resume=str(run_dir)))
+
     def stop(self) -> None:
         if self.process.running:
             self.stop_button.setEnabled(False)

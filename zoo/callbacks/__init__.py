@@ -1,5 +1,6 @@
 """Keras callbacks: plain `keras.callbacks.Callback`s, usable in any `model.fit`."""
 from .activation_recorder import ActivationRecorder
+from .epoch_checkpoint import EpochCheckpoint, read_checkpoint
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
 from .json_lines_progress import JsonLinesProgress
 from .progress_printer import ProgressPrinter
@@ -9,4 +10,4 @@ from .stop_on_non_finite import StopOnNonFinite
 from .stop_on_request import StopOnRequest
 from .stop_when_converged import StopWhenConverged
 
-__all__ = ["ActivationRecorder", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged"]
+__all__ = ["ActivationRecorder", "EpochCheckpoint", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged", "read_checkpoint"]

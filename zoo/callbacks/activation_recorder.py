@@ -46,7 +46,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         self._features = keras.Model(self.model.inputs[0], [l.output for l in layers]) if layers else None
         self.records: list[dict] = []  # one per (step, layer)
         self._step = int(self.model.optimizer.iterations.numpy())
-        self._epoch = 0
+        self._epoch = self._step // (self.params.get("steps") or 1 if self.params else 1)  # > 0 when a fit resumes
         self._recorded_step = None
         self._record()
 

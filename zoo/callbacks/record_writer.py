@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from .._backend import keras, tf
-from ..records import GradientCsv, write_activations, write_details
+from ..records import GradientCsv, histograms_up_to, rows_up_to, write_activations, write_details
 from .activation_recorder import ActivationRecorder
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
 
@@ -22,6 +22,8 @@ class RecordWriter(keras.callbacks.Callback):
         gradients: the GradientRecorder of this fit (place this callback after it).
         activations: the ActivationRecorder of this fit, or None.
         tensorboard: write TensorBoard summaries too.
+        keep_until_step: when resuming, keep the records already in `run_dir` up to this step (and drop
+            any after it); None starts the files afresh.
 
     Example:
         >>> g, a = GradientRecorder(), ActivationRecorder(x[:256])
@@ -29,14 +31,23 @@ class RecordWriter(keras.callbacks.Callback):
     """
 
     def __init__(self, run_dir, gradients: GradientRecorder, activations: ActivationRecorder | None = None,
-                 tensorboard: bool = False):
+                 tensorboard: bool = False, keep_until_step: int | None = None):
         super().__init__()
+        if keep_until_step is not None and keep_until_step < 0:
+            raise ValueError(f"keep_until_step must be >= 0, received {keep_until_step}")
         if not isinstance(gradients, GradientRecorder):
             raise TypeError(f"gradients must be a GradientRecorder, received {type(gradients).__name__}")
         self.run_dir, self.gradients, self.activations, self.tensorboard = Path(run_dir), gradients, activations, tensorboard
+        self.keep_until_step = keep_until_step
 
     def on_train_begin(self, logs=None):
-        self._csv = GradientCsv(self.run_dir / "gradients.csv", self.gradients.layer_names)
+        keep = self.keep_until_step
+        self._previous = {name: rows_up_to(self.run_dir / name, keep) if keep else ""
+                          for name in ("gradients.csv", "gradient_details.csv")}
+        # the activation recorder records again at the step it starts from: keep only the rows before it
+        self._previous["activations.csv"] = rows_up_to(self.run_dir / "activations.csv", keep - 1) if keep else ""
+        self._previous_histograms = histograms_up_to(self.run_dir / "histograms.npz", keep) if keep else None
+        self._csv = GradientCsv(self.run_dir / "gradients.csv", self.gradients.layer_names, self._previous["gradients.csv"])
         self._writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.tensorboard else None
         self._histograms_written = 0
         self.gradients.on_flush = self._on_flush
@@ -63,13 +74,16 @@ class RecordWriter(keras.callbacks.Callback):
     def _write_rest(self):
         g = self.gradients
         if self.activations is not None:
-            write_activations(self.run_dir / "activations.csv", self.activations.records)
+            write_activations(self.run_dir / "activations.csv", self.activations.records, self._previous["activations.csv"])
         if g.histograms:
             details = g.details()
-            write_details(self.run_dir / "gradient_details.csv", details, g.layer_names)
+            write_details(self.run_dir / "gradient_details.csv", details, g.layer_names, self._previous["gradient_details.csv"])
+            steps, counts = details["step"], details["histogram"]
+            if self._previous_histograms is not None and len(self._previous_histograms["steps"]):
+                steps = np.concatenate([self._previous_histograms["steps"], steps])
+                counts = np.concatenate([self._previous_histograms["counts"], counts])
             partial = self.run_dir / "histograms.partial.npz"
-            np.savez_compressed(partial, steps=details["step"], layers=np.array(g.layer_names), edges=HIST_EDGES,
-                                counts=details["histogram"])
+            np.savez_compressed(partial, steps=steps, layers=np.array(g.layer_names), edges=HIST_EDGES, counts=counts)
             partial.replace(self.run_dir / "histograms.npz")
         if self._writer is not None:
             with self._writer.as_default():

@@ -14,21 +14,26 @@ class RunLogger(keras.callbacks.Callback):
     Args:
         run_dir: an existing run folder.
         status: the run's status record; this callback updates `epochs_completed` and `updated`.
+        previous: the history of the epochs before this fit (a resumed run), continued rather than replaced.
 
     Example:
         >>> model.fit(x, y, epochs=5, callbacks=[RunLogger("runs/mine", {"state": "running"})])
     """
 
-    def __init__(self, run_dir, status: dict):
+    def __init__(self, run_dir, status: dict, previous: dict | None = None):
         super().__init__()
         self.run_dir = Path(run_dir)
         if not self.run_dir.is_dir():
             raise ValueError(f"run_dir {self.run_dir} is not a folder")
         self.status = status
+        self.previous = previous
 
     def on_train_begin(self, logs=None):
         self.history: dict[str, list] = {"epoch": [], "seconds": []}
-        self._started = time.perf_counter()
+        if self.previous:  # a resumed run goes on from its history: same lists, wall clock continued
+            self.history = {key: list(values) for key, values in self.previous.items()}
+        seconds = self.history.get("seconds") or [0.0]
+        self._started = time.perf_counter() - float(seconds[-1] or 0.0)
 
     def on_epoch_end(self, epoch, logs=None):
         self.history["epoch"].append(epoch + 1)

@@ -1,0 +1,117 @@
+"""Runs that survive kills and stops, resume without duplicates or gaps, and `zoo runs` with a broken run."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import zoo
+from zoo.cli import main
+from zoo.errors import RunError
+from zoo.runs import read_run
+from zoo.training import resume
+
+EPOCHS = 3
+
+
+def _readable(run: Path) -> None:
+    """Every file a reader may open at any moment is whole: JSON parses, every CSV row is complete."""
+    for name in ("status.json", "history.json", "checkpoint/checkpoint.json"):
+        if (run / name).exists():
+            json.loads((run / name).read_text())
+    for name, columns in (("gradients.csv", 6), ("activations.csv", 9), ("gradient_details.csv", 8)):
+        if (run / name).exists():
+            text = (run / name).read_text()
+            assert text.endswith("\n")
+            assert all(len(row) == columns for row in csv.reader(text.splitlines()))
+
+
+def _train_until(run: Path, epoch: int, batch: int, sig=signal.SIGKILL) -> subprocess.Popen:
+    """Start `zoo train mlp` and send `sig` once it reaches (epoch, batch); check the files all along."""
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "train", "mlp", "--epochs", str(EPOCHS), "--batch-size", "8",
+                                "--json", "--out", str(run)], stdout=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        event = json.loads(line)
+        _readable(run)
+        if event["event"] == "batch" and (event["epoch"], event["batch"]) >= (epoch, batch):
+            os.kill(process.pid, sig)
+            break
+    process.stdout.read()
+    process.wait(timeout=300)
+    return process
+
+
+def _steps(run: Path) -> list[int]:
+    with open(run / "gradients.csv", newline="") as f:
+        return [int(r["step"]) for r in csv.DictReader(f) if r["layer"] == "output"]
+
+
+def test_a_killed_training_is_interrupted_keeps_its_epochs_and_resumes_without_duplicates_or_gaps(tmp_path):
+    run = tmp_path / "run"
+    _train_until(run, epoch=2, batch=60)
+    info = read_run(run)
+    assert info.state == "interrupted" and info.epochs_completed == 1
+    history = json.loads((run / "history.json").read_text())
+    checkpoint = json.loads((run / "checkpoint" / "checkpoint.json").read_text())
+    assert history["epoch"] == [1] and checkpoint["epoch"] == 1 and (run / "checkpoint" / checkpoint["file"]).is_file()
+    steps_per_epoch = checkpoint["step"]
+    assert steps_per_epoch == 158  # ceil(1257 digits / 8)
+    killed_steps = _steps(run)
+    assert killed_steps[:steps_per_epoch] == list(range(1, steps_per_epoch + 1))  # the records up to the kill are kept
+
+    result = resume(run, progress=False)
+    assert result.state == "completed"
+    history = json.loads((run / "history.json").read_text())
+    assert history["epoch"] == [1, 2, 3] and all(len(v) == 3 for v in history.values())
+    assert history["seconds"] == sorted(history["seconds"])
+    assert _steps(run) == list(range(1, EPOCHS * steps_per_epoch + 1))  # no duplicates, no gaps
+    with open(run / "activations.csv", newline="") as f:
+        marks = sorted({(int(r["step"]), int(r["epoch"])) for r in csv.DictReader(f)})
+    assert marks == [(e * steps_per_epoch, e) for e in range(EPOCHS + 1)]
+    status = json.loads((run / "status.json").read_text())
+    assert status["state"] == "completed" and status["resumed"][0]["from_epoch"] == 1 and status["epochs_completed"] == 3
+    _readable(run)
+
+
+def test_ctrl_c_stops_after_the_step_with_the_model_saved_and_the_run_resumes(tmp_path, capsys):
+    run = tmp_path / "run"
+    process = _train_until(run, epoch=2, batch=20, sig=signal.SIGINT)
+    assert process.returncode == 130
+    info = read_run(run)
+    assert info.state == "stopped" and info.finished_ok and "model was saved" in info.message
+    assert main(["resume", str(run)]) == 0
+    assert read_run(run).state == "completed"
+    with pytest.raises(RunError, match="it has completed"):
+        resume(run, progress=False)
+
+
+def test_resume_refuses_running_and_checkpointless_runs(tmp_path):
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "status.json").write_text(json.dumps({"state": "running", "pid": os.getpid(), "model": "mlp"}))
+    with pytest.raises(RunError, match="still running"):
+        resume(live)
+    early = tmp_path / "early"
+    early.mkdir()
+    (early / "status.json").write_text(json.dumps({"state": "stopped", "model": "mlp"}))
+    with pytest.raises(RunError, match="no checkpoint"):
+        resume(early)
+    assert main(["resume", str(tmp_path / "nowhere")]) == 2
+
+
+def test_zoo_runs_lists_every_run_and_a_broken_one_says_what_is_wrong(tmp_path, small_data, capsys):
+    runs = zoo.runs.runs_dir()
+    good = zoo.train("mlp", epochs=1, data=small_data("digits", 128), out=runs / "good", progress=False, record_every=0)
+    (runs / "broken").mkdir()
+    (runs / "broken" / "status.json").write_text('{"state": "comp')
+    (runs / "empty").mkdir()
+    assert main(["runs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line for line in out[1:]}
+    assert set(rows) == {"good", "broken", "empty"}
+    assert "completed" in rows["good"] and f"{good.test['accuracy']:.2%}" in rows["good"]
+    assert "broken" in rows["broken"] and "unreadable" in rows["broken"] and "missing" in rows["empty"]

@@ -1,0 +1,55 @@
+from pathlib import Path
+
+from .._backend import keras
+from ..runs import now_iso, read_json, write_json_atomic
+
+SIDECAR = "checkpoint.json"
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Save the whole model (weights and optimizer state) after every epoch, for `zoo resume`.
+
+    Kept as Keras' `BackupAndRestore` keeps its state, a model file plus a JSON sidecar, but crash-safe:
+    the model goes to `epoch-NNNN.keras` (written under a temporary name, then renamed), then the
+    sidecar `checkpoint.json` ({"epoch", "step", "file"}) is replaced atomically to point at it, and
+    only then is the previous file removed. A kill at any moment leaves a sidecar naming a whole file.
+
+    Args:
+        folder: where to keep the checkpoint (created if needed), e.g. `RUN_DIR/checkpoint`.
+
+    Example:
+        >>> model.fit(x, y, epochs=10, callbacks=[EpochCheckpoint("runs/mine/checkpoint")])
+        >>> read_checkpoint("runs/mine/checkpoint")
+        {'epoch': 10, 'step': 400, 'file': 'epoch-0010.keras', ...}
+    """
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ValueError(f"folder {self.folder} exists and is not a folder")
+
+    def on_train_begin(self, logs=None):
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        name = f"epoch-{epoch + 1:04d}.keras"
+        partial = self.folder / f"partial-{name}"  # Keras wants the .keras suffix
+        self.model.save(partial)
+        partial.replace(self.folder / name)
+        step = int(self.model.optimizer.iterations.numpy())
+        write_json_atomic(self.folder / SIDECAR, {"epoch": epoch + 1, "step": step, "file": name, "saved": now_iso()})
+        for old in self.folder.glob("*.keras"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+
+
+def read_checkpoint(folder) -> dict | None:
+    """The sidecar of the newest whole checkpoint in `folder` with `path` added, or None if there is none."""
+    folder = Path(folder)
+    if not (folder / SIDECAR).is_file():
+        return None
+    sidecar = read_json(folder / SIDECAR)
+    if not isinstance(sidecar, dict) or not (folder / str(sidecar.get("file"))).is_file():
+        return None
+    return {**sidecar, "path": folder / sidecar["file"]}
