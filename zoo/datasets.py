@@ -7,6 +7,7 @@ is the one place that shapes them for a spec's input layer and its loss.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,11 +263,11 @@ def _moons(info: DatasetInfo) -> Dataset:
 # ------------------------------------------------------------------------------ shaping for a spec
 def check_fits(info: DatasetInfo, input_shape, where: str) -> None:
     """Refuse a dataset whose features cannot fill `input_shape` (flat or image)."""
-    if int(np.prod(input_shape)) != info.num_features:
+    size = math.prod(int(d) for d in input_shape)  # Python ints: no silent overflow for absurd shapes
+    if size != info.num_features:
         raise SpecError(
             f"Dataset {info.name!r} does not fit `input_shape` {list(input_shape)} in {where}: its samples have "
-            f"shape {list(info.feature_shape)} ({info.num_features} values); pick a dataset with "
-            f"{int(np.prod(input_shape))} features"
+            f"shape {list(info.feature_shape)} ({info.num_features} values); pick a dataset with {size} features"
         )
 
 

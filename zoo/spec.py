@@ -7,9 +7,10 @@ names the file, the dotted key, the received value and what is allowed.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -25,6 +26,9 @@ InitializerName = Literal[
 ]
 Metric = Literal["accuracy", "mae", "mse"]
 LayerKind = Literal["dense", "conv2d", "maxpool2d", "flatten", "dropout"]
+# TOML integers are 64-bit; tomllib reads larger ones (e.g. 0xfff...), which would overflow (or not even print) later.
+MAX_INT = 2**63 - 1
+Int = Annotated[int, Field(le=MAX_INT)]
 
 # Which keys each layer kind takes besides `kind` and `repeat`; the first tuple is required.
 LAYER_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -39,7 +43,7 @@ LAYER_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 class _Strict(BaseModel):
     """Unknown keys are refused, with the allowed ones and a guess at what was meant."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
     SET_BY_LOADER: ClassVar[tuple[str, ...]] = ()  # fields a file may not set
 
     @model_validator(mode="before")
@@ -53,9 +57,14 @@ class _Strict(BaseModel):
                     hint = f" (did you mean `{guess[0]}`?)" if guess else ""
                     raise PydanticCustomError(
                         "unknown_key", "unknown key `{key}`{hint}; allowed keys: {allowed}",
-                        {"key": str(key), "hint": hint, "allowed": ", ".join(allowed)},
+                        {"key": _printable(str(key)), "hint": hint, "allowed": ", ".join(allowed)},
                     )
         return data
+
+
+def _printable(text: str) -> str:
+    """`text` as is, or escaped as repr() does when it holds a newline or another control character."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 class Initializer(_Strict):
@@ -75,14 +84,14 @@ class Initializer(_Strict):
 
 class Layer(_Strict):
     kind: LayerKind = "dense"
-    units: int | None = Field(None, gt=0)
+    units: Int | None = Field(None, gt=0)
     activation: Activation | None = None
     initializer: Initializer | None = None
-    filters: int | None = Field(None, gt=0)
-    kernel_size: int | None = Field(None, gt=0)
-    pool_size: int | None = Field(None, gt=0)
+    filters: Int | None = Field(None, gt=0)
+    kernel_size: Int | None = Field(None, gt=0)
+    pool_size: Int | None = Field(None, gt=0)
     rate: float | None = Field(None, ge=0, lt=1)
-    repeat: int = Field(1, gt=0, description="how many identical layers this entry stands for")
+    repeat: Int = Field(1, gt=0, le=1000, description="how many identical layers this entry stands for")
 
     @model_validator(mode="after")
     def _keys_fit_kind(self) -> "Layer":
@@ -102,7 +111,7 @@ class Layer(_Strict):
 
 
 class Output(_Strict):
-    units: int = Field(gt=0)
+    units: Int = Field(gt=0)
     activation: Activation
     initializer: Initializer | None = None
 
@@ -125,13 +134,13 @@ class Training(_Strict):
     loss: Loss
     metrics: list[Metric] = ["accuracy"]
     batch_size: int | Literal["full"] = 32
-    epochs: int = Field(10, gt=0)
-    seed: int = Field(0, ge=0)
+    epochs: Int = Field(10, gt=0)
+    seed: Int = Field(0, ge=0)
 
     @field_validator("batch_size", mode="before")
     @classmethod
     def _batch_size(cls, value: Any) -> Any:
-        if value == "full" or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        if value == "full" or (isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INT):
             return value
         raise PydanticCustomError("batch_size", "expected a positive integer, or \"full\" for batch gradient descent")
 
@@ -146,7 +155,7 @@ class ModelSpec(_Strict):
     description: str
     builder: str
     dataset: str
-    input_shape: list[int] = Field(min_length=1)
+    input_shape: list[Int] = Field(min_length=1)
     layers: list[Layer] = []
     output: Output
     training: Training
@@ -209,6 +218,10 @@ def _format_error(error: dict, source: str) -> str:
         return f"Missing key `{key}` in {source}"
     where = f"`{key}`" if key else "the spec"
     received = error.get("input")
+    try:
+        repr(received)
+    except ValueError:  # an integer of more than 4300 digits (or a list holding one): str() refuses it
+        received = type(received).__name__
     if kind in ("missing_for_kind", "not_for_kind"):
         return f"Invalid layer `{key}` in {source}: {error['msg']}"
     if kind == "literal_error":
@@ -237,14 +250,43 @@ def read_spec_file(path: Path | str) -> ModelSpec:
     """Read and validate one TOML spec file; its name is the file's stem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(f"Cannot read spec file {path}: {getattr(e, 'strerror', None) or e}") from None
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SpecError(f"Cannot read spec file {path}: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # newlines as read_text() reads them
+    except UnicodeDecodeError as e:
+        line = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n", 0, e.start) + 1
+        raise SpecError(f"Invalid TOML in {path}: not UTF-8 text (byte 0x{raw[e.start]:02x} at line {line})") from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"Invalid TOML in {path}: {e}") from None
+    except tomllib.TOMLDecodeError as e:  # tomllib says "(at end of document)" for an error in the last line: say which
+        message = str(e).replace("(at end of document)", f"(at end of document, line {text.count(chr(10)) + 1})")
+        raise SpecError(f"Invalid TOML in {path}: {message}") from None
+    except RecursionError:
+        raise SpecError(f"Invalid TOML in {path}: arrays or inline tables nested too deeply "
+                        f"(at line {_deepest_line(text)})") from None
+    except ValueError:  # int() refuses more than sys.get_int_max_str_digits() (4300) digits
+        digits = re.search(r"[0-9A-Fa-f_]{4301,}", text)
+        line = f" (at line {text.count(chr(10), 0, digits.start()) + 1})" if digits else ""
+        raise SpecError(f"Invalid TOML in {path}: an integer with too many digits{line}") from None
     return parse_spec(data, name=path.stem, source=str(path))
+
+
+def _deepest_line(text: str) -> int:
+    """The line where `[` and `{` first nest deepest (a hint: brackets inside strings are counted too)."""
+    depth = deepest = 0
+    line = where = 1
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, line
+        elif char in "]}":
+            depth -= 1
+        elif char == "\n":
+            line += 1
+    return where
 
 
 # ------------------------------------------------------------------------------- cross-field checks
