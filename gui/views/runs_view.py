@@ -64,7 +64,7 @@ class RunsView(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.addLegend(offset=(-10, 10))
         self.accuracy_plot.setXLink(self.loss_plot)
-        self.confusion_plot = pg.PlotWidget(title="Test-set confusion matrix (rows: true, columns: predicted)")
+        self.confusion_plot = pg.PlotWidget(title="Confusion matrix, test set (log colour)")
         self.confusion_plot.invertY(True)
         self.confusion_plot.setAspectLocked(True)
         self.confusion_image = pg.ImageItem()
