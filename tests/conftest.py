@@ -55,3 +55,17 @@ def mnist_dir():
 
 def all_finite(model) -> bool:
     return all(np.isfinite(w.numpy()).all() for w in model.weights)
+
+
+@pytest.fixture
+def shown(qtbot):
+    """`shown(widget, width, height)`: the widget on (offscreen) screen, as a user would see it."""
+
+    def show(widget, width: int = 1000, height: int = 650):
+        qtbot.addWidget(widget)
+        widget.resize(width, height)
+        widget.show()
+        qtbot.waitExposed(widget)
+        return widget
+
+    return show

@@ -33,13 +33,8 @@ SAMPLES = [-5.0, -2.5, -1.0, -0.25, 0.25, 1.0, 2.5, 5.0]
 
 
 @pytest.fixture
-def view(qtbot):
-    v = ActivationsView()
-    qtbot.addWidget(v)
-    v.resize(900, 600)
-    v.show()
-    qtbot.waitExposed(v)
-    return v
+def view(shown):
+    return shown(ActivationsView(), 900, 600)
 
 
 def test_view_needs_no_tensorflow():

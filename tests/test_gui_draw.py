@@ -34,13 +34,8 @@ def run(trained_run):
 
 
 @pytest.fixture
-def view(qtbot):
-    view = DrawView()
-    qtbot.addWidget(view)
-    view.resize(900, 600)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+def view(shown):
+    return shown(DrawView(), 900, 600)
 
 
 def draw(qtbot, pad, points):

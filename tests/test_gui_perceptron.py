@@ -12,13 +12,8 @@ from zoo.perceptron_rule import learn
 
 
 @pytest.fixture
-def view(qtbot):
-    v = PerceptronView()
-    qtbot.addWidget(v)
-    v.resize(1100, 700)
-    v.show()
-    qtbot.waitExposed(v)
-    return v
+def view(shown):
+    return shown(PerceptronView(), 1100, 700)
 
 
 def click(qtbot, box):

@@ -80,11 +80,7 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
         axes[2, 0].set_ylabel("loss")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
-    return fig
+    return _save(fig, out)
 
 
 def optimizers_figure(results, out: str | Path | None = None):
@@ -100,11 +96,7 @@ def optimizers_figure(results, out: str | Path | None = None):
     by_time.set(xlabel="wall-clock seconds (log)", xscale="log", yscale="log", title="loss against time")
     by_epoch.legend(fontsize=8)
     fig.tight_layout()
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
-    return fig
+    return _save(fig, out)
 
 
 def _save(fig, out):
