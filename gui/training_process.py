@@ -81,7 +81,7 @@ class TrainingProcess(QObject):
         process.readyReadStandardOutput.connect(self._read_output)
         process.finished.connect(self._on_finished)
         process.errorOccurred.connect(self._on_error)
-        self._process, self._buffer, self._stderr, self._end, self._run = process, b"", b"", None, None
+        self._process, self._buffer, self._end, self._run = process, b"", None, None
         self._stopping = False
         process.start(sys.executable, options.arguments())
         _lower_priority(process.processId())

@@ -94,8 +94,7 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, end: dict) -> None:
         self.runs.refresh()
-        if hasattr(self.draw, "refresh_runs"):
-            self.draw.refresh_runs()
+        self.draw.refresh()
         if end.get("run") and self.gradients.runs and not self.gradients.busy:
             self.gradients.refresh()
         self.statusBar().showMessage(f"{Path(end.get('run') or '').name}: {end.get('state')}", 10_000)

@@ -148,7 +148,7 @@ def test_set_run_switches_models(qtbot, view, run, tmp_path):
 def test_nothing_loads_before_tensorflow_is_ready(qtbot, view, run, tmp_path):
     other = tmp_path / "chosen"
     shutil.copytree(run, other)
-    view.refresh_runs()  # e.g. a run finished while TensorFlow was still loading
+    view.refresh()  # e.g. a run finished while TensorFlow was still loading
     view.set_run(other)
     assert view.predictor is None and view.sentence.text() != NO_INK
     view.on_tensorflow_ready()

@@ -1,7 +1,5 @@
 """The perceptron playground: what it shows is the unit's arithmetic and the rule's result, checked independently."""
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -24,14 +22,6 @@ def click(qtbot, box):
 def shown_sum(view) -> float:
     """The value after the last '=' of 'w1·x1 + w2·x2 + b = ... = z  (...)'."""
     return float(re.findall(r"= (-?[0-9.e+-]+)\s+\(", view.sum_label.text())[-1])
-
-
-def test_view_needs_no_tensorflow():
-    assert PerceptronView.needs_tensorflow is False
-    code = ("import sys; import gui.views.perceptron_view; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
 
 
 def test_toggling_the_inputs_updates_the_weighted_sum_and_the_answer(view, qtbot):

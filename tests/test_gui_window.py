@@ -20,6 +20,15 @@ def test_the_app_module_does_not_import_tensorflow_before_the_window_shows():
     assert out.stdout.split() == ["False", "False", "Loading", "TensorFlow…"], out.stderr[-2000:]
 
 
+@pytest.mark.parametrize("module, view", [("gui.views.activations_view", "ActivationsView"),
+                                          ("gui.views.perceptron_view", "PerceptronView")])
+def test_views_that_say_they_need_no_tensorflow_import_none(module, view):
+    code = (f"import sys; from {module} import {view}; assert {view}.needs_tensorflow is False; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr[-2000:]
+
+
 def test_views_that_need_tensorflow_wait_for_it_then_export_a_run(qtbot, tmp_path, small_data):
     window = MainWindow()
     qtbot.addWidget(window)

@@ -71,17 +71,19 @@ def cmd_train(args) -> int:
 
 
 def _report(result, as_json: bool) -> int:
+    """The end of `zoo train` and `zoo resume`: a JSON "end" event, or lines for people; the exit status."""
+    code = {"completed": 0, "stopped": 130, "diverged": 1}.get(result.state, 1)
     if as_json:
         print(json.dumps({"event": "end", "run": str(result.path), "state": result.state, "message": result.message,
                           "step": result.step, "test": result.test}), flush=True)
-        return {"completed": 0, "stopped": 130, "diverged": 1}.get(result.state, 1)
+        return code
     if result.state == "diverged":
         print(f"zoo: {result.message}", file=sys.stderr)
     elif result.state == "stopped":
         print(f"zoo: stopped; the model was saved in {result.path}", file=sys.stderr)
     test = "  ".join(f"test {k} {v:.4f}" for k, v in result.test.items())
     print(f"{result.state}: {result.path}" + (f"  ({test})" if test else ""))
-    return {"completed": 0, "stopped": 130, "diverged": 1}.get(result.state, 1)
+    return code
 
 
 def cmd_resume(args) -> int:

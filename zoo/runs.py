@@ -146,13 +146,14 @@ def read_run(path: str | Path) -> RunInfo:
     state = status.get("state", "?")
     if state == "running" and not _process_alive(status.get("pid")):
         state = "interrupted"
+    known = state in STATES + ("interrupted",)
     test = status.get("test") if isinstance(status.get("test"), dict) else {}
     accuracy = test.get("accuracy")
-    return RunInfo(path, state if state in STATES + ("interrupted",) else "broken", str(status.get("model", "?")),
+    return RunInfo(path, state if known else "broken", str(status.get("model", "?")),
                    str(status.get("dataset", "?")), str(status.get("started") or ""), status.get("epochs"),
                    int(status.get("epochs_completed") or 0),
                    float(accuracy) if isinstance(accuracy, (int, float)) else None, str(status.get("message") or ""),
-                   "" if state in STATES + ("interrupted",) else f"unknown state {state!r} in status.json")
+                   "" if known else f"unknown state {state!r} in status.json")
 
 
 def list_runs(parent: str | Path | None = None) -> list[RunInfo]:

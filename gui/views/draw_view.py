@@ -361,8 +361,6 @@ class DrawView(QWidget):
         if index < 0 or self.predictor is None:
             self.set_run(self.run_combo.currentData())
 
-    refresh_runs = refresh  # the main window calls this when a training run finishes
-
     def _on_run_chosen(self, index: int) -> None:
         path = self.run_combo.itemData(index)
         if path and (Path(path) != self.run_path or self.predictor is None):

@@ -110,6 +110,8 @@ class GradientsView(QWidget):
         layout.addWidget(self.tabs, 1)
         self.tabs.currentChanged.connect(self.redraw)
 
+        self._shape: list | None = None  # the runs and layers the plots were built for
+        self._stale = False  # data arrived while hidden: redraw when shown
         self._timer = QTimer(self, interval=LIVE_REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self.plots: dict[str, list] = {key: [] for key in self.pages}
@@ -134,7 +136,7 @@ class GradientsView(QWidget):
         else:
             self._timer.stop()
         shape = [(str(r.path), tuple(r.layers)) for r in self.runs]
-        if shape != getattr(self, "_shape", None):  # new runs, layers or states: new plots; else only new data
+        if shape != self._shape:  # new runs or layers: new plots; else only new data
             self._shape = shape
             self._rebuild()
         else:
@@ -292,7 +294,7 @@ class GradientsView(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if getattr(self, "_stale", False):
+        if self._stale:
             self.redraw()
 
     def _draw_norms(self) -> None:

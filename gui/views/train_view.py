@@ -1,8 +1,6 @@
 """Train: pick a model and its settings, Start and Stop, watch the progress and live loss and accuracy."""
 from __future__ import annotations
 
-import time
-
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
@@ -203,7 +201,6 @@ class TrainView(QWidget):
         self._dirty = True
         self._draw()
         self.progress.setValue(0)
-        self._started = time.monotonic()
 
     def _on_begun(self, run_dir: str) -> None:
         self.run_dir = run_dir
@@ -219,7 +216,7 @@ class TrainView(QWidget):
                 xs.append(x)
                 ys.append(event[key])
         self._dirty = True
-        epochs = self._epochs_total or 1
+        epochs = self.epochs.value()
         done = (epoch - 1 + batch / steps) / epochs
         self.progress.setMaximum(1000)
         self.progress.setValue(int(1000 * done))
@@ -227,10 +224,6 @@ class TrainView(QWidget):
         left = elapsed * (1 - done) / done if done > 0 else float("nan")
         self.progress_text.setText(f"epoch {epoch}/{epochs} · step {batch}/{steps} · "
                                    f"loss {_fmt(event.get('loss'))} · {_duration(left)} left")
-
-    @property
-    def _epochs_total(self) -> int:
-        return self.epochs.value()
 
     def _on_epoch(self, event: dict) -> None:
         for key in ("val_loss", "val_accuracy"):
