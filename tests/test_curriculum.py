@@ -120,3 +120,31 @@ def test_demo_optimizers_cli_writes_figure_and_runs(small_data, tmp_path, monkey
     run_dirs = [line.split(": ", 1)[1] for line in printed.splitlines() if line.startswith(tuple(v.label + ":" for v in OPTIMIZER_VARIANTS))]
     assert len(run_dirs) == len(OPTIMIZER_VARIANTS)
     assert all(json.loads((Path(d) / "status.json").read_text())["state"] == "completed" for d in run_dirs)
+
+
+@pytest.mark.parametrize("table", ["concert", "xor"])
+def test_perceptron_reports_its_real_error_rate(table, tmp_path):
+    """The reported loss is the fraction of examples answered wrong in each epoch, counted independently:
+    with one example per step, a step that moved the weights was a mistake."""
+    from zoo._backend import keras
+
+    class CountMistakes(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.mistakes.append(0)
+            self.before = [w.numpy().copy() for w in self.model.weights]
+
+        def on_train_batch_end(self, batch, logs=None):
+            after = [w.numpy().copy() for w in self.model.weights]
+            self.mistakes[-1] += any(not np.array_equal(a, b) for a, b in zip(after, self.before))
+            self.before = after
+
+    counter = CountMistakes()
+    counter.mistakes = []
+    run = train("perceptron", dataset=table, epochs=8, out=tmp_path / "r", progress=False, callbacks=[counter])
+    losses = run.history["loss"]
+    np.testing.assert_allclose(losses, np.array(counter.mistakes) / 4)
+    assert losses[0] > 0
+    if table == "concert":
+        assert run.converged_epoch is not None and run.test["loss"] == 0.0  # the mistakes of its last epoch fixed them
+    else:
+        assert min(losses) > 0 and run.test["loss"] == pytest.approx(1 - run.test["accuracy"])

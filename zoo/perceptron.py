@@ -36,6 +36,14 @@ class Perceptron(keras.Model):
             raise ValueError(f"learning_rate must be positive, received {learning_rate}")
         self.learning_rate = float(learning_rate)
         self.unit = keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer="zeros", name="unit")
+        # The rule computes no loss; what fit reports as "loss" is the error rate: the fraction of examples the
+        # unit answered wrong (before each update, as the rule saw them). On 0/1 answers it equals their MSE.
+        self.error_rate = keras.metrics.Mean(name="loss")
+
+    @property
+    def metrics(self):
+        # the error rate stands in for the compiled loss tracker, which nothing here updates
+        return [self.error_rate, *(m for m in super().metrics if m.name != "loss")]
 
     def build(self, input_shape):
         self.unit.build(input_shape)
@@ -51,7 +59,14 @@ class Perceptron(keras.Model):
         error = y - y_pred  # +1: should have fired, -1: should not have, 0: right
         self.unit.kernel.assign_add(self.learning_rate * ops.matmul(ops.transpose(x), error))
         self.unit.bias.assign_add(self.learning_rate * ops.sum(error, axis=0))
-        self.compute_loss(x, y, y_pred)  # reported only (updates the loss tracker); the rule needs no loss
+        self.error_rate.update_state(ops.abs(error))
+        return self.compute_metrics(x, y, y_pred, sample_weight=None)
+
+    def test_step(self, data):
+        x, y = data[0], data[1]
+        y = ops.cast(ops.reshape(y, (-1, 1)), x.dtype)
+        y_pred = self(x)
+        self.error_rate.update_state(ops.abs(y - y_pred))
         return self.compute_metrics(x, y, y_pred, sample_weight=None)
 
     def weights_and_bias(self) -> tuple[list[float], float]:
