@@ -9,6 +9,11 @@ STARTED = time.perf_counter()
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .platform_check import problem
+
+    if (why := problem()) is not None:  # before Qt aborts with "could not load the Qt platform plugin"
+        print(why, file=sys.stderr)
+        return 2
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -200,6 +200,15 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_fetch(args) -> int:
+    from .datasets import fetch_mnist
+
+    print(f"Fetching MNIST (about 11 MB) with Keras' mnist.load_data…", file=sys.stderr, flush=True)
+    folder = fetch_mnist()
+    print(f"MNIST is in {folder}: `zoo train mlp --dataset mnist` (the app's Train view now defaults to it)")
+    return 0
+
+
 def cmd_gui(args) -> int:
     import importlib.util
     import subprocess
@@ -250,6 +259,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="file (or folder, for saved_model) to write")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("fetch", help="download a dataset zoo did not find (mnist: 70,000 real handwritten digits)")
+    p.add_argument("dataset", choices=["mnist"])
+    p.set_defaults(run=cmd_fetch)
 
     p = sub.add_parser("gui", help="the desktop app: browse, train, watch gradients, draw a digit")
     p.set_defaults(run=cmd_gui)

@@ -151,10 +151,40 @@ def _download_mnist() -> dict[str, np.ndarray]:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
+MNIST_DOWNLOAD_BYTES = 11_490_434  # Keras' mnist.npz
+
+
+def mnist_download_path() -> Path:
+    """Where Keras' `mnist.load_data` keeps its download (`fetch_mnist` puts it there)."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "mnist.npz"
+
+
+def fetch_mnist() -> Path:
+    """Download MNIST with Keras' own `mnist.load_data` unless it is already found; the folder that holds it.
+
+    Raises `DataError` (one line) when it cannot be downloaded, e.g. offline.
+    """
+    for folder in mnist_search_path():
+        if _mnist_files_in(folder):
+            return folder
+    try:
+        _download_mnist()
+    except Exception as e:  # no network, proxy, disk full, a bad download: all one line
+        reason = str(e).splitlines()[0][:200] if str(e) else ""
+        raise DataError(f"Cannot download MNIST ({type(e).__name__}{': ' + reason if reason else ''}); are you "
+                        "offline? Put its four IDX files or mnist.npz in a folder and set ZOO_DATA_DIR to it, "
+                        "or train on the offline digits") from None
+    return mnist_download_path().parent
+
+
+def _mnist_files_in(folder: Path) -> bool:
+    return ((folder / "mnist.npz").is_file() or (folder / "t10k-images-idx3-ubyte.gz").is_file()
+            or (folder / "t10k-images-idx3-ubyte").is_file())
+
+
 def mnist_is_local() -> bool:
     """Whether MNIST can be read without downloading it."""
-    return any((f / "mnist.npz").is_file() or (f / "t10k-images-idx3-ubyte.gz").is_file()
-               or (f / "t10k-images-idx3-ubyte").is_file() for f in mnist_search_path())
+    return any(_mnist_files_in(folder) for folder in mnist_search_path())
 
 
 def load_mnist_arrays() -> dict[str, np.ndarray]:

@@ -25,6 +25,7 @@ InitializerName = Literal[
     "random_normal", "random_uniform", "truncated_normal", "orthogonal", "zeros", "ones",
 ]
 Metric = Literal["accuracy", "mae", "mse"]
+Schedule = Literal["constant", "cosine"]  # the learning rate over the epochs: fixed, or half a cosine down to ~0
 LayerKind = Literal["dense", "conv2d", "maxpool2d", "flatten", "dropout"]
 # TOML integers are 64-bit; tomllib reads larger ones (e.g. 0xfff...), which would overflow (or not even print) later.
 MAX_INT = 2**63 - 1
@@ -124,6 +125,7 @@ class Optimizer(_Strict):
     clipnorm: float | None = Field(None, gt=0)
     clipvalue: float | None = Field(None, gt=0)
     global_clipnorm: float | None = Field(None, gt=0)
+    schedule: Schedule = "constant"
 
     @property
     def clipping(self) -> dict[str, float]:
@@ -136,6 +138,8 @@ class Training(_Strict):
     batch_size: int | Literal["full"] = 32
     epochs: Int = Field(10, gt=0)
     seed: Int = Field(0, ge=0)
+    augment: int = Field(0, ge=0, le=50, description="distorted copies of each training image, for image training "
+                         "sets under 10,000 examples (the offline digits); larger ones are used as they are")
 
     @field_validator("batch_size", mode="before")
     @classmethod
@@ -333,6 +337,10 @@ def check_consistency(spec: ModelSpec) -> None:
         _fail(spec, "training.metrics", spec.training.metrics, "accuracy means nothing for a regression; use 'mae' or 'mse'")
     if spec.optimizer.momentum and spec.optimizer.name not in ("sgd", "rmsprop"):
         _fail(spec, "optimizer.momentum", spec.optimizer.momentum, "only 'sgd' and 'rmsprop' take a momentum")
+    if spec.training.augment and len(info.feature_shape) != 2:
+        _fail(spec, "training.augment", spec.training.augment, f"dataset {info.name!r} is not of images; use 0")
+    if spec.optimizer.name == "perceptron" and spec.optimizer.schedule != "constant":
+        _fail(spec, "optimizer.schedule", spec.optimizer.schedule, "the perceptron rule takes a constant learning rate")
     if len(spec.optimizer.clipping) > 1:
         _fail(spec, "optimizer", spec.optimizer.clipping, "choose one of clipnorm, clipvalue, global_clipnorm")
 

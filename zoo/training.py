@@ -188,12 +188,12 @@ def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra)
 
 def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard,
          resume: dict | None = None) -> RunResult:
-    from .callbacks import (EpochCheckpoint, JsonLinesProgress, ProgressPrinter, RunLogger, StopOnNonFinite,
+    from .callbacks import (CosineLearningRate, EpochCheckpoint, JsonLinesProgress, ProgressPrinter, RunLogger, StopOnNonFinite,
                             StopOnRequest, StopWhenConverged)
     from .datasets import load_dataset, prepare
     from .registry import build
 
-    dataset = data if data is not None else load_dataset(spec.dataset)
+    dataset = with_augmented_training(data if data is not None else load_dataset(spec.dataset), spec)
     arrays = prepare(dataset, spec.input_shape, spec.training.loss)
     (x, y), val = arrays["train"], arrays["val"]
     if resume is None:
@@ -210,6 +210,8 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     logger = RunLogger(run_dir, status, previous)
     callbacks = [stopper, divergence, logger, *_recorders(run_dir, x, record_every, tensorboard, keep),
                  EpochCheckpoint(run_dir / "checkpoint"), *extra_callbacks]
+    if spec.optimizer.schedule == "cosine":
+        callbacks.insert(0, CosineLearningRate(spec.optimizer.learning_rate, spec.training.epochs))
     converged = StopWhenConverged(x, y) if spec.builder == "perceptron" else None
     if converged is not None:
         callbacks.insert(0, converged)
@@ -243,6 +245,20 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
         message = convergence_message(converged.converged_epoch, spec.training.epochs)
     _finish(run_dir, status, state, message, test=test, train_seconds=seconds, **extra)
     return RunResult(run_dir, state, history, test, message, model=model, converged_epoch=extra.get("converged_epoch"))
+
+
+def with_augmented_training(dataset, spec: ModelSpec):
+    """The dataset with `spec.training.augment` distorted copies of each training image added (small sets only)."""
+    from dataclasses import replace
+
+    from .augment import LIMIT, augment_images
+
+    copies = spec.training.augment
+    if not copies or len(dataset.x_train) >= LIMIT or len(dataset.info.feature_shape) != 2:
+        return dataset
+    extra = augment_images(dataset.x_train, copies, seed=spec.training.seed)
+    return replace(dataset, x_train=np.concatenate([dataset.x_train, extra]),
+                   y_train=np.concatenate([dataset.y_train] * (copies + 1)))
 
 
 def convergence_message(epoch: int | None, budget: int) -> str:
