@@ -71,7 +71,8 @@ def test_offline_fetch_says_so_in_one_line(qtbot, view):
     assert view.mnist_offer.isVisible() and view.dataset.currentText() == "digits"
 
 
-def test_zoo_fetch_mnist_offline_is_one_line_and_exit_2(capsys):
+def test_zoo_fetch_mnist_offline_is_one_line_and_exit_2(capsys, monkeypatch):
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)  # CI's MNIST folder would make the fetch unnecessary
     assert main(["fetch", "mnist"]) == 2  # conftest: downloads fail as offline ones do
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("zoo: error: Cannot download MNIST (OSError: tests never download); are you offline?")
@@ -103,4 +104,6 @@ def test_the_draw_view_says_when_its_model_learnt_from_the_offline_digits(datase
     view.on_tensorflow_ready()
     assert view.predictor is not None and view.data_note.isVisible() == note
     if note:
-        assert "offline digits" in view.data_note.text() and "Download MNIST in the Train tab" in view.data_note.text()
+        text = view.data_note.text()
+        assert "offline digits" in text and "Download MNIST in the Train tab" in text
+        assert "about 79% of drawn digits right, against 98.5% for mlp trained on MNIST" in text  # bench/pad_accuracy.py

@@ -202,7 +202,7 @@ def test_an_interrupted_run_is_resumed_from_the_runs_view(qtbot):
 
     run = zoo.runs.runs_dir() / "killed"
     process = subprocess.Popen([sys.executable, "-m", "zoo", "train", "mlp", "--epochs", "2", "--batch-size", "8",
-                                "--json", "--out", str(run)], stdout=subprocess.PIPE, text=True)
+                                "--set", "training.augment=0", "--json", "--out", str(run)], stdout=subprocess.PIPE, text=True)
     for line in process.stdout:
         event = json.loads(line)
         if event["event"] == "batch" and event["epoch"] == 2:

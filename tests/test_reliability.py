@@ -33,7 +33,7 @@ def _readable(run: Path) -> None:
 def _train_until(run: Path, epoch: int, batch: int, sig=signal.SIGKILL) -> subprocess.Popen:
     """Start `zoo train mlp` and send `sig` once it reaches (epoch, batch); check the files all along."""
     process = subprocess.Popen([sys.executable, "-m", "zoo", "train", "mlp", "--epochs", str(EPOCHS), "--batch-size", "8",
-                                "--json", "--out", str(run)], stdout=subprocess.PIPE, text=True)
+                                "--set", "training.augment=0", "--json", "--out", str(run)], stdout=subprocess.PIPE, text=True)
     for line in process.stdout:
         event = json.loads(line)
         _readable(run)

@@ -60,9 +60,9 @@ BAD_SPECS = [
     (('name = "adam"', 'name = "adamm"'), ["`optimizer.name`", "'adamm'", "'sgd'", "'adam'"]),
     (("learning_rate = 0.001", "learning_rat = 0.001"), ["Unknown key `optimizer.learning_rat`", "did you mean `learning_rate`", "allowed keys"]),
     (('loss = "categorical_crossentropy"', 'loss = "binary_crossentropy"'), ["`training.loss`", "'binary_crossentropy'", "one sigmoid output unit"]),
-    (("batch_size = 32", 'batch_size = "32"'), ["`training.batch_size`", "'32'", '"full"']),
-    (("epochs = 10", "epochs = 0"), ["`training.epochs`", "received 0", "greater than 0"]),
-    (("epochs = 10", "epochs = 2.5"), ["`training.epochs`", "2.5", "integer"]),
+    (("batch_size = 128", 'batch_size = "128"'), ["`training.batch_size`", "'128'", '"full"']),
+    (("epochs = 20", "epochs = 0"), ["`training.epochs`", "received 0", "greater than 0"]),
+    (("epochs = 20", "epochs = 2.5"), ["`training.epochs`", "2.5", "integer"]),
     (('activation = "relu"', 'activation = "rellu"'), ["`layers[0].activation`", "'rellu'", "'sigmoid'"]),
     (("units = 512", "units = -4"), ["`layers[0].units`", "-4"]),
     (("rate = 0.2", "units = 3"), ["`layers[1]`", "dropout layer needs `rate`"]),
@@ -118,7 +118,7 @@ def test_cli_refuses_bad_spec_with_exit_2_and_no_traceback(tmp_path, capsys):
 
 
 def test_cli_as_subprocess_exit_status(tmp_path):
-    path = write(tmp_path, MLP_TOML.replace("epochs = 10", "epochs = -1"))
+    path = write(tmp_path, MLP_TOML.replace("epochs = 20", "epochs = -1"))
     proc = subprocess.run([sys.executable, "-m", "zoo.cli", "show", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "`training.epochs`" in proc.stderr
 

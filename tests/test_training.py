@@ -138,12 +138,26 @@ def test_xor_mlp_solves_xor(tmp_path):
     assert result.test["accuracy"] == 1.0
 
 
-def test_mlp_on_the_default_digits_reaches_95_percent(tmp_path, capsys):
-    assert main(["train", "mlp", "--out", str(tmp_path / "r")]) == 0
+def test_mlp_on_the_default_digits_reaches_97_percent(tmp_path, capsys):
+    assert main(["train", "mlp", "--out", str(tmp_path / "r")]) == 0  # the README's first command, spec defaults
     out = capsys.readouterr()
     status = json.loads((tmp_path / "r" / "status.json").read_text())
-    assert status["dataset"] == "digits" and status["test"]["accuracy"] >= 0.95
-    assert "epoch 10/10" in out.err and out.out.startswith("completed:")
+    assert status["dataset"] == "digits" and status["test"]["accuracy"] >= 0.97
+    epochs = zoo.load_spec("mlp").training.epochs
+    assert f"epoch {epochs}/{epochs}" in out.err and out.out.startswith("completed:")
+
+
+def test_set_overrides_any_spec_value_from_the_command_line(tmp_path, capsys):
+    assert main(["train", "binary", "--epochs", "1", "--set", "training.seed=7", "--set", 'optimizer.schedule="cosine"',
+                 "--set", "optimizer.name=sgd", "--out", str(tmp_path / "r")]) == 0
+    spec = tomllib.loads((tmp_path / "r" / "spec.toml").read_text())
+    assert spec["training"]["seed"] == 7 and spec["optimizer"]["schedule"] == "cosine" and spec["optimizer"]["name"] == "sgd"
+    capsys.readouterr()
+    assert main(["train", "binary", "--set", "training.augment=3", "--out", str(tmp_path / "bad")]) == 2
+    assert "`training.augment`" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    with pytest.raises(SystemExit) as e:
+        main(["train", "binary", "--set", "nokey"])
+    assert e.value.code == 2 and "KEY=VALUE" in capsys.readouterr().err
 
 
 def test_cli_overrides_reach_the_recorded_spec(tmp_path):

@@ -13,12 +13,14 @@ LIMIT = 10_000  # `training.augment` grows training sets smaller than this; larg
 
 
 def augment_images(images: np.ndarray, copies: int, seed: int = 0, rotation: float = 15.0, scale: float = 0.15,
-                   shear: float = 0.25, shift: float = 2.5, elastic: float = 30.0, smoothness: float = 4.0) -> np.ndarray:
+                   shear: float = 0.25, shift: float = 2.5, elastic: float = 30.0, smoothness: float = 4.0,
+                   strokes: bool = True) -> np.ndarray:
     """`copies` distorted versions of each image of `images` (n, h, w) in [0, 1], as (copies * n, h, w) float32.
 
     Args:
         rotation: largest rotation, degrees. scale: largest relative change of each axis. shear: largest shear.
         shift: largest shift, pixels. elastic, smoothness: strength and Gaussian width (pixels) of the warp.
+        strokes: thicken a third of the copies and thin another third (a 2x2 grey dilation or erosion).
     """
     images = np.asarray(images, np.float32)
     n, h, w = len(images) * copies, images.shape[1], images.shape[2]
@@ -37,7 +39,7 @@ def augment_images(images: np.ndarray, copies: int, seed: int = 0, rotation: flo
     index = np.broadcast_to(np.arange(n, dtype=np.float64)[:, None, None, None], (n, 1, h, w))
     stacked = np.tile(images, (copies, 1, 1))
     out = ndimage.map_coordinates(stacked, np.concatenate([index, source], 1).transpose(1, 0, 2, 3), order=1)
-    width = rng.integers(-1, 2, n)[:, None, None]
+    width = rng.integers(-1, 2, n)[:, None, None] if strokes else np.zeros((n, 1, 1), int)
     out = np.where(width > 0, ndimage.grey_dilation(out, size=(1, 2, 2)),
                    np.where(width < 0, ndimage.grey_erosion(out, size=(1, 2, 2)), out))
     return np.clip(out, 0.0, 1.0).astype(np.float32)

@@ -32,6 +32,19 @@ def _positive(kind):
     return parse
 
 
+def _setting(text: str) -> tuple[str, object]:
+    """`KEY=VALUE` with a TOML value (`training.augment=0`, `optimizer.schedule="cosine"`; a bare word is a string)."""
+    import tomllib
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with a dotted spec key, received {text!r}")
+    try:
+        return key.strip(), tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key.strip(), value
+
+
 def cmd_list(args) -> int:
     from . import list_models, load_spec
 
@@ -59,8 +72,9 @@ def cmd_show(args) -> int:
 def cmd_train(args) -> int:
     from .training import train
 
-    overrides = {k: v for k, v in (("optimizer.name", args.optimizer), ("optimizer.momentum", args.momentum))
-                 if v is not None}
+    overrides = dict(args.set)
+    overrides.update({k: v for k, v in (("optimizer.name", args.optimizer), ("optimizer.momentum", args.momentum))
+                      if v is not None})
     if args.clipnorm is not None:
         overrides["optimizer.global_clipnorm"] = args.clipnorm
     result = train(args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
@@ -245,6 +259,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="progress as JSON lines on stdout (for the app)")
     p.add_argument("--record-every", type=int, default=1, help="record gradients every k steps (0: off)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard summaries to RUN/tensorboard")
+    p.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+                   help="any spec value, by its dotted key, e.g. --set training.augment=0 (repeatable)")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("predict", help="read handwritten digit images with a trained model")

@@ -55,8 +55,11 @@ class VariantResult:
 
 def optimizer_specs(model: "str | Path | ModelSpec" = "mlp", dataset: str | None = None,
                     epochs: int | None = None, seed: int | None = None) -> list[tuple[Variant, ModelSpec]]:
-    """Each variant's spec: the same network, data, seed (hence the same initial weights) and epochs."""
-    base = load_spec(model)
+    """Each variant's spec: the same network, data, seed (hence the same initial weights) and epochs.
+
+    Without the spec's augmentation: each variant sees the dataset's own examples, so updates per epoch are its size.
+    """
+    base = load_spec(model).with_overrides(**{"training.augment": 0})
     common = {k: v for k, v in (("dataset", dataset), ("training.epochs", epochs), ("training.seed", seed)) if v is not None}
     return [(v, base.with_overrides(**common, **v.overrides())) for v in OPTIMIZER_VARIANTS]
 
