@@ -9,34 +9,33 @@ are mlp >= 98.0% and cnn >= 99.0% on every seed.
 from __future__ import annotations
 
 import argparse
-import ast
 import tempfile
 import time
 from pathlib import Path
 
 import zoo
+from zoo.cli import parse_setting
 from zoo.datasets import mnist_is_local
 
 GOALS = {"mlp": 0.980, "cnn": 0.990}
-
-
-def parse_value(text: str):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(GOALS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="spec overrides to try, e.g. training.epochs=15 optimizer.schedule=cosine")
+    parser.add_argument("--set", nargs="*", type=parse_setting, default=[], metavar="KEY=VALUE",
+                        help="spec overrides to try (TOML values, as `zoo train --set`), e.g. training.epochs=15")
     args = parser.parse_args(argv)
     if not mnist_is_local():
         raise SystemExit("MNIST not found: set ZOO_DATA_DIR to the folder holding mnist/")
-    overrides = {key: parse_value(value) for key, value in (item.split("=", 1) for item in args.set)}
+    overrides = dict(args.set)
+    try:  # every spec checked before hours of training, not after
+        for model in args.models:
+            for seed in args.seeds:
+                zoo.load_spec(model).with_overrides(**overrides, dataset="mnist", **{"training.seed": seed})
+    except zoo.ZooError as e:
+        raise SystemExit(f"accuracy.py: {e}") from None
     rows, missed = [], 0
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:

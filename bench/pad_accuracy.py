@@ -56,12 +56,26 @@ def accuracy(run_dir: Path, pads: list[np.ndarray], labels: np.ndarray) -> int:
     return sum(predictor.predict_ink(pad).label == label for pad, label in zip(pads, labels))
 
 
+def _between(low: int, high: int):
+    def parse(text: str) -> int:
+        if not text.lstrip("-").isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {high}, received {text[:20]!r}")
+        return int(text)
+    return parse
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="*", type=Path)
-    parser.add_argument("--n", type=int, default=1000, help="how many MNIST test digits to draw (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="which digits and how they are drawn")
+    parser.add_argument("--n", type=_between(1, 10_000), default=1000, help="how many MNIST test digits to draw "
+                        "(1-10,000; default 1000)")
+    parser.add_argument("--seed", type=_between(0, 2**32 - 1), default=0, help="which digits and how they are drawn")
     args = parser.parse_args(argv)
+    try:  # the runs given must be digit models, checked before the digits are drawn
+        for run in args.runs:
+            Predictor.from_run(run)
+    except zoo.ZooError as e:
+        raise SystemExit(f"pad_accuracy.py: {e}") from None
     if not mnist_is_local():
         raise SystemExit("MNIST not found: set ZOO_DATA_DIR to the folder holding mnist/ (the test digits are drawn from it)")
     pads, labels = pad_digits(args.n, args.seed)

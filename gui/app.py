@@ -11,7 +11,7 @@ STARTED = time.perf_counter()
 def main(argv: list[str] | None = None) -> int:
     from .platform_check import problem
 
-    if (why := problem()) is not None:  # before Qt aborts with "could not load the Qt platform plugin"
+    if (why := problem(argv)) is not None:  # before Qt aborts with "could not load the Qt platform plugin"
         print(why, file=sys.stderr)
         return 2
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")

@@ -94,3 +94,15 @@ def test_the_cosine_schedule_sets_each_epochs_rate(tmp_path):
 def test_the_perceptron_rule_takes_no_schedule():
     with pytest.raises(zoo.SpecError, match=r"`optimizer.schedule`.*constant learning rate"):
         zoo.load_spec("perceptron").with_overrides(**{"optimizer.schedule": "cosine"})
+
+
+def test_memory_stays_bounded_by_the_output_plus_one_chunk():
+    import tracemalloc
+
+    images = zoo.load_dataset("digits").x_train[:500]
+    tracemalloc.start()
+    out = augment_images(images, 20)  # 10,000 images: five chunks
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    chunk = 2000 * 28 * 28 * 8 * 2  # the float64 coordinates (or noise) of one chunk
+    assert out.nbytes == 10_000 * 28 * 28 * 4 and peak < out.nbytes * 1.5 + 6 * chunk, peak / 1e6  # all at once: 500 MB

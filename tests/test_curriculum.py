@@ -1,5 +1,6 @@
 """The classic curriculum as numbers: the perceptron rule, the three losses, the gradient-descent variants."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def test_perceptron_cannot_learn_xor_but_xor_mlp_can(tmp_path):
     assert (result.output != result.target).sum() >= 1
     run = train("perceptron", dataset="xor", epochs=30, out=tmp_path / "p", progress=False)
     status = json.loads((tmp_path / "p" / "status.json").read_text())
-    assert status["converged_epoch"] is None and status["message"].startswith("Did not converge within 30 epochs")
+    assert status["converged_epoch"] is None and status["message"].startswith("No line separates these points: XOR needs a hidden layer")
     assert run.test["accuracy"] < 1.0
     assert train("xor-mlp", out=tmp_path / "m", progress=False).test["accuracy"] == 1.0
 
@@ -64,7 +65,20 @@ def test_cli_prints_the_truth_table(capsys):
     rows = [line for line in out.splitlines() if "|" in line][1:]
     assert [line.split("|")[1].split()[:2] for line in rows] == [["1", "1"], ["1", "1"], ["0", "0"], ["1", "1"]]
     assert main(["perceptron", "--table", "xor"]) == 0
-    assert "Did not converge" in capsys.readouterr().out
+    assert "No line separates these points: XOR needs a hidden layer (see xor-mlp). Stopped after 20 epochs" \
+        in capsys.readouterr().out
+
+
+def test_a_separable_table_out_of_epochs_is_told_to_train_on_not_that_no_line_exists(tmp_path, capsys):
+    assert main(["perceptron", "--table", "concert", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Not converged after 1 epoch (a line does separate these points: train on)" in out
+    line = out.split("decision line:")[1].splitlines()[0]
+    assert not re.search(r"-0(?![.\d])", line), line  # a zero weight prints as 0, never -0
+    assert main(["train", "perceptron", "--epochs", "1", "--out", str(tmp_path / "r")]) == 0
+    status = json.loads((tmp_path / "r" / "status.json").read_text())
+    assert status["message"] == "Not converged after 1 epoch (a line does separate these points: train on)"
+    assert status["message"] in capsys.readouterr().out  # printed, not only in status.json
 
 
 # ---------------------------------------------------------------------------------------------- losses

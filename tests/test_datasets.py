@@ -11,6 +11,8 @@ from zoo.datasets import MNIST_FILES, prepare, read_idx
 
 from conftest import mnist_dir
 
+DOWNLOAD_MNIST = datasets._download_mnist  # before conftest's autouse fixture replaces it
+
 
 def idx_bytes(array: np.ndarray) -> bytes:
     header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
@@ -87,6 +89,26 @@ def test_mnist_unreachable_says_where_it_looked_and_suggests_digits(tmp_path, mo
     with pytest.raises(zoo.DataError) as e:
         datasets.load_dataset("mnist")
     assert str(tmp_path / "empty") in str(e.value) and "--dataset digits" in str(e.value)
+
+
+def test_offline_mnist_gives_the_network_reason_and_makes_no_run_folder(tmp_path, monkeypatch, capsys):
+    from zoo._backend import keras
+    from zoo.cli import main
+
+    def offline():
+        print("Downloading data from https://storage.googleapis.com/mnist.npz")  # as Keras does, on stdout
+        raise Exception("URL fetch failure on https://storage.googleapis.com/mnist.npz: None -- "
+                        "[Errno -2] Name or service not known")
+
+    monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr(datasets, "_download_mnist", DOWNLOAD_MNIST)  # the real one, with Keras offline
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    assert main(["train", "mlp", "--dataset", "mnist", "--json", "--out", str(tmp_path / "run")]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # stdout is the app's JSON-lines channel: Keras' chatter goes to stderr
+    error = err.splitlines()[-1]
+    assert error.startswith("zoo: error: MNIST not found") and "Exception: [Errno -2] Name or service not known)" in error
+    assert not (tmp_path / "run").exists() and zoo.runs.list_runs() == []  # nothing half-made to list in `zoo runs`
 
 
 def test_corrupt_mnist_in_data_dir_names_the_file(tmp_path, monkeypatch):

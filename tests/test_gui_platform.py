@@ -2,6 +2,7 @@
 import ctypes
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,43 @@ def test_the_real_plugin_is_read_as_the_loader_sees_it():
     assert ("not found" in found) == bool(missing)
     if not missing:
         ctypes.CDLL(str(plugin))  # everything it needs is there
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or plugin_path("xcb") is None, reason="Linux xcb plugin only")
+def test_a_found_but_broken_library_is_named_with_its_package(monkeypatch, tmp_path):
+    if "libxcb-cursor.so.0" not in platform_check.ldd_output(plugin_path("xcb")):
+        pytest.skip("this PySide6's xcb plugin does not use libxcb-cursor")
+    (tmp_path / "libxcb-cursor.so.0").write_bytes(b"")  # found by the loader first, and not a library
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(tmp_path))
+    why = platform_check.problem()
+    assert why is not None and "\n" not in why
+    assert f"{tmp_path}/libxcb-cursor.so.0" in why and "sudo apt-get install --reinstall libxcb-cursor0" in why
+
+
+def test_a_display_without_a_server_is_said_plainly(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setattr(platform_check, "plugin_path", lambda name: Path("libqxcb.so"))
+    monkeypatch.setattr(platform_check, "ldd_output", lambda library: "")
+    monkeypatch.setattr(platform_check, "load_error", lambda library: "")
+    display = next(f":{n}" for n in range(900, 1000) if not platform_check.local_display_socket(f":{n}").exists())
+    monkeypatch.setenv("DISPLAY", display)
+    assert f"no X server is running on display {display}" in platform_check.problem()
+    monkeypatch.setenv("DISPLAY", "remote.example:0")  # remote displays are not second-guessed
+    assert platform_check.problem() is None
+    assert [platform_check.local_display_socket(d) for d in (":1", ":1.0", "unix:2", "host:0")] == [
+        Path("/tmp/.X11-unix/X1"), Path("/tmp/.X11-unix/X1"), Path("/tmp/.X11-unix/X2"), None]
+
+
+def test_the_platform_qt_will_use_is_read_as_qt_reads_it(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "XCB")  # Qt compares plugin names without case
+    assert "DISPLAY is not set" in platform_check.problem()
+    assert platform_check.problem(["-platform", "offscreen"]) is None  # an argument beats the environment
+    monkeypatch.setattr(platform_check, "plugin_path", lambda name: None)
+    assert "no X11 (xcb) platform plugin" in platform_check.problem()
+    assert [debian_package(s) for s in ("libz.so.1", "libgcc_s.so.1", "libGLdispatch.so.0")] == [
+        "zlib1g", "libgcc-s1", "libglvnd0"]

@@ -103,12 +103,11 @@ def test_bad_input_fails_before_a_folder_is_made(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_data_error_is_recorded_as_failed(tmp_path, monkeypatch):
+def test_missing_data_is_refused_before_a_run_folder_is_made(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path / "nowhere"))
-    with pytest.raises(zoo.DataError):
+    with pytest.raises(zoo.DataError, match="--dataset digits"):
         train("mlp", dataset="mnist", out=tmp_path / "r", progress=False)
-    status = json.loads((tmp_path / "r" / "status.json").read_text())
-    assert status["state"] == "failed" and "--dataset digits" in status["message"]
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize("name,floor", [("regression", 0.2), ("binary", 0.3)])
@@ -155,6 +154,8 @@ def test_set_overrides_any_spec_value_from_the_command_line(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", "binary", "--set", "training.augment=3", "--out", str(tmp_path / "bad")]) == 2
     assert "`training.augment`" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    assert main(["train", "binary", "--set", "training.epochs=abc", "--epochs", "1"]) == 2  # never silently dropped
+    assert "`training.epochs` is given both by --set and by its own option" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(["train", "binary", "--set", "nokey"])
     assert e.value.code == 2 and "KEY=VALUE" in capsys.readouterr().err
@@ -174,3 +175,13 @@ def test_cli_rejects_bad_numbers_before_training(capsys):
     with pytest.raises(SystemExit) as e:
         main(["train", "mlp", "--batch-size", "0"])
     assert e.value.code == 2 and "positive integer or 'full'" in capsys.readouterr().err
+
+
+def test_piping_into_head_ends_quietly():
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before zoo writes a line, as `zoo list | head -0`
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141 and err == ""

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import ndimage
 
 LIMIT = 10_000  # `training.augment` grows training sets smaller than this; larger ones have the variety already
+CHUNK = 2_000  # images warped at a time: the float64 coordinates and noise of a chunk take about 50 MB
 
 
 def augment_images(images: np.ndarray, copies: int, seed: int = 0, rotation: float = 15.0, scale: float = 0.15,
@@ -33,13 +34,19 @@ def augment_images(images: np.ndarray, copies: int, seed: int = 0, rotation: flo
     forward = np.stack([np.stack([cos * sy - sin * sh, -sin * sx], -1), np.stack([sin * sy + cos * sh, cos * sx], -1)], -2)
     centre = np.array([(h - 1) / 2, (w - 1) / 2])[None, :, None, None]
     rows, cols = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
-    target = np.stack([rows, cols])[None] - centre - rng.uniform(-shift, shift, (n, 2))[:, :, None, None]
-    source = np.einsum("nij,njhw->nihw", np.linalg.inv(forward), target) + centre  # where each output pixel comes from
-    source += ndimage.gaussian_filter(rng.uniform(-1, 1, (n, 2, h, w)), (0, 0, smoothness, smoothness)) * elastic
-    index = np.broadcast_to(np.arange(n, dtype=np.float64)[:, None, None, None], (n, 1, h, w))
-    stacked = np.tile(images, (copies, 1, 1))
-    out = ndimage.map_coordinates(stacked, np.concatenate([index, source], 1).transpose(1, 0, 2, 3), order=1)
-    width = rng.integers(-1, 2, n)[:, None, None] if strokes else np.zeros((n, 1, 1), int)
-    out = np.where(width > 0, ndimage.grey_dilation(out, size=(1, 2, 2)),
-                   np.where(width < 0, ndimage.grey_erosion(out, size=(1, 2, 2)), out))
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    shifts = rng.uniform(-shift, shift, (n, 2))[:, :, None, None]
+    inverse = np.linalg.inv(forward)
+    out = np.empty((n, h, w), np.float32)
+    for start in range(0, n, CHUNK):  # chunk by chunk, drawing the noise in the same order as all at once
+        part = slice(start, min(start + CHUNK, n))
+        k = part.stop - start
+        target = np.stack([rows, cols])[None] - centre - shifts[part]
+        source = np.einsum("nij,njhw->nihw", inverse[part], target) + centre  # where each output pixel comes from
+        source += ndimage.gaussian_filter(rng.uniform(-1, 1, (k, 2, h, w)), (0, 0, smoothness, smoothness)) * elastic
+        index = np.broadcast_to(np.arange(k, dtype=np.float64)[:, None, None, None], (k, 1, h, w))
+        originals = images[np.arange(start, part.stop) % len(images)]  # copy c of image i is output c * len + i
+        out[part] = ndimage.map_coordinates(originals, np.concatenate([index, source], 1).transpose(1, 0, 2, 3), order=1)
+    width = rng.integers(-1, 2, n) if strokes else np.zeros(n, int)
+    for change, thicker in ((ndimage.grey_dilation, width > 0), (ndimage.grey_erosion, width < 0)):
+        out[thicker] = change(out[thicker], size=(1, 2, 2))
+    return np.clip(out, 0.0, 1.0, out=out)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import ZooError
@@ -32,17 +33,27 @@ def _positive(kind):
     return parse
 
 
-def _setting(text: str) -> tuple[str, object]:
+def parse_setting(text: str) -> tuple[str, object]:
     """`KEY=VALUE` with a TOML value (`training.augment=0`, `optimizer.schedule="cosine"`; a bare word is a string)."""
     import tomllib
 
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with a dotted spec key, received {text!r}")
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with a dotted spec key, received {_short(text)}")
     try:
-        return key.strip(), tomllib.loads(f"v = {value}")["v"]
+        parsed = tomllib.loads(f"v = {value}")
     except tomllib.TOMLDecodeError:
         return key.strip(), value
+    except (RecursionError, ValueError) as e:  # nesting thousands deep; integers of thousands of digits
+        raise argparse.ArgumentTypeError(f"cannot read the value of {_short(key)} ({type(e).__name__})") from None
+    if len(parsed) != 1:
+        raise argparse.ArgumentTypeError(f"one value per --set, received {_short(text)}")
+    return key.strip(), parsed["v"]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A user's text for a one-line message: quoted, escaped, cut to `limit` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def cmd_list(args) -> int:
@@ -72,13 +83,14 @@ def cmd_show(args) -> int:
 def cmd_train(args) -> int:
     from .training import train
 
+    flags = {"dataset": args.dataset, "training.epochs": args.epochs, "training.batch_size": args.batch_size,
+             "optimizer.learning_rate": args.lr, "training.seed": args.seed, "optimizer.name": args.optimizer,
+             "optimizer.momentum": args.momentum, "optimizer.global_clipnorm": args.clipnorm}
     overrides = dict(args.set)
-    overrides.update({k: v for k, v in (("optimizer.name", args.optimizer), ("optimizer.momentum", args.momentum))
-                      if v is not None})
-    if args.clipnorm is not None:
-        overrides["optimizer.global_clipnorm"] = args.clipnorm
-    result = train(args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-                   learning_rate=args.lr, seed=args.seed, overrides=overrides, out=args.out,
+    if twice := sorted(key for key, value in flags.items() if value is not None and key in overrides):
+        raise ZooError(f"`{twice[0]}` is given both by --set and by its own option; give it once")
+    overrides.update({key: value for key, value in flags.items() if value is not None})
+    result = train(args.model, overrides=overrides, out=args.out,
                    record_every=args.record_every, tensorboard=args.tensorboard,
                    progress="json" if args.json else True)
     return _report(result, args.json)
@@ -97,6 +109,8 @@ def _report(result, as_json: bool) -> int:
         print(f"zoo: stopped; the model was saved in {result.path}", file=sys.stderr)
     test = "  ".join(f"test {k} {v:.4f}" for k, v in result.test.items())
     print(f"{result.state}: {result.path}" + (f"  ({test})" if test else ""))
+    if result.state == "completed" and result.message:
+        print(result.message)  # the perceptron's convergence
     return code
 
 
@@ -233,8 +247,15 @@ def cmd_gui(args) -> int:
     return subprocess.call([sys.executable, "-m", "gui"])
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's rule for bad input: one line on stderr (not the usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"zoo: error: {message} (see `{self.prog} --help`)\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoo", description="A declarative Keras model zoo: train, compare and look inside.")
+    parser = _Parser(prog="zoo", description="A declarative Keras model zoo: train, compare and look inside.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="list the models (built-in and ZOO_MODELS_DIR)")
@@ -259,7 +280,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="progress as JSON lines on stdout (for the app)")
     p.add_argument("--record-every", type=int, default=1, help="record gradients every k steps (0: off)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard summaries to RUN/tensorboard")
-    p.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--set", type=parse_setting, action="append", default=[], metavar="KEY=VALUE",
                    help="any spec value, by its dotted key, e.g. --set training.augment=0 (repeatable)")
     p.set_defaults(run=cmd_train)
 
@@ -331,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("zoo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `zoo runs | head`: the reader has gone; say nothing more (Python's documented recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -123,8 +124,10 @@ def _mnist_from_folder(folder: Path) -> dict[str, np.ndarray] | None:
         try:
             with np.load(npz, allow_pickle=False) as f:
                 return {key: f[key] for key in MNIST_FILES}
-        except (OSError, ValueError, KeyError, EOFError) as e:
-            raise DataError(f"Cannot read {npz}: {e}; replace it with a fresh copy") from None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            why = str(e).split(". ")[0] if "allow_pickle" in str(e) else str(e)  # never suggest loading it unsafely
+            raise DataError(f"Cannot read {npz} ({type(e).__name__}: {why}); it is damaged (an interrupted download?): "
+                            "delete it and run `zoo fetch mnist`, or replace it with a fresh copy") from None
     paths = {}
     for key, stem in MNIST_FILES.items():
         found = [p for p in (folder / stem, folder / f"{stem}.gz") if p.is_file()]
@@ -139,16 +142,26 @@ def mnist_search_path() -> list[Path]:
     folders = []
     if data_dir := os.environ.get("ZOO_DATA_DIR"):
         folders += [Path(data_dir), Path(data_dir) / "mnist"]
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    folders.append(keras_home / "datasets")
+    folders.append(mnist_download_path().parent)
     return folders
 
 
 def _download_mnist() -> dict[str, np.ndarray]:
+    import contextlib
+    import sys
+
     from ._backend import keras
 
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    with contextlib.redirect_stdout(sys.stderr):  # Keras prints "Downloading data from"; stdout may be JSON lines
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def _download_failure(error: Exception) -> str:
+    """Why a download failed, short: Keras' "URL fetch failure on URL: None -- [Errno -2] Name or service not known"
+    becomes its last part."""
+    text = str(error).splitlines()[0].rsplit(" -- ", 1)[-1].strip() if str(error).strip() else ""
+    return f"{type(error).__name__}: {text[:160]}" if text else type(error).__name__
 
 
 MNIST_DOWNLOAD_BYTES = 11_490_434  # Keras' mnist.npz
@@ -156,7 +169,7 @@ MNIST_DOWNLOAD_BYTES = 11_490_434  # Keras' mnist.npz
 
 def mnist_download_path() -> Path:
     """Where Keras' `mnist.load_data` keeps its download (`fetch_mnist` puts it there)."""
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "mnist.npz"
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser() / "datasets" / "mnist.npz"
 
 
 def fetch_mnist() -> Path:
@@ -170,16 +183,24 @@ def fetch_mnist() -> Path:
     try:
         _download_mnist()
     except Exception as e:  # no network, proxy, disk full, a bad download: all one line
-        reason = str(e).splitlines()[0][:200] if str(e) else ""
-        raise DataError(f"Cannot download MNIST ({type(e).__name__}{': ' + reason if reason else ''}); are you "
-                        "offline? Put its four IDX files or mnist.npz in a folder and set ZOO_DATA_DIR to it, "
-                        "or train on the offline digits") from None
+        raise DataError(f"Cannot download MNIST ({_download_failure(e)}); are you offline? Put its four IDX files or "
+                        "mnist.npz in a folder and set ZOO_DATA_DIR to it, or train on the offline digits") from None
     return mnist_download_path().parent
 
 
 def _mnist_files_in(folder: Path) -> bool:
-    return ((folder / "mnist.npz").is_file() or (folder / "t10k-images-idx3-ubyte.gz").is_file()
-            or (folder / "t10k-images-idx3-ubyte").is_file())
+    """Whether `folder` holds a whole MNIST: a complete mnist.npz (an interrupted download is not), or all four IDX files.
+
+    Cheap enough for the app's start: the zip's directory (at its end) is read, not the arrays.
+    """
+    npz = folder / "mnist.npz"
+    if npz.is_file():
+        try:
+            with zipfile.ZipFile(npz) as archive:
+                return {f"{key}.npy" for key in MNIST_FILES} <= set(archive.namelist())
+        except (OSError, zipfile.BadZipFile):
+            return False
+    return all((folder / stem).is_file() or (folder / f"{stem}.gz").is_file() for stem in MNIST_FILES.values())
 
 
 def mnist_is_local() -> bool:
@@ -198,8 +219,8 @@ def load_mnist_arrays() -> dict[str, np.ndarray]:
     except Exception as e:  # no network, proxy, disk full: all mean "not reachable"
         looked = ", ".join(str(f) for f in folders)
         raise DataError(
-            f"MNIST not found (looked in {looked}; download failed: {type(e).__name__}); "
-            "set ZOO_DATA_DIR to a folder with the IDX or mnist.npz files, or use --dataset digits"
+            f"MNIST not found (looked in {looked}; download failed: {_download_failure(e)}); set ZOO_DATA_DIR to "
+            "a folder with the IDX or mnist.npz files, or train on the offline digits (--dataset digits)"
         ) from None
 
 

@@ -102,7 +102,7 @@ class TruthTableResult:
             return f"none (w = 0): the output is {int(b > 0)} everywhere"
         line = f"{w1:g}*{a} {_signed(w2)}*{c} {_signed(b)} = 0"
         if w2 != 0:
-            return f"{line}, i.e. {c} = {-w1 / w2:g}*{a} {_signed(-b / w2 + 0.0)}"
+            return f"{line}, i.e. {c} = {-w1 / w2 + 0.0:g}*{a} {_signed(-b / w2)}"
         return f"{line}, i.e. {a} = {-b / w1 + 0.0:g}"
 
     def format(self) -> str:
@@ -115,9 +115,10 @@ class TruthTableResult:
             lines.append(f"{cells}  | {int(t):>6}  {int(o):>6}" + ("" if t == o else "   <- wrong"))
         lines.append(f"weights {[round(w, 4) for w in self.weights]}, bias {self.bias:g}")
         lines.append(f"decision line: {self.decision_line()}")
-        from .training import convergence_message
+        from .perceptron_rule import outcome_message, separable
 
-        lines.append(convergence_message(self.converged_epoch, self.epochs))
+        lines.append(outcome_message(self.converged_epoch, self.epochs,
+                                     None if self.converged_epoch else separable(self.x, self.target), self.dataset))
         return "\n".join(lines)
 
 
@@ -149,4 +150,4 @@ def learn_truth_table(dataset: str = "concert", epochs: int = 20, learning_rate:
 
 
 def _signed(value: float) -> str:
-    return f"- {-value:g}" if value < 0 else f"+ {value:g}"
+    return f"- {-value:g}" if value < 0 else f"+ {value + 0.0:g}"  # + 0.0: never "-0"

@@ -256,11 +256,14 @@ def outcome_message(converged_epoch: int | None, epochs: int, is_separable: bool
     """What the rule's run means, in one line."""
     if converged_epoch is not None:
         return f"Converged in epoch {converged_epoch}: every example is classified correctly"
+    after = f"{epochs} epoch{'s' if epochs != 1 else ''}"
     if is_separable is False:
         who = "XOR" if table_name == "xor" else "these points"
         return (f"No line separates these points: {who} needs a hidden layer (see xor-mlp). "
-                f"Stopped after {epochs} epochs")
-    return f"Not converged after {epochs} epochs (a line does separate these points: train on)"
+                f"Stopped after {after}")
+    if is_separable is True:
+        return f"Not converged after {after} (a line does separate these points: train on)"
+    return f"Not converged after {after}"
 
 
 # ------------------------------------------------------------------------------------------ geometry

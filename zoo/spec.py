@@ -196,7 +196,7 @@ class ModelSpec(_Strict):
             node = data
             for key in parents:
                 if not isinstance(node.get(key), dict):
-                    raise SpecError(f"Unknown key `{dotted}` in overrides; use a key of the spec such as `optimizer.learning_rate`")
+                    raise SpecError(f"Unknown key `{_printable(dotted)}` in overrides; use a key of the spec such as `optimizer.learning_rate`")
                 node = node[key]
             node[leaf] = value
         return parse_spec(data, name=self.name, source=f"{self.source} (with overrides)")

@@ -103,7 +103,10 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     Returns:
         A `RunResult`. Raises `ZooError` for bad input (the run is recorded as "failed" when its folder exists).
     """
+    from .datasets import load_dataset
+
     spec = resolve_spec(spec, dataset, epochs, batch_size, learning_rate, seed, overrides)
+    data = data if data is not None else load_dataset(spec.dataset)  # missing data: refused before any run folder
     run_dir = create_run_dir(spec.name, out)
     write_text_atomic(run_dir / "spec.toml", spec.to_toml())
     status = _initial_status(spec)
@@ -124,6 +127,7 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
     running, completed, diverged or failed, or that has no checkpoint yet.
     """
     from .callbacks import read_checkpoint
+    from .datasets import load_dataset
     from .runs import read_json, read_run
     from .spec import read_spec_file
 
@@ -142,6 +146,7 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
         raise RunError(f"Cannot resume {run_dir}: its checkpoint is of the last epoch ({checkpoint['epoch']})")
     history = read_json(run_dir / "history.json") if (run_dir / "history.json").exists() else {}
     history = {key: list(values)[: checkpoint["epoch"]] for key, values in history.items() if isinstance(values, list)}
+    data = data if data is not None else load_dataset(spec.dataset)  # missing data: the run stays as it was
     status = read_json(run_dir / "status.json")
     status.update(state="running", pid=os.getpid(), epochs_completed=checkpoint["epoch"], finished=None, message="",
                   step=None, test={}, updated=now_iso())
@@ -190,10 +195,10 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
          resume: dict | None = None) -> RunResult:
     from .callbacks import (CosineLearningRate, EpochCheckpoint, JsonLinesProgress, ProgressPrinter, RunLogger, StopOnNonFinite,
                             StopOnRequest, StopWhenConverged)
-    from .datasets import load_dataset, prepare
+    from .datasets import prepare
     from .registry import build
 
-    dataset = with_augmented_training(data if data is not None else load_dataset(spec.dataset), spec)
+    dataset = with_augmented_training(data, spec)
     arrays = prepare(dataset, spec.input_shape, spec.training.loss)
     (x, y), val = arrays["train"], arrays["val"]
     if resume is None:
@@ -242,7 +247,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     extra = {}
     if converged is not None and state == "completed":
         extra["converged_epoch"] = converged.converged_epoch
-        message = convergence_message(converged.converged_epoch, spec.training.epochs)
+        message = _perceptron_outcome(converged, spec, dataset, x, y)
     _finish(run_dir, status, state, message, test=test, train_seconds=seconds, **extra)
     return RunResult(run_dir, state, history, test, message, model=model, converged_epoch=extra.get("converged_epoch"))
 
@@ -261,11 +266,13 @@ def with_augmented_training(dataset, spec: ModelSpec):
                    y_train=np.concatenate([dataset.y_train] * (copies + 1)))
 
 
-def convergence_message(epoch: int | None, budget: int) -> str:
-    if epoch is not None:
-        return f"Converged in epoch {epoch}: every training example is classified correctly"
-    return (f"Did not converge within {budget} epochs: no straight line separates these classes "
-            "(a hidden layer can, see xor-mlp)")
+def _perceptron_outcome(converged, spec: ModelSpec, dataset, x, y) -> str:
+    """The perceptron's one line: converged, or why not (no line separates the classes, or too few epochs)."""
+    from .perceptron_rule import outcome_message, separable
+
+    if converged.converged_epoch is not None or (y.ndim == 2 and y.shape[1] > 1):
+        return outcome_message(converged.converged_epoch, spec.training.epochs)
+    return outcome_message(None, spec.training.epochs, separable(x, y.reshape(-1)), dataset.info.name)
 
 
 def _recorders(run_dir: Path, x, record_every: int, tensorboard: bool, keep_until_step: int | None = None) -> list:

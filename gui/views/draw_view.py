@@ -36,8 +36,9 @@ PAD_ACCURACY = {"mlp": {"digits": "79%", "mnist": "98.5%"}, "cnn": {"digits": "8
 def digits_note(model: str) -> str:
     """Why a model trained on the offline digits reads drawings less well, with its measured figures when known."""
     figures = PAD_ACCURACY.get(model)
-    return DIGITS_NOTE.format(figures=f" (about {figures['digits']} of drawn digits right, against {figures['mnist']} "
-                                      f"for {model} trained on MNIST)" if figures else "")
+    return DIGITS_NOTE.format(figures=f" (the built-in {model} recipe trained on them reads about {figures['digits']} "
+                                      f"of drawn digits right, against {figures['mnist']} trained on MNIST)"
+                              if figures else "")
 
 
 class DrawPad(QWidget):

@@ -141,6 +141,8 @@ class TrainView(QWidget):
             self.start_button.setEnabled(False)
             return
         self.message.setText(spec.description)
+        if self._fetch is None:
+            self.mnist_text.setText(MNIST_OFFER)  # a failed download's reason belongs to that attempt only
         self.start_button.setEnabled(not self.process.running)
         self.dataset.setCurrentText(self._default_dataset(spec.dataset))
         self.epochs.setValue(spec.training.epochs)
