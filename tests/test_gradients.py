@@ -176,7 +176,10 @@ def test_exploding_keeps_records_up_to_divergence(tmp_path):
     status = json.loads((tmp_path / "r" / "status.json").read_text())
     records = RunRecords(tmp_path / "r")
     assert status["state"] == "diverged" and records.steps[-1] >= status["step"] - 1
-    assert np.isfinite(records.grad("grad_norm")[0]).all() and records.grad("grad_norm")[0].max() > 1e3
+    norms = records.grad("grad_norm")
+    finite = [row.max() for row in norms if np.isfinite(row).all()]
+    assert len(finite) >= 2 and finite[-1] > 1e3 * finite[0]  # the norms explode step after step, then turn NaN
+    assert not np.isfinite(norms[-1]).all()  # the step that diverged is recorded too
 
 
 def test_memory_of_records_is_bounded(tf_keras):
@@ -200,6 +203,30 @@ def test_compare_cli_writes_figure_and_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "deep-sigmoid" in out and "first/last" in out
     assert main(["compare", str(tmp_path)]) == 2  # not a run folder: one-line error
+
+
+def test_the_exploding_figure_shows_the_divergence_and_the_clipping(tmp_path):
+    from zoo.plots import compare_figure
+
+    exploding = train("exploding", out=tmp_path / "e", progress=False)
+    clipped = train("exploding-clipped", epochs=2, out=tmp_path / "c", progress=False)
+    fig = compare_figure([RunRecords(exploding.path), RunRecords(clipped.path)])
+    top_e, top_c = fig.axes[0], fig.axes[1]
+    texts = " ".join(t.get_text() for t in top_e.texts)
+    assert f"diverged at step {exploding.step}" in texts and "last finite norms" in texts
+    assert any(line.get_label() == "NaN or inf" and len(line.get_xdata()) for line in top_e.lines)
+    after = next(line for line in top_c.lines if line.get_label() == "all layers, after clipping")
+    np.testing.assert_allclose(np.asarray(after.get_ydata(), float), 1.0, rtol=1e-3)  # global_clipnorm = 1, every step
+    loss_e = fig.axes[4]
+    assert any("no finite loss" in t.get_text() for t in loss_e.texts)  # said, not an empty frame
+    for ax in fig.axes:  # every finite point drawn lies in the visible range
+        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        for line in ax.lines:
+            if line.get_transform() is not ax.transData:
+                continue
+            xs, ys = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+            ok = np.isfinite(xs) & np.isfinite(ys)
+            assert np.all((xs[ok] >= x0) & (xs[ok] <= x1) & (ys[ok] >= y0) & (ys[ok] <= y1)), line.get_label()
 
 
 def test_tensorboard_summaries_are_written(tmp_path):

@@ -50,14 +50,18 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
         for j, name in enumerate(run.layers):
             ax.plot(run.steps, norms[:, j], color=colours[j], lw=1, label=f"{j + 1}: {name}",
                     marker="o" if len(run.steps) < 20 else None, ms=4)
+        before, after = (np.sqrt(np.sum(run.grad(stat).astype(np.float64) ** 2, axis=1))
+                         for stat in ("grad_norm", "grad_norm_clipped"))
+        if np.any(np.isfinite(after) & (np.abs(after - before) > 1e-6 * before)):  # clipping was on and acted
+            ax.plot(run.steps, before, color="black", lw=1.2, label="all layers, as computed")
+            ax.plot(run.steps, after, color="black", lw=1.2, ls="--", label="all layers, after clipping")
         ax.set_yscale("log")
         ax.set_title(f"{run.name} ({run.status.get('state', '?')})")
         ax.set_xlabel("training step")
-        ax.legend(fontsize=6, ncol=2, title="depth: layer", title_fontsize=7)
         axes[0, 0].set_ylabel("gradient L2 norm per layer")
         if run.status.get("state") == "diverged":
-            ax.axvline(run.status.get("step") or run.steps[-1], color="red", ls="--", lw=1)
-            ax.text(0.02, 0.02, f"diverged at step {run.status.get('step')}", color="red", transform=ax.transAxes)
+            _mark_divergence(ax, run, norms)
+        ax.legend(fontsize=6, ncol=2, title="depth: layer", title_fontsize=7)
 
         ax = axes[1, col]
         finite = np.where(np.all(np.isfinite(norms), axis=1))[0]
@@ -72,15 +76,38 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
         ax.legend(fontsize=8)
 
         ax = axes[2, col]
+        drawn = False
         for key, style in (("loss", "-"), ("val_loss", "--")):
-            values = [np.nan if v is None else v for v in run.history.get(key, [])]
-            if values:
+            values = np.array([np.nan if v is None else v for v in run.history.get(key, [])], float)
+            if np.isfinite(values).any():
                 ax.plot(run.history["epoch"], values, style, marker="o", label=key)
+                drawn = True
         ax.set_xlabel("epoch")
         axes[2, 0].set_ylabel("loss")
-        ax.legend(fontsize=8)
+        if drawn:
+            ax.legend(fontsize=8)
+        else:  # a run that diverged in its first epoch has no finite epoch loss: say so, not an empty frame
+            ax.text(0.5, 0.5, "no finite loss to plot:\n" + (f"diverged at step {run.status.get('step')}"
+                    if run.status.get("state") == "diverged" else "no epoch finished"),
+                    ha="center", va="center", color="red", transform=ax.transAxes)
+            ax.set_xlim(0.5, max(len(run.history.get("epoch", [])), 1) + 0.5)
     fig.tight_layout()
     return _save(fig, out)
+
+
+def _mark_divergence(ax, run: RunRecords, norms: np.ndarray) -> None:
+    """The step the run diverged at (a red line), its last finite norms, and where the values became non-finite."""
+    step = run.status.get("step") or int(run.steps[-1])
+    ax.axvline(step, color="red", ls="--", lw=1)
+    finite = np.where(np.all(np.isfinite(norms), axis=1))[0]
+    broken = np.where(~np.all(np.isfinite(norms), axis=1))[0]
+    text = f"diverged at step {step}"
+    if len(finite):
+        text += f"\nlast finite norms (step {run.steps[finite[-1]]}): up to {np.nanmax(norms[finite[-1]]):.2g}"
+    if len(broken):
+        ax.plot(run.steps[broken], [1.0] * len(broken), "x", color="red", ms=9, mew=2,
+                transform=ax.get_xaxis_transform(), clip_on=False, label="NaN or inf")
+    ax.text(0.02, 0.02, text, color="red", transform=ax.transAxes, fontsize=8)
 
 
 def optimizers_figure(results, out: str | Path | None = None):
