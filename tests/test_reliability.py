@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,32 @@ def test_ctrl_c_stops_after_the_step_with_the_model_saved_and_the_run_resumes(tm
     assert read_run(run).state == "completed"
     with pytest.raises(RunError, match="it has completed"):
         resume(run, progress=False)
+
+
+def test_a_stop_mid_epoch_keeps_whole_epochs_and_resume_redoes_the_cut_one(tmp_path, small_data):
+    from zoo._backend import keras
+
+    stop = threading.Event()
+
+    class StopInEpochTwo(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if self.model.optimizer.iterations.numpy() == 40:  # 25 steps an epoch: step 15 of epoch 2
+                stop.set()
+
+    data, run = small_data("digits", 200), tmp_path / "run"
+    stopped = zoo.train("mlp", epochs=3, batch_size=8, data=data, out=run, stop=stop, callbacks=[StopInEpochTwo()],
+                        progress=False, overrides={"training.augment": 0})
+    assert stopped.state == "stopped"
+    status, history = json.loads((run / "status.json").read_text()), json.loads((run / "history.json").read_text())
+    checkpoint = json.loads((run / "checkpoint" / "checkpoint.json").read_text())
+    assert status["epochs_completed"] == 1 and history["epoch"] == [1] and checkpoint == {**checkpoint, "epoch": 1,
+                                                                                             "step": 25}
+    result = resume(run, progress=False, data=data)
+    assert result.state == "completed"
+    history = json.loads((run / "history.json").read_text())
+    assert history["epoch"] == [1, 2, 3] and all(len(v) == 3 for v in history.values())
+    assert _steps(run) == list(range(1, 3 * 25 + 1))  # epoch 2 redone whole: no gap, no duplicate, no cut epoch
+    assert json.loads((run / "status.json").read_text())["epochs_completed"] == 3
 
 
 def test_resume_refuses_running_and_checkpointless_runs(tmp_path):

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from .._backend import keras
 from ..runs import now_iso, read_json, write_json_atomic
+from .whole_epochs import EpochSteps
 
 SIDECAR = "checkpoint.json"
 
@@ -13,6 +14,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     the model goes to `epoch-NNNN.keras` (written under a temporary name, then renamed), then the
     sidecar `checkpoint.json` ({"epoch", "step", "file"}) is replaced atomically to point at it, and
     only then is the previous file removed. A kill at any moment leaves a sidecar naming a whole file.
+    An epoch cut short by a stop is not saved: the checkpoint is always at the end of a whole epoch.
 
     Args:
         folder: where to keep the checkpoint (created if needed), e.g. `RUN_DIR/checkpoint`.
@@ -23,8 +25,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
         {'epoch': 10, 'step': 400, 'file': 'epoch-0010.keras', ...}
     """
 
+    async_safe = True  # its batch hook only counts
+
     def __init__(self, folder):
         super().__init__()
+        self._steps = EpochSteps()
         self.folder = Path(folder)
         if self.folder.exists() and not self.folder.is_dir():
             raise ValueError(f"folder {self.folder} exists and is not a folder")
@@ -32,7 +37,15 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.folder.mkdir(parents=True, exist_ok=True)
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._steps.begin()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps.step(batch)
+
     def on_epoch_end(self, epoch, logs=None):
+        if not self._steps.whole(self.params):
+            return
         name = f"epoch-{epoch + 1:04d}.keras"
         partial = self.folder / f"partial-{name}"  # Keras wants the .keras suffix
         self.model.save(partial)

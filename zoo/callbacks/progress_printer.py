@@ -30,9 +30,10 @@ class ProgressPrinter(keras.callbacks.Callback):
         self._last = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch, self._start = epoch, time.perf_counter()
+        self._epoch, self._start, self._batch = epoch, time.perf_counter(), None
 
     def on_train_batch_end(self, batch, logs=None):
+        self._batch = batch
         now = time.perf_counter()
         if not self._live or now - self._last < self.interval:
             return
@@ -47,5 +48,10 @@ class ProgressPrinter(keras.callbacks.Callback):
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
         prefix = "\r" if self._live else ""
         seconds = time.perf_counter() - self._start
-        self.stream.write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  {metrics}  ({seconds:.1f} s)\n")
+        steps = self.params.get("steps")
+        if steps and self._batch is not None and self._batch + 1 < steps:  # cut short by a stop: not an epoch
+            self.stream.write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  stopped after step "
+                              f"{self._batch + 1}/{steps}: not recorded, a resume redoes it  ({seconds:.1f} s)\n")
+        else:
+            self.stream.write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  {metrics}  ({seconds:.1f} s)\n")
         self.stream.flush()
