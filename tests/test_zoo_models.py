@@ -62,3 +62,12 @@ def test_save_and_load_give_the_same_predictions(name, tmp_path, small_data, ker
     model.save(tmp_path / "m.keras")
     again = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_layer_table_from_the_spec_is_the_built_models(name):
+    """The Zoo view counts parameters from the spec before TensorFlow loads: the same table as the built model's."""
+    from zoo.summary import layer_table, spec_layer_table
+
+    spec = zoo.load_spec(name)
+    assert spec_layer_table(spec) == layer_table(zoo.build(spec))

@@ -181,9 +181,8 @@ class ModelSpec(_Strict):
         return self.model_dump(mode="json", exclude={"name", "source"}, exclude_none=True)
 
     def to_toml(self) -> str:
-        import tomli_w
-
-        return tomli_w.dumps(self.to_dict())
+        """The spec as TOML laid out as the built-in files are: short arrays and tables inline, one [[layers]] each."""
+        return _toml_document(self.to_dict())
 
     def with_overrides(self, **overrides: Any) -> "ModelSpec":
         """A new spec with dotted keys replaced, e.g. `{"optimizer.learning_rate": 0.1, "dataset": "mnist"}`.
@@ -344,3 +343,35 @@ def check_consistency(spec: ModelSpec) -> None:
     if len(spec.optimizer.clipping) > 1:
         _fail(spec, "optimizer", spec.optimizer.clipping, "choose one of clipnorm, clipvalue, global_clipnorm")
 
+
+
+def _toml_document(data: dict) -> str:
+    """`data` as TOML with top-level scalars first, then one section per table or array of tables; anything
+    below that level inline (`input_shape = [28, 28, 1]`, `initializer = { name = "he_normal" }`)."""
+    def is_tables(value):
+        return isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+
+    lines = [f"{_toml_key(k)} = {_toml_inline(v)}" for k, v in data.items() if not isinstance(v, dict) and not is_tables(v)]
+    for key, value in data.items():
+        if is_tables(value):
+            for table in value:
+                lines += ["", f"[[{_toml_key(key)}]]", *(f"{_toml_key(k)} = {_toml_inline(v)}" for k, v in table.items())]
+        elif isinstance(value, dict):
+            lines += ["", f"[{_toml_key(key)}]", *(f"{_toml_key(k)} = {_toml_inline(v)}" for k, v in value.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_inline(value: Any) -> str:
+    import tomli_w
+
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_inline(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_inline(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value}).split(" = ", 1)[1].strip()  # tomli_w quotes and escapes scalars
+
+
+def _toml_key(key: str) -> str:
+    import tomli_w
+
+    return tomli_w.dumps({key: 0}).rsplit(" = ", 1)[0]

@@ -105,19 +105,23 @@ class ZooView(QWidget):
                            f"loss {spec.training.loss} · {spec.optimizer.name} lr {spec.optimizer.learning_rate:g}"
                            f"{' · clipped' if spec.optimizer.clipping else ''} · from {_escape(spec.source)}</p>")
         self.spec_text.setPlainText(spec.to_toml())
-        if not self._tf_ready:
-            self.total.setText("Parameters: counted once TensorFlow has loaded…")
-            return
         self._fill_layers(spec)
 
     def _fill_layers(self, spec) -> None:
-        from zoo.summary import layer_table
+        """The layer table from the spec (instant, no TensorFlow); built with Keras only for builders it can't read."""
+        from zoo.summary import layer_table, spec_layer_table
 
         try:
-            rows = layer_table(zoo.build(spec))
-        except ZooError as e:
-            self.total.setText(f"Cannot build: {e}")
-            return
+            rows = spec_layer_table(spec)
+        except ValueError:
+            if not self._tf_ready:
+                self.total.setText("Parameters: counted once TensorFlow has loaded…")
+                return
+            try:
+                rows = layer_table(zoo.build(spec))
+            except ZooError as e:
+                self.total.setText(f"Cannot build: {e}")
+                return
         self.layers.setRowCount(len(rows))
         for i, r in enumerate(rows):
             values = (r.name, r.kind, "" if r.units is None else str(r.units), r.activation,
