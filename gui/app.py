@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .window import MainWindow
 
-    app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
+    app = QApplication.instance() or QApplication(["zoo", *(argv or [])])  # argv[0]: the window class, "zoo"
     app.setApplicationName("zoo")
     window = MainWindow()
     window.show()

@@ -108,3 +108,24 @@ def test_the_platform_qt_will_use_is_read_as_qt_reads_it(monkeypatch):
     assert "no X11 (xcb) platform plugin" in platform_check.problem()
     assert [debian_package(s) for s in ("libz.so.1", "libgcc_s.so.1", "libGLdispatch.so.0")] == [
         "zlib1g", "libgcc-s1", "libglvnd0"]
+
+
+def test_zoo_gui_opens_the_app_in_its_own_process_with_qt_arguments(monkeypatch):
+    import importlib.metadata
+    import os
+
+    from zoo.cli import main
+
+    calls = []
+
+    def fake_app(argv):
+        calls.append((os.getpid(), argv))
+        return 7
+
+    entry = importlib.metadata.EntryPoint("gui", "fake:app", "zoo.apps")
+    monkeypatch.setattr(importlib.metadata.EntryPoint, "load", lambda self: fake_app)
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: [entry] if group == "zoo.apps" else [])
+    assert main(["gui", "-platform", "offscreen"]) == 7  # the app's own exit status
+    assert calls == [(os.getpid(), ["-platform", "offscreen"])]  # no second Python process
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: [])
+    assert main(["gui"]) == 2  # not installed: one line, exit 2

@@ -28,6 +28,8 @@ for package in ("zoo", "gui"):
         print(module.name)
 import zoo
 print("models", ",".join(zoo.list_models()))
+from importlib.metadata import entry_points
+print("apps", *sorted({ep.value for ep in entry_points(group="zoo.apps")}))  # how `zoo gui` finds the app
 """
 
 
@@ -67,6 +69,7 @@ def test_the_wheel_holds_every_module_and_spec(installed):
     assert source <= modules, f"missing from the wheel: {sorted(source - modules)}"
     assert {"zoo.callbacks.gradient_recorder", "gui.views.draw_view"} <= modules
     assert f"models {','.join(zoo.list_models())}" in modules
+    assert "apps gui.app:main" in modules
 
 
 def test_the_installed_zoo_trains_one_epoch(installed):

@@ -238,13 +238,18 @@ def cmd_fetch(args) -> int:
 
 
 def cmd_gui(args) -> int:
-    import importlib.util
-    import subprocess
+    from importlib.metadata import entry_points
 
-    # the app is its own program: the core never imports it (see the import-linter contract)
-    if importlib.util.find_spec("gui") is None or importlib.util.find_spec("PySide6") is None:
+    # the app registers itself as a plugin (pyproject's "zoo.apps" entry point): the core never imports it, and
+    # the window opens in this process (no second Python, signals and the exit status are the app's own)
+    app = next((ep for ep in entry_points(group="zoo.apps") if ep.name == "gui"), None)
+    if app is None:
         raise ZooError("The app is not installed; install zoo with `pip install -e .` (or run `make app`)")
-    return subprocess.call([sys.executable, "-m", "gui"])
+    try:
+        main = app.load()
+    except ImportError as e:
+        raise ZooError(f"The app cannot start ({e}); reinstall with `make app`") from None
+    return main(args.qt_args)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -302,7 +307,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_fetch)
 
     p = sub.add_parser("gui", help="the desktop app: browse, train, watch gradients, draw a digit")
-    p.set_defaults(run=cmd_gui)
+    p.set_defaults(run=cmd_gui)  # arguments after `gui` go to Qt, e.g. `zoo gui -platform offscreen`
 
     p = sub.add_parser("resume", help="continue an interrupted or stopped run from its last epoch checkpoint")
     p.add_argument("run_dir", help="the run folder")
@@ -343,7 +348,11 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "gui":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.qt_args = extra
     try:
         return args.run(args)
     except ZooError as e:
