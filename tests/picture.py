@@ -1,0 +1,63 @@
+"""What a person sees in a pyqtgraph plot, for GUI tests: visible ranges, drawn points, markers.
+
+Picture tests assert on what is on screen, not on the data handed to the plot: after a view is drawn,
+every finite point of every curve lies inside the visible range, and a plot with data is not empty.
+Coordinates are the view's own: log10 of the value on a log axis (pyqtgraph draws log10 there).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+
+def plot_item(plot) -> pg.PlotItem:
+    """The PlotItem of a PlotWidget (or the item itself)."""
+    return plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+
+
+def visible_range(plot) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((x0, x1), (y0, y1)) the view shows, in view coordinates (log10 on a log axis)."""
+    (x0, x1), (y0, y1) = plot_item(plot).getViewBox().viewRange()
+    return (x0, x1), (y0, y1)
+
+
+def drawn_points(item) -> tuple[np.ndarray, np.ndarray]:
+    """The finite points a PlotDataItem or ScatterPlotItem draws, in view coordinates."""
+    if isinstance(item, pg.ScatterPlotItem):
+        xs, ys = item.getData()
+    else:
+        xs, ys = item.getData()  # PlotDataItem: after its log transform, as drawn
+    xs = np.asarray(xs if xs is not None else [], float)
+    ys = np.asarray(ys if ys is not None else [], float)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    return xs[ok], ys[ok]
+
+
+def curves(plot) -> list:
+    """The data items (curves and scatters) of a plot, legend names included via `.name()`."""
+    return [item for item in plot_item(plot).listDataItems()]
+
+
+def outside(plot, tolerance: float = 1e-9) -> list[tuple[str, float, float]]:
+    """(curve name, x, y) of every finite drawn point that lies outside the visible range."""
+    (x0, x1), (y0, y1) = visible_range(plot)
+    dx, dy = tolerance * max(abs(x1 - x0), 1.0), tolerance * max(abs(y1 - y0), 1.0)
+    missing = []
+    for item in curves(plot):
+        if hasattr(item, "isVisible") and not item.isVisible():
+            continue
+        xs, ys = drawn_points(item)
+        off = (xs < x0 - dx) | (xs > x1 + dx) | (ys < y0 - dy) | (ys > y1 + dy)
+        missing += [(str(item.name()), float(x), float(y)) for x, y in zip(xs[off], ys[off])]
+    return missing
+
+
+def assert_all_visible(plot) -> None:
+    """Every finite point of every curve is inside the visible range."""
+    missing = outside(plot)
+    assert not missing, f"{len(missing)} points outside the view {visible_range(plot)}, e.g. {missing[:3]}"
+
+
+def point_count(plot) -> int:
+    """How many finite points the plot's curves draw (0: an empty plot)."""
+    return sum(len(drawn_points(item)[0]) for item in curves(plot))
