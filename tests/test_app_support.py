@@ -69,12 +69,16 @@ def test_gradient_tail_reads_only_complete_new_lines(tmp_path):
     path = tmp_path / "gradients.csv"
     path.write_text("step,epoch,layer,depth,grad_norm,grad_norm_clipped\n1,1,hidden_1,1,0.5,\n1,1,output,2,2.0,\n2,1,hid")
     tail = GradientTail(path)
-    steps, layers, norms = tail.read()
+    steps, layers, norms, clipped = tail.read()
     assert list(steps) == [1] and layers == ["hidden_1", "output"] and norms.tolist() == [[0.5, 2.0]]
+    assert np.isnan(clipped).all()  # no clipping recorded
     with open(path, "a") as f:
-        f.write("den_1,1,0.25,\n2,1,output,2,4.0,\n")
-    steps, layers, norms = tail.read()
-    assert list(steps) == [1, 2] and norms.tolist() == [[0.5, 2.0], [0.25, 4.0]]
+        f.write("den_1,1,0.25,0.125\n2,1,output,2,4.0,2.0\n")
+    steps, layers, norms, clipped = tail.read()
+    assert list(steps) == [1, 2] and norms.tolist() == [[0.5, 2.0], [0.25, 4.0]] and clipped[1].tolist() == [0.125, 2.0]
+    path.write_text("step,epoch,layer,depth,grad_norm,grad_norm_clipped\n1,1,hidden_1,1,0.75,\n")  # cut back by a resume
+    steps, layers, norms, clipped = tail.read()
+    assert list(steps) == [1] and norms.tolist() == [[0.75]] and layers == ["hidden_1"]
 
 
 def test_smooth_is_tensorboards_debiased_moving_average():

@@ -12,6 +12,19 @@ import numpy as np
 from scipy.special import erf, expit
 
 LEAKY_SLOPE = 0.2  # keras.activations.leaky_relu's default negative_slope
+# Where a unit counts as saturated (its derivative nearly zero): the activation recorder and the app use these
+SIGMOID_SATURATED = (0.02, 0.98)  # a sigmoid output below the first or above the second: derivative < 0.02
+TANH_SATURATED = 0.98  # |tanh| above it: derivative < 0.04
+
+
+def saturated(kind: str, outputs) -> np.ndarray | None:
+    """Which outputs of a sigmoid or tanh layer are saturated (None for other activations)."""
+    a = np.asarray(outputs)
+    if kind == "sigmoid":
+        return (a < SIGMOID_SATURATED[0]) | (a > SIGMOID_SATURATED[1])
+    if kind == "tanh":
+        return np.abs(a) > TANH_SATURATED
+    return None
 
 
 def relu(x):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import io
 from pathlib import Path
 
@@ -99,43 +100,53 @@ class RunRecords:
 
 
 class GradientTail:
-    """Reads `gradients.csv` as it grows (the app follows a running training): only new complete lines are parsed.
+    """`gradients.csv` as it grows (the app follows a running training): only new complete lines are parsed.
 
-    `read()` returns `(steps (n,), layers, norms (n, layers))` for everything read so far.
+    `read()` returns `(steps (n,), layers, norms (n, layers), clipped (n, layers))`, NaN where a value is missing
+    (and everywhere in `clipped` for a run without clipping). A file that was rewritten rather than grown
+    (a resumed run cut back to its checkpoint) is read again from its start.
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._offset = 0
+        self._offset, self._seen = 0, b""  # how far it has read, and the last bytes before that
         self._depth: dict[str, int] = {}
-        self._rows: dict[int, dict[int, float]] = {}
+        self._rows: dict[int, dict[int, tuple[float, float]]] = {}
 
-    def read(self) -> tuple[np.ndarray, list[str], np.ndarray]:
+    def read(self) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
         try:
             with open(self.path, "rb") as f:
+                f.seek(max(self._offset - len(self._seen), 0))
+                if f.read(len(self._seen)) != self._seen:  # rewritten, not grown (a resume cut it back): start over
+                    self._offset, self._seen, self._depth, self._rows = 0, b"", {}, {}
                 f.seek(self._offset)
                 chunk = f.read()
         except OSError:
             chunk = b""
         end = chunk.rfind(b"\n") + 1
         self._offset += end
+        self._seen = (self._seen + chunk[:end])[-64:]
         for line in chunk[:end].decode("utf-8", "replace").splitlines():
             parts = line.split(",")
             if len(parts) < 5 or parts[0] == "step":
                 continue
             try:
-                step, depth, norm = int(parts[0]), int(parts[3]), float(parts[4]) if parts[4] else np.nan
+                step, depth = int(parts[0]), int(parts[3])
+                norm = float(parts[4]) if parts[4] else np.nan
+                clipped = float(parts[5]) if len(parts) > 5 and parts[5] else np.nan
             except ValueError:
                 continue
             self._depth[parts[2]] = depth
-            self._rows.setdefault(step, {})[depth] = norm
+            self._rows.setdefault(step, {})[depth] = (norm, clipped)
         layers = sorted(self._depth, key=self._depth.get)
         steps = np.array(sorted(self._rows), np.int64)
         norms = np.full((len(steps), len(layers)), np.nan)
+        clipped = np.full((len(steps), len(layers)), np.nan)
         for i, step in enumerate(steps):
-            for depth, value in self._rows[int(step)].items():
-                norms[i, depth - 1] = value
-        return steps, layers, norms
+            for depth, (norm, after) in self._rows[int(step)].items():
+                if 1 <= depth <= len(layers):
+                    norms[i, depth - 1], clipped[i, depth - 1] = norm, after
+        return steps, layers, norms, clipped
 
 
 def read_activations(path: str | Path) -> dict:

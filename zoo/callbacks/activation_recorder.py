@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import keras
+from ..activations import saturated
 
 ACTIVATION_STATS = ("act_mean", "act_std", "saturated", "dead")
-SATURATION = {"sigmoid": lambda a: (a < 0.02) | (a > 0.98), "tanh": lambda a: np.abs(a) > 0.98}
 
 
 class ActivationRecorder(keras.callbacks.Callback):
@@ -71,8 +71,9 @@ class ActivationRecorder(keras.callbacks.Callback):
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         for depth, (name, kind, out) in enumerate(zip(self.layer_names, self._kinds, outputs), start=1):
             a = np.asarray(out).reshape(len(self.probe), -1)
-            saturated = float(np.mean(SATURATION[kind](a))) if kind in SATURATION else float("nan")
+            pinned = saturated(kind, a)
+            saturated_share = float(np.mean(pinned)) if pinned is not None else float("nan")
             dead = float(np.mean(np.all(a <= 0, axis=0))) if kind == "relu" else float("nan")
             self.records.append({"step": self._step, "epoch": self._epoch, "layer": name, "depth": depth,
                                  "activation": kind, "act_mean": float(a.mean()), "act_std": float(a.std()),
-                                 "saturated": saturated, "dead": dead})
+                                 "saturated": saturated_share, "dead": dead})

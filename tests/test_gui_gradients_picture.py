@@ -1,0 +1,447 @@
+"""The Gradients view as a person sees it (issue 13): ranges that hold every run's data whatever the order,
+a diverged run drawn and marked, clipping shown, figures saved as real files, legends off the data,
+a modest minimum size, and presets that offer the last pair instead of training duplicates.
+
+Run folders are written by hand (gradients.csv, activations.csv, histograms.npz, status.json, spec.toml),
+shaped like what `zoo train` writes: no training here.
+"""
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QTabWidget
+
+import zoo
+from picture import assert_all_visible, drawn_points, point_count, visible_range
+
+pytest.importorskip("pytestqt")
+
+from gui.plotting import depth_colors, save_figure  # noqa: E402
+from gui.views.gradients_view import GradientsView  # noqa: E402
+
+EDGES = np.linspace(-12.0, 2.0, 29)
+LAYERS = [f"hidden_{i}" for i in range(1, 11)] + ["output"]
+
+
+def make_run(folder: Path, model: str, norms: np.ndarray, *, clipped=None, state="completed", activation="relu",
+             saturated=None, dead=None, act_steps=None, hist_steps=(1,), hist=None, message="", step=None,
+             started="2026-01-01T10:00:00+00:00", spec: str | None = None) -> Path:
+    """A run folder like `zoo train` leaves: norms (steps, layers), steps numbered from 1."""
+    folder.mkdir(parents=True)
+    steps = np.arange(1, len(norms) + 1)
+    lines = ["step,epoch,layer,depth,grad_norm,grad_norm_clipped"]
+    for s, row in zip(steps, norms):
+        for d, (name, value) in enumerate(zip(LAYERS, row), start=1):
+            after = "nan" if clipped is None else f"{clipped[s - 1, d - 1]:.7g}"
+            lines.append(f"{s},1,{name},{d},{value:.7g},{after}")
+    (folder / "gradients.csv").write_text("\n".join(lines) + "\n")
+    act_steps = list(act_steps if act_steps is not None else (0, len(norms)))
+    rows = ["step,epoch,layer,depth,activation,act_mean,act_std,saturated,dead"]
+    for k, s in enumerate(act_steps):
+        for d, name in enumerate(LAYERS[:-1], start=1):
+            sat = "nan" if saturated is None else saturated[k, d - 1]
+            dd = "nan" if dead is None else dead[k, d - 1]
+            rows.append(f"{s},{k},{name},{d},{activation},0.5,0.1,{sat},{dd}")
+    (folder / "activations.csv").write_text("\n".join(rows) + "\n")
+    counts = hist if hist is not None else np.tile(np.arange(28), (len(hist_steps), len(LAYERS), 1))
+    np.savez_compressed(folder / "histograms.npz", steps=np.array(hist_steps), layers=np.array(LAYERS), edges=EDGES,
+                        counts=counts.astype(np.int32))
+    (folder / "status.json").write_text(json.dumps({"state": state, "model": model, "dataset": "digits", "seed": 0,
+                                                    "epochs": 1, "epochs_completed": 1, "started": started,
+                                                    "message": message, "step": step, "test": {}}))
+    if spec is not None:
+        (folder / "spec.toml").write_text(spec)
+    return folder
+
+
+def exploding_pair(root: Path, steps: int = 200) -> tuple[Path, Path]:
+    """`exploding`: one finite step (4e4..2.3e5), then inf, then NaN; `exploding-clipped`: 200 steps whose
+    norms fall from 4e4 to ~10 (clipped to global norm 1)."""
+    depth = np.linspace(1, 5.7, 11)
+    first = 4e4 * depth
+    exploding = np.vstack([first, np.full(11, np.inf), np.full(11, np.nan)])
+    decay = np.geomspace(1, 2.5e-4, steps)[:, None]
+    before = first[None, :] * decay
+    global_norm = np.sqrt((before ** 2).sum(axis=1, keepdims=True))
+    after = before / np.maximum(global_norm, 1.0)
+    message = "Training diverged at step 3 (epoch 1): the loss became nan; try gradient clipping"
+    a = make_run(root / "exploding", "exploding", exploding, state="diverged", message=message, step=3,
+                 dead=np.array([[0.1] * 10, [0.0] * 10]), act_steps=(0, 3))
+    b = make_run(root / "clipped", "exploding-clipped", before, clipped=after,
+                 dead=np.tile(np.linspace(0.1, 0.3, 6)[:, None], (1, 10)), act_steps=(0, 40, 80, 120, 160, 200),
+                 hist_steps=(1, 101), hist=np.tile(np.arange(28), (2, 11, 1)))
+    return a, b
+
+
+def vanishing_pair(root: Path) -> tuple[Path, Path]:
+    """deep-relu (120 steps, norms 0.2..10) and deep-sigmoid (200 steps, norms 1e-7..1: ten decades)."""
+    relu = np.geomspace(0.2, 10, 11)[None, :] * np.linspace(1, 1.3, 120)[:, None]
+    sigmoid = np.geomspace(1e-7, 1, 11)[None, :] * np.linspace(1, 0.8, 200)[:, None]
+    counts = np.tile(np.arange(28), (2, 11, 1))
+    counts[:, :, 0] = 5000  # the brightest bin: exact zeros (dead units)
+    r = make_run(root / "relu", "deep-relu", relu, dead=np.tile([[0.05], [0.2]], (1, 10)), act_steps=(0, 120),
+                 hist_steps=(1, 101), hist=counts)
+    s = make_run(root / "sigmoid", "deep-sigmoid", sigmoid, activation="sigmoid", saturated=np.zeros((3, 10)),
+                 act_steps=(0, 100, 200), hist_steps=(1, 101, 201), hist=np.tile(np.arange(28), (3, 11, 1)))
+    return r, s
+
+
+def settle(qtbot) -> None:
+    """Let the window paint (pyqtgraph auto-ranges lazily, before painting): the picture as a person sees it."""
+    qtbot.wait(30)
+
+
+def draw_all_tabs(view: GradientsView, qtbot) -> None:
+    for index in range(view.tabs.count()):
+        view.tabs.setCurrentIndex(index)
+        settle(qtbot)
+
+
+def assert_page_shows_everything(view: GradientsView, key: str) -> None:
+    """Every run's curves are inside its plot's visible range, all plots of a row show the same range,
+    and a run with data draws something."""
+    rows = len(view.plots[key][0])
+    for row in range(rows):
+        plots = [items[row] for items in view.plots[key]]
+        ranges = [visible_range(p) for p in plots]
+        for other in ranges[1:]:
+            assert np.allclose(other, ranges[0]), f"{key} row {row}: ranges differ {ranges}"
+        for plot in plots:
+            assert_all_visible(plot)
+
+
+def image_inside(plot, image, tolerance=1e-6) -> bool:
+    (x0, x1), (y0, y1) = visible_range(plot)
+    rect = image.mapRectToView(image.boundingRect())
+    return (rect.left() >= x0 - tolerance and rect.right() <= x1 + tolerance and rect.top() >= y0 - tolerance
+            and rect.bottom() <= y1 + tolerance)
+
+
+# -- 1. the exploding pair is readable ------------------------------------------------------------
+def test_exploding_pair_shows_both_runs_the_divergence_and_clipping(qtbot, shown, tmp_path):
+    exploding, clipped = exploding_pair(tmp_path)
+    view = shown(GradientsView())
+    view.show_runs([exploding, clipped])
+    settle(qtbot)
+    (boom, boom_profile), (calm, calm_profile) = view.plots["norms"]
+    assert_page_shows_everything(view, "norms")
+    # the clipped run's 200 steps are all on screen (clip-to-view drops off-screen points: compare counts)
+    layer_curves = [c for c in calm.listDataItems() if c.name() in LAYERS]
+    assert sum(len(drawn_points(c)[0]) for c in layer_curves) == 200 * 11
+    # ... and so are its norms after clipping (dashed), below 1
+    after = [c for c in calm.listDataItems() if c.name().endswith("after clipping")]
+    assert len(after) == 11 and all(c.opts["pen"].style() == Qt.PenStyle.DashLine for c in after)
+    assert sum(len(drawn_points(c)[0]) for c in after) == 200 * 11
+    assert max(drawn_points(c)[1].max() for c in after) <= np.log10(1.0) + 1e-6
+    # the exploding panel is not blank: its last finite norms are ringed, crosses where they became inf/NaN
+    named = {c.name(): c for c in boom.listDataItems()}
+    xs, ys = drawn_points(named["last finite norm"])
+    assert len(xs) == 11 and set(xs) == {1.0} and np.isclose(ys.max(), np.log10(4e4 * 5.7), rtol=1e-4)
+    xs, _ = drawn_points(named["became inf/NaN"])
+    assert len(xs) == 11 and set(xs) == {2.0}
+    lines = [i for i in boom.items if isinstance(i, __import__("pyqtgraph").InfiniteLine) and i.isVisible()]
+    assert [line.value() for line in lines] == [2.0] and "step 2" in lines[0].label.toPlainText()
+    # the profile of the clipped run at the last step is there; the exploding one shows its last finite step
+    assert view.slider.value() == 200 and point_count(calm_profile) > 0
+    assert "step 200" in calm_profile.titleLabel.text
+    assert "last finite" in boom_profile.titleLabel.text and point_count(boom_profile) > 0
+    # a story that fits each run
+    text = view.status.text()
+    assert "smaller than the last" not in text
+    assert "diverged at step 2: gradient norms reached 2.28e+05 (step 1) before becoming inf, then NaN" in text
+    assert "clipping was active at 200 of 200 steps" in text and "cut the global gradient norm" in text
+
+
+def test_exploding_pair_other_tabs_cover_both_runs(qtbot, shown, tmp_path):
+    exploding, clipped = exploding_pair(tmp_path)
+    view = shown(GradientsView())
+    view.show_runs([exploding, clipped])
+    settle(qtbot)
+    view.tabs.setCurrentIndex(3)  # Units: not cut to the exploding run's steps 0-3
+    settle(qtbot)
+    assert_page_shows_everything(view, "units")
+    (units,) = view.plots["units"][1]
+    assert visible_range(units)[0][1] >= 200 and point_count(units) == 6 * 10
+    view.tabs.setCurrentIndex(1)  # Heatmap: both images inside, the non-finite cells crossed out
+    settle(qtbot)
+    for (plot, image), extra in zip(view.plots["heatmap"], view.extras["heatmap"]):
+        assert image_inside(plot, image)
+        assert_all_visible(plot)
+    boom, _ = view.plots["heatmap"][0]
+    crosses = [c for c in boom.listDataItems() if c.name() == "inf/NaN"][0]
+    assert len(drawn_points(crosses)[0]) == 22  # steps 2 and 3, eleven layers each
+
+
+# -- 2. shared axes hold every run, in any order ---------------------------------------------------
+@pytest.mark.parametrize("order", [("relu", "sigmoid"), ("sigmoid", "relu")])
+def test_shared_axes_hold_every_run_whatever_the_order(qtbot, shown, tmp_path, order):
+    relu, sigmoid = vanishing_pair(tmp_path)
+    paths = {"relu": relu, "sigmoid": sigmoid}
+    view = shown(GradientsView())
+    view.show_runs([paths[name] for name in order])
+    settle(qtbot)
+    assert_page_shows_everything(view, "norms")
+    for curves, _ in view.plots["norms"]:
+        assert sum(len(drawn_points(c)[0]) for c in curves.listDataItems() if c.name() in LAYERS) in (120 * 11, 200 * 11)
+    (_, (y0, y1)) = visible_range(view.plots["norms"][0][0])
+    assert y0 <= -7 and y1 >= 1  # deep-sigmoid's ten decades and deep-relu's 10
+    view.tabs.setCurrentIndex(3)
+    settle(qtbot)
+    assert_page_shows_everything(view, "units")
+    view.tabs.setCurrentIndex(1)
+    settle(qtbot)
+    for plot, image in view.plots["heatmap"]:
+        assert image_inside(plot, image)
+    assert np.allclose(*[visible_range(p) for p, _ in view.plots["heatmap"]])
+    view.tabs.setCurrentIndex(2)
+    settle(qtbot)
+    for plot, image in view.plots["histograms"]:
+        assert image_inside(plot, image)
+    assert np.allclose(*[visible_range(p) for p, _ in view.plots["histograms"]])
+
+
+def test_shared_ranges_follow_new_data_and_a_zoom_moves_the_whole_row(qtbot, shown, tmp_path):
+    relu, sigmoid = vanishing_pair(tmp_path)
+    view = shown(GradientsView())
+    view.show_runs([relu])
+    settle(qtbot)
+    view.add_run(str(sigmoid))  # a second run arrives later (a preset's second training)
+    settle(qtbot)
+    assert_page_shows_everything(view, "norms")
+    (first, _), (second, _) = view.plots["norms"]
+    first.getViewBox().setRange(xRange=(10, 20), padding=0)
+    first.getViewBox().sigRangeChangedManually.emit([True, True])  # as a mouse zoom does
+    assert np.allclose(visible_range(second)[0], (10, 20))
+    first.autoBtn.clicked.emit(first.autoBtn)  # "A": fit every run again
+    assert_page_shows_everything(view, "norms")
+
+
+# -- 3. saving figures ------------------------------------------------------------------------------
+def _png(path: Path):
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB")).astype(int)
+
+
+def _has_colour(pixels: np.ndarray, colour, tolerance: int = 40) -> int:
+    target = np.array([colour.red(), colour.green(), colour.blue()])
+    return int((np.abs(pixels - target).sum(axis=2) < tolerance).sum())
+
+
+def _assert_figure(png: Path, svg: Path, size=None) -> None:
+    pixels = _png(png)
+    if size is not None:
+        assert pixels.shape[1::-1] == size
+    assert pixels.shape[0] >= 300 and pixels.shape[1] >= 400
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # not blank: axes, text, curves
+    colours = depth_colors(11)
+    assert _has_colour(pixels, colours[0]) > 100 and _has_colour(pixels, colours[-1]) > 100  # curve pixels
+    root = ET.parse(svg).getroot()
+    shapes = [e for e in root.iter() if e.tag.split("}")[-1] in ("path", "polyline")]
+    longest = max(len(e.get("d", e.get("points", "")).split()) for e in shapes)
+    assert len(shapes) >= 11 and longest >= 100  # the curves, as vector paths
+
+
+def test_save_figure_writes_a_png_and_an_svg_of_what_is_shown(qtbot, shown, tmp_path, recwarn):
+    relu, sigmoid = vanishing_pair(tmp_path / "runs")
+    view = shown(GradientsView())
+    view.show_runs([relu, sigmoid])
+    settle(qtbot)
+    png, svg = view.save(str(tmp_path / "fig.png")), view.save(str(tmp_path / "fig.svg"))
+    page = view.pages["norms"].viewport()
+    _assert_figure(png, svg, size=(2 * page.width(), 2 * page.height()))
+    with pytest.raises(ValueError):
+        view.save(str(tmp_path / "fig.jpg"))
+    with pytest.raises(OSError):
+        view.save(str(tmp_path / "missing" / "fig.png"))
+
+
+def test_save_figure_before_the_view_was_ever_shown(qtbot, tmp_path):
+    relu, sigmoid = vanishing_pair(tmp_path / "runs")
+    view = GradientsView()
+    qtbot.addWidget(view)
+    view.show_runs([relu, sigmoid])  # never shown: nothing drawn yet
+    settle(qtbot)
+    _assert_figure(view.save(str(tmp_path / "fig.png")), view.save(str(tmp_path / "fig.svg")))
+
+
+def test_save_figure_while_its_tab_is_hidden(qtbot, shown, tmp_path):
+    relu, sigmoid = vanishing_pair(tmp_path / "runs")
+    tabs = QTabWidget()
+    view = GradientsView()
+    tabs.addTab(QLabel("another view"), "Other")
+    tabs.addTab(view, "Gradients")
+    shown(tabs)
+    view.show_runs([relu, sigmoid])  # the Gradients tab is not the current one
+    settle(qtbot)
+    assert not view.isVisible()
+    _assert_figure(view.save(str(tmp_path / "fig.png")), view.save(str(tmp_path / "fig.svg")))
+
+
+def test_save_figure_of_one_plot_item(qtbot, shown, tmp_path):
+    relu, _ = vanishing_pair(tmp_path / "runs")
+    view = shown(GradientsView())
+    view.show_runs([relu])
+    settle(qtbot)
+    curves, _ = view.plots["norms"][0]
+    out = save_figure(curves, tmp_path / "one.png")
+    pixels = _png(out)
+    rect = curves.sceneBoundingRect()
+    assert pixels.shape[1::-1] == (2 * round(rect.width()), 2 * round(rect.height()))
+    assert _has_colour(pixels, depth_colors(11)[0]) > 50
+
+
+# -- 4. layout ----------------------------------------------------------------------------------------
+def _overlaps(item, plots) -> list:
+    rect = item.sceneBoundingRect()
+    return [p for p in plots if rect.intersects(p.getViewBox().sceneBoundingRect())]
+
+
+def test_legends_and_colour_bars_sit_beside_the_data(qtbot, shown, tmp_path):
+    exploding, clipped = exploding_pair(tmp_path)
+    view = shown(GradientsView())
+    view.show_runs([exploding, clipped])
+    settle(qtbot)
+    draw_all_tabs(view, qtbot)
+    for key in view.pages:
+        plots = [p for items in view.plots[key] for p in items if hasattr(p, "getViewBox")]
+        legends = [item for item in view.pages[key].scene().items() if type(item).__name__ == "LegendItem"]
+        for legend in legends:
+            assert legend.isVisible() and not _overlaps(legend, plots), f"{key}: a legend on the data"
+    labels = [legend for legend in view.legends["norms"] for _, label in legend.items]
+    texts = [label.text for legend in view.legends["norms"] for _, label in legend.items]
+    assert labels and "after clipping" in texts and "became inf/NaN" in texts
+    import pyqtgraph as pg
+
+    for key, label in (("histograms", "share of |g| in bin"), ("heatmap", "log10 gradient norm")):
+        [bar] = [item for item in view.legends[key] if isinstance(item, pg.ColorBarItem)]
+        assert label in bar.getAxis("right").labelText + bar.getAxis("left").labelText
+        plots = [p for p, _ in view.plots[key]]
+        assert not _overlaps(bar, plots)
+
+
+def test_histograms_label_the_exact_zeros_bin(qtbot, shown, tmp_path):
+    relu, sigmoid = vanishing_pair(tmp_path)
+    view = shown(GradientsView())
+    view.show_runs([relu, sigmoid])
+    settle(qtbot)
+    view.tabs.setCurrentIndex(2)
+    settle(qtbot)
+    plot, image = view.plots["histograms"][0]
+    ticks = plot.getAxis("left")._tickLevels[0]
+    zero = [value for value, text in ticks if "exact 0" in text]
+    assert zero and EDGES[0] <= zero[0] <= EDGES[1]  # the bottom bin, where the brightest cell of deep-relu is
+    brightest_row = int(np.unravel_index(np.nanargmax(image.image), image.image.shape)[0])
+    assert brightest_row == 0
+    notes = [i for i in plot.items if type(i).__name__ == "TextItem" and "exact zeros" in i.toPlainText()]
+    assert notes and "%" in notes[0].toPlainText()
+    note = view.histogram_note
+    assert note.isVisible() and "exact 0" in note.text() and "dead" in note.text()
+
+
+def test_units_tab_says_what_saturated_means_and_that_zero_is_measured(qtbot, shown, tmp_path):
+    relu, sigmoid = vanishing_pair(tmp_path)
+    view = shown(GradientsView())
+    view.show_runs([sigmoid, relu])
+    settle(qtbot)
+    view.tabs.setCurrentIndex(3)
+    settle(qtbot)
+    assert view.units_note.isVisible()
+    note = view.units_note.text()
+    assert "0.02" in note and "0.98" in note and "dead" in note
+    assert "0% saturated is a measurement" in note and "0.25" in note and "deep-sigmoid" in note
+
+
+def test_the_saturation_thresholds_are_zoos_one_definition():
+    import gui.views.gradients_view as gv
+    from zoo.activations import saturated
+
+    low, high = gv.SIGMOID_SATURATED
+    eps = 1e-4
+    sigmoid = saturated("sigmoid", np.array([low - eps, low + eps, high - eps, high + eps]))
+    tanh = saturated("tanh", np.array([-gv.TANH_SATURATED - eps, gv.TANH_SATURATED - eps, gv.TANH_SATURATED + eps]))
+    assert list(sigmoid) == [True, False, False, True] and list(tanh) == [True, False, True]
+    assert saturated("relu", np.zeros(3)) is None
+
+
+def test_the_view_fits_a_small_window_without_growing_it(qtbot, shown, tmp_path):
+    exploding, clipped = exploding_pair(tmp_path)
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([exploding, clipped])
+    settle(qtbot)
+    draw_all_tabs(view, qtbot)
+    hint = view.minimumSizeHint()
+    assert hint.width() <= 640 and hint.height() <= 420, hint
+    assert (view.width(), view.height()) == (640, 420)
+    for key, page in view.pages.items():  # nothing of the figure is cut off at the window's edge
+        if not page.isVisible():
+            continue
+        assert page.centralWidget.sceneBoundingRect().width() <= page.viewport().width() + 1, key
+
+
+def test_the_figure_follows_the_window_down_to_a_small_size(qtbot, shown, tmp_path):
+    exploding, clipped = exploding_pair(tmp_path)
+    view = shown(GradientsView(), 1300, 850)
+    view.show_runs([exploding, clipped])
+    settle(qtbot)
+    view.resize(640, 420)  # long titles wrap again, the plots get narrower: the figure still fits
+    settle(qtbot)
+    page = view.pages["norms"]
+    assert (view.width(), view.height()) == (640, 420)
+    assert page.centralWidget.sceneBoundingRect().width() <= page.viewport().width() + 1
+    assert_page_shows_everything(view, "norms")
+
+
+# -- 5. presets offer the last pair ----------------------------------------------------------------
+def _preset_runs(root: Path, key: str, tag: str = "a", **overrides) -> list[Path]:
+    from zoo.demos import PAIRS
+    from zoo.registry import load_spec
+
+    paths = []
+    for k, name in enumerate(PAIRS[key]):
+        spec = load_spec(name)
+        spec = spec.with_overrides(**overrides) if overrides else spec
+        norms = np.geomspace(1, 10, 11)[None, :].repeat(5, axis=0)
+        paths.append(make_run(root / f"{tag}-{name}", name, norms, spec=spec.to_toml(),
+                              state="diverged" if name == "exploding" else "completed",
+                              started=f"2026-01-01T10:0{k}:00+00:00"))
+    return paths
+
+
+def test_a_preset_offers_the_last_pair_instead_of_training_a_duplicate(qtbot, shown, monkeypatch):
+    runs = zoo.runs.runs_dir()
+    old = _preset_runs(runs, "exploding", "old")
+    new = _preset_runs(runs, "exploding", "new")
+    for path in new:  # newer than the old pair
+        status = json.loads((path / "status.json").read_text())
+        (path / "status.json").write_text(json.dumps({**status, "started": status["started"].replace("2026", "2027")}))
+    answers, questions, started = [], [], []
+    view = shown(GradientsView(ask_reuse=lambda parent, text: (questions.append(text), answers.pop(0))[1]))
+    monkeypatch.setattr(view.process, "start", started.append)
+    answers[:] = ["show"]
+    qtbot.mouseClick(view.preset_buttons["exploding"], Qt.MouseButton.LeftButton)
+    assert len(questions) == 1 and "exploding and exploding-clipped" in questions[0]
+    assert started == [] and [r.path for r in view.runs] == new and old[0] not in [r.path for r in view.runs]
+    assert view.train_again.isVisible() and view.preset_buttons["exploding"].isEnabled()
+    qtbot.mouseClick(view.train_again, Qt.MouseButton.LeftButton)  # no second question: train
+    assert [o.model for o in started] == ["exploding"] and len(questions) == 1
+    assert not view.train_again.isVisible()
+
+
+def test_a_preset_trains_when_asked_or_when_the_settings_differ(qtbot, shown, monkeypatch):
+    _preset_runs(zoo.runs.runs_dir(), "vanishing", **{"training.epochs": 1})
+    answers, started = [], []
+    view = shown(GradientsView(ask_reuse=lambda parent, text: answers.pop(0)))
+    monkeypatch.setattr(view.process, "start", started.append)
+    view.run_preset("vanishing", epochs=2)  # other settings: no question (answers is empty), a new pair
+    assert [o.model for o in started] == ["deep-sigmoid"] and view.busy
+    view._queue, started[:] = [], []
+    answers[:] = [None]  # cancel: nothing happens
+    view.run_preset("vanishing", epochs=1)
+    assert started == [] and answers == []
+    answers[:] = ["train"]
+    view.run_preset("vanishing", epochs=1)
+    assert [o.model for o in started] == ["deep-sigmoid"] and [o.epochs for o in view._queue] == [1]
