@@ -51,8 +51,9 @@ class TrainingProcess(QObject):
     Signals:
         begun(run_dir): the run folder exists and the first step is about to run.
         batch(event), epoch(event): the JSON events of `zoo.callbacks.JsonLinesProgress`.
-        finished(end): {"state", "message", "run", "test", "step"}; state is "completed", "stopped",
-            "diverged", "failed" (a one-line message) or "crashed" (the process died).
+        finished(end): {"state", "message", "run", "model", "test", "step"}; state is "completed", "stopped",
+            "diverged", "failed" (a one-line message) or "crashed" (the process died). "run" is None when
+            the training ended before its run folder existed (a refused setting); "model" is always there.
     """
 
     begun = Signal(str)
@@ -82,6 +83,7 @@ class TrainingProcess(QObject):
         process.finished.connect(self._on_finished)
         process.errorOccurred.connect(self._on_error)
         self._process, self._buffer, self._end, self._run = process, b"", None, None
+        self._model = options.model
         self._stopping = False
         process.start(sys.executable, options.arguments())
         _lower_priority(process.processId())
@@ -150,7 +152,7 @@ class TrainingProcess(QObject):
         self._kill_timer.stop()
         process, self._process = self._process, None
         process.deleteLater()
-        self.finished.emit(end)
+        self.finished.emit({"run": self._run, **end, "model": end.get("model") or self._model})
 
 
 def _lower_priority(pid: int) -> None:

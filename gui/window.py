@@ -97,7 +97,10 @@ class MainWindow(QMainWindow):
         self.draw.refresh()
         if end.get("run") and self.gradients.runs and not self.gradients.busy:
             self.gradients.refresh()
-        self.statusBar().showMessage(f"{Path(end.get('run') or '').name}: {end.get('state')}", 10_000)
+        state, message = end.get("state"), end.get("message") or ""
+        name = Path(end["run"]).name if end.get("run") else end.get("model") or "training"
+        text = f"{name}: {state}" + (f": {message}" if state in ("failed", "crashed", "diverged") and message else "")
+        self.statusBar().showMessage(text, 10_000 if state in ("completed", "stopped") else 30_000)
 
     def export_run(self, run_dir: str, path: str | None = None, format: str | None = None) -> None:
         """Export a run's model (`zoo.export`: written, reloaded by its runtime and compared) off the GUI thread."""

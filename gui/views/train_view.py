@@ -1,22 +1,38 @@
-"""Train: pick a model and its settings, Start and Stop, watch the progress and live loss and accuracy."""
+"""Train: pick a model and its settings, Start and Stop, watch the progress and live loss and accuracy.
+
+The curves show what history.json keeps (and the Runs view draws): one point per epoch, train solid
+with filled circles, validation dashed with hollow squares. The epoch in progress is a separate, thin
+dotted curve ("this epoch": Keras' running mean over the epoch's batches) that starts afresh
+with each epoch, is never joined to the per-epoch line, and goes when its epoch's (finite) point arrives. A
+loss that stops being a number is marked where it happened (a red line, "loss = NaN") instead of
+leaving an empty plot.
+"""
 from __future__ import annotations
 
+import html
 import sys
+from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QProcess, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 import zoo
 from zoo.datasets import MNIST_DOWNLOAD_BYTES, mnist_download_path, mnist_is_local
-from zoo.errors import ZooError
+from zoo.errors import SpecError, ZooError
 
 from ..plotting import PALETTE
 from ..training_process import TrainingOptions, TrainingProcess
+from .runs_view import (METRIC_TITLES, PlotPanel, frame, history_plot, mark_non_finite, markers, metric_key,
+                        plot_series, set_series)
 
-OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
+OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "perceptron")  # offered when the model's spec accepts them
 REDRAW_MS = 100  # curves redraw at most ten times a second, however fast the events come
+CURRENT_COLOUR = "#7f7f7f"
+EVENT_KEYS = {"event", "epoch", "batch", "steps", "step", "elapsed", "non_finite"}
+LEFT_WIDTH = 330
 
 
 class TrainView(QWidget):
@@ -38,13 +54,13 @@ class TrainView(QWidget):
         self.model.addItems(zoo.list_models())
         self.model.currentTextChanged.connect(self._load_defaults)
         self.dataset = QComboBox()
-        self.dataset.addItems(zoo.list_datasets())
+        self.dataset.setToolTip("The datasets this model's input and output fit")
         self.epochs = QSpinBox(minimum=1, maximum=10_000)
         self.batch_size = QComboBox(editable=True)
         self.batch_size.addItems(["1", "16", "32", "64", "128", "256", "full"])
         self.optimizer = QComboBox()
-        self.optimizer.addItems(OPTIMIZERS)
         self.learning_rate = QLineEdit()
+        self.learning_rate.setMinimumWidth(50)
         self.clip = QCheckBox("Clip the gradient norm at")
         self.clipnorm = QDoubleSpinBox(minimum=0.01, maximum=1000.0, value=1.0, singleStep=0.5)
         self.clip.toggled.connect(self.clipnorm.setEnabled)
@@ -57,10 +73,8 @@ class TrainView(QWidget):
         form = QFormLayout()
         form.addRow("Model", self.model)
         form.addRow("Dataset", self.dataset)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Optimizer", self.optimizer)
-        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Epochs", _pair(self.epochs, "Batch size", self.batch_size))
+        form.addRow("Optimizer", _pair(self.optimizer, "Learning rate", self.learning_rate))
         clip_row = QHBoxLayout()
         clip_row.addWidget(self.clip)
         clip_row.addWidget(self.clipnorm)
@@ -73,11 +87,13 @@ class TrainView(QWidget):
         self.message = QLabel(wordWrap=True)
         form.addRow(self.message)
         self.mnist_text = QLabel(MNIST_OFFER, wordWrap=True)
+        self.mnist_text.setToolTip(MNIST_WHY)
         self.mnist_button = QPushButton("Download MNIST (11 MB)")
+        self.mnist_button.setToolTip(MNIST_WHY)
         self.mnist_button.clicked.connect(self.fetch_mnist)
         self.mnist_offer = QWidget()
         offer = QVBoxLayout(self.mnist_offer)
-        offer.setContentsMargins(0, 6, 0, 0)
+        offer.setContentsMargins(0, 2, 0, 0)
         offer.addWidget(self.mnist_text)
         offer.addWidget(self.mnist_button)
         self.mnist_offer.setVisible(not mnist_is_local())
@@ -88,38 +104,43 @@ class TrainView(QWidget):
         self._fetch_timer.timeout.connect(self._show_fetch_progress)
 
         self.banner = QLabel(wordWrap=True, visible=False)
-        self.banner.setStyleSheet("background:#fde2e1; color:#8a1c1c; border:1px solid #e0a0a0; padding:8px; font-weight:bold")
+        self.banner.setStyleSheet("background:#fde2e1; color:#8a1c1c; border:1px solid #e0a0a0; padding:4px; font-weight:bold")
         self.progress = QProgressBar(format="")
-        self.progress_text = QLabel("Not running")
-        self.loss_plot = pg.PlotWidget(title="Loss")
-        self.accuracy_plot = pg.PlotWidget(title="Accuracy")
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-10, 10))
-            plot.showGrid(x=True, y=True, alpha=0.2)
+        self.progress_text = QLabel("Not running", wordWrap=True)
+        self.loss_plot = history_plot("Loss")
+        self.accuracy_plot = history_plot("Accuracy")
         self.accuracy_plot.setXLink(self.loss_plot)
-        pen = lambda i, style=Qt.PenStyle.SolidLine: pg.mkPen(PALETTE[i], width=2, style=style)  # noqa: E731
+        colour = PALETTE[0]  # as the Runs view draws one run
         self.curves = {
-            "loss": self.loss_plot.plot(name="train", pen=pen(0)),
-            "val_loss": self.loss_plot.plot(name="validation", pen=pen(1), symbol="o", symbolSize=6, symbolBrush=PALETTE[1]),
-            "accuracy": self.accuracy_plot.plot(name="train", pen=pen(0)),
-            "val_accuracy": self.accuracy_plot.plot(name="validation", pen=pen(1), symbol="o", symbolSize=6,
-                                                    symbolBrush=PALETTE[1]),
+            "loss": plot_series(self.loss_plot, [], [], colour, name="train"),
+            "val_loss": plot_series(self.loss_plot, [], [], colour, validation=True, name="validation"),
+            "accuracy": plot_series(self.accuracy_plot, [], [], colour, name="train"),
+            "val_accuracy": plot_series(self.accuracy_plot, [], [], colour, validation=True, name="validation"),
         }
+        current_pen = pg.mkPen(CURRENT_COLOUR, width=1.5, style=Qt.PenStyle.DotLine)
+        self.current_curves = {  # the epoch in progress: its own curve, never joined to the per-epoch one
+            "loss": self.loss_plot.plot(name="this epoch", pen=current_pen, symbol=None, symbolPen=None,
+                                        symbolBrush=CURRENT_COLOUR, symbolSize=5),
+            "accuracy": self.accuracy_plot.plot(name="this epoch", pen=current_pen, symbol=None, symbolPen=None,
+                                                symbolBrush=CURRENT_COLOUR, symbolSize=5),
+        }
+        self.plots = PlotPanel([("Loss", self.loss_plot), ("Accuracy", self.accuracy_plot)], min_width=260)
 
         right = QVBoxLayout()
         right.addWidget(self.banner)
         right.addWidget(self.progress_text)
         right.addWidget(self.progress)
-        plots = QGridLayout()
-        plots.addWidget(self.loss_plot, 0, 0)
-        plots.addWidget(self.accuracy_plot, 0, 1)
-        right.addLayout(plots, 1)
-        layout = QHBoxLayout(self)
+        right.addWidget(self.plots, 1)
         left = QWidget()
         left.setLayout(form)
-        left.setMaximumWidth(330)
-        layout.addWidget(left)
+        self.left = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        self.left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.left.setWidget(left)
+        self.left.setMaximumWidth(LEFT_WIDTH)
+        self.left.setMinimumWidth(240)
+        self.left.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.left)
         layout.addLayout(right, 1)
 
         self._redraw = QTimer(self, interval=REDRAW_MS)
@@ -127,6 +148,11 @@ class TrainView(QWidget):
         self._dirty = False
         self.run_dir: str | None = None
         self.last_end: dict | None = None
+        self.shown_metric = "accuracy"
+        self._data = {key: ([], []) for key in self.curves}
+        self._current = {key: ([], []) for key in self.current_curves}
+        self._current_epoch: int | None = None
+        self._non_finite: tuple[float, str] | None = None
         self._load_defaults(self.model.currentText())
 
     # -- the form ------------------------------------------------------------------------------
@@ -144,17 +170,42 @@ class TrainView(QWidget):
         if self._fetch is None:
             self.mnist_text.setText(MNIST_OFFER)  # a failed download's reason belongs to that attempt only
         self.start_button.setEnabled(not self.process.running)
-        self.dataset.setCurrentText(self._default_dataset(spec.dataset))
+        self._fill_form(spec, self._default_dataset(spec.dataset))
+
+    def _fill_form(self, spec, dataset: str) -> None:
+        """Show `spec`'s settings, offering only the datasets and optimizers it accepts."""
+        self._offer(self.dataset, self.compatible(spec, "dataset", zoo.list_datasets()), dataset)
+        self._offer(self.optimizer, self.compatible(spec, "optimizer.name", OPTIMIZERS), spec.optimizer.name)
+        self.mnist_offer.setVisible(not mnist_is_local() and self.dataset.findText("mnist") >= 0)
         self.epochs.setValue(spec.training.epochs)
         self.batch_size.setCurrentText(str(spec.training.batch_size))
-        self.optimizer.setCurrentText(spec.optimizer.name)
         self.learning_rate.setText(f"{spec.optimizer.learning_rate:g}")
         clip = spec.optimizer.global_clipnorm
         self.clip.setChecked(clip is not None)
-        self.clipnorm.setEnabled(clip is not None)
+        self.clipnorm.setEnabled(clip is not None and not self.process.running)
         if clip is not None:
             self.clipnorm.setValue(clip)
         self.seed.setValue(spec.training.seed)
+
+    @staticmethod
+    def compatible(spec, key: str, values) -> list[str]:
+        """The values of `key` the spec's own consistency check accepts (what `zoo train` would refuse is not offered)."""
+        accepted = []
+        for value in values:
+            try:
+                spec.with_overrides(**{key: value})
+            except SpecError:
+                continue
+            accepted.append(value)
+        return accepted
+
+    @staticmethod
+    def _offer(combo: QComboBox, values: list[str], current: str) -> None:
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItems(values if current in values else [*values, current])
+        combo.setCurrentText(current)
+        combo.blockSignals(False)
 
     @staticmethod
     def _default_dataset(dataset: str) -> str:
@@ -210,9 +261,11 @@ class TrainView(QWidget):
             lr = -1.0
         if not lr > 0:
             raise ValueError(f"Learning rate must be a positive number, not {self.learning_rate.text()!r}")
+        optimizer = self.optimizer.currentText()
         return TrainingOptions(self.model.currentText(), dataset=self.dataset.currentText(), epochs=self.epochs.value(),
-                               batch_size=batch, optimizer=self.optimizer.currentText(), learning_rate=lr,
-                               clipnorm=self.clipnorm.value() if self.clip.isChecked() else None, seed=self.seed.value())
+                               batch_size=batch, optimizer=None if optimizer == "perceptron" else optimizer,
+                               learning_rate=lr, clipnorm=self.clipnorm.value() if self.clip.isChecked() else None,
+                               seed=self.seed.value())
 
     # -- running -------------------------------------------------------------------------------
     def start(self, options: TrainingOptions | None = None) -> bool:
@@ -232,16 +285,54 @@ class TrainView(QWidget):
         return True
 
     def resume(self, run_dir: str) -> bool:
-        """Continue an interrupted or stopped run (its own settings, from its last epoch checkpoint)."""
-        from zoo.runs import read_run
+        """Continue an interrupted or stopped run (its own settings, from its last epoch checkpoint).
 
+        The form shows the run's settings (from its spec.toml) and the curves start with its epochs so far.
+        """
+        from zoo.runs import read_run
+        from zoo.spec import read_spec_file
+
+        if self.process.running:
+            return False
         info = read_run(run_dir)
-        if info.epochs:
-            self.epochs.setValue(info.epochs)
+        try:
+            spec = read_spec_file(Path(run_dir) / "spec.toml")
+        except ZooError:
+            spec = None
         self.model.blockSignals(True)
+        if self.model.findText(info.model) < 0:
+            self.model.addItem(info.model)
         self.model.setCurrentText(info.model)
         self.model.blockSignals(False)
-        return self.start(TrainingOptions(info.model, resume=str(run_dir)))
+        if spec is not None:
+            self.message.setText(spec.description)
+            self._fill_form(spec, spec.dataset)
+        elif info.epochs:
+            self.epochs.setValue(info.epochs)
+        if not self.start(TrainingOptions(info.model, resume=str(run_dir))):
+            return False
+        self._preload(Path(run_dir))
+        return True
+
+    def _preload(self, run_dir: Path) -> None:
+        """A resumed run's epochs up to its checkpoint (what `zoo resume` keeps of history.json)."""
+        from zoo.runs import read_json
+
+        try:
+            kept = int(read_json(run_dir / "checkpoint" / "checkpoint.json")["epoch"])
+            history = read_json(run_dir / "history.json")
+        except (ZooError, KeyError, TypeError, ValueError):
+            return
+        if not isinstance(history, dict):
+            return
+        self.shown_metric = metric_key(history)
+        epochs = list(history.get("epoch", []))[:kept]
+        for role, key in self._roles().items():
+            values = history.get(key)
+            if isinstance(values, list) and len(values) >= len(epochs):
+                self._data[role] = ([float(e) for e in epochs], list(values[:len(epochs)]))
+        self._dirty = True
+        self._draw()
 
     def stop(self) -> None:
         if self.process.running:
@@ -259,10 +350,24 @@ class TrainView(QWidget):
     def _reset(self) -> None:
         self.banner.hide()
         self.run_dir, self.last_end = None, None
+        self.shown_metric = "accuracy"
         self._data = {key: ([], []) for key in self.curves}
+        self._current = {key: ([], []) for key in self.current_curves}
+        self._current_epoch, self._non_finite = None, None
+        for plot in (self.loss_plot, self.accuracy_plot):
+            for line in markers(plot):
+                plot.removeItem(line)
         self._dirty = True
         self._draw()
         self.progress.setValue(0)
+
+    def _roles(self) -> dict[str, str]:
+        """Curve -> the key it plots (the metric plot shows accuracy, or the model's first metric)."""
+        return {"loss": "loss", "val_loss": "val_loss", "accuracy": self.shown_metric, "val_accuracy": "val_" + self.shown_metric}
+
+    def _see_metric(self, keys) -> None:
+        if self._current_epoch is None and not self._data["loss"][0]:  # the first numbers of this run decide
+            self.shown_metric = metric_key([k for k in keys if k not in EVENT_KEYS])
 
     def _on_begun(self, run_dir: str) -> None:
         self.run_dir = run_dir
@@ -271,12 +376,19 @@ class TrainView(QWidget):
 
     def _on_batch(self, event: dict) -> None:
         epoch, batch, steps = event["epoch"], event["batch"], max(event["steps"] or 1, 1)
+        self._see_metric(event)
         x = epoch - 1 + batch / steps
-        for key in ("loss", "accuracy"):
-            if event.get(key) is not None:
-                xs, ys = self._data[key]
+        if epoch != self._current_epoch:  # a new epoch: its running mean starts afresh
+            self._current_epoch = epoch
+            self._current = {key: ([], []) for key in self.current_curves}
+        for role, key in (("loss", "loss"), ("accuracy", self.shown_metric)):
+            if key in event:
+                xs, ys = self._current[role]
                 xs.append(x)
                 ys.append(event[key])
+        non_finite = event.get("non_finite") or {}
+        if "loss" in non_finite or ("loss" in event and event["loss"] is None):
+            self._mark(x, f"loss = {_word(non_finite.get('loss'))}")
         self._dirty = True
         epochs = self.epochs.value()
         done = (epoch - 1 + batch / steps) / epochs
@@ -284,27 +396,59 @@ class TrainView(QWidget):
         self.progress.setValue(int(1000 * done))
         elapsed = event.get("elapsed") or 0.0
         left = elapsed * (1 - done) / done if done > 0 else float("nan")
+        loss = _word(non_finite["loss"]) if "loss" in non_finite else _fmt(event.get("loss"))
         self.progress_text.setText(f"epoch {epoch}/{epochs} · step {batch}/{steps} · "
-                                   f"loss {_fmt(event.get('loss'))} · {_duration(left)} left")
+                                   f"loss {loss} · {_duration(left)} left")
 
     def _on_epoch(self, event: dict) -> None:
-        for key in ("val_loss", "val_accuracy"):
-            value = event["logs"].get(key)
-            if value is not None:
-                xs, ys = self._data[key]
-                xs.append(float(event["epoch"]))
-                ys.append(value)
+        logs = event.get("logs") or {}
+        self._see_metric(logs)
+        x = float(event["epoch"])
+        for role, key in self._roles().items():
+            if key in logs:
+                xs, ys = self._data[role]
+                xs.append(x)
+                ys.append(logs[key])
+        for role, key in (("loss", "loss"), ("accuracy", self.shown_metric)):
+            if logs.get(key) is not None:  # the epoch's point takes over; a NaN epoch keeps its finite steps in view
+                self._current[role] = ([], [])
+        non_finite = event.get("non_finite") or {}
+        for key, what in (("loss", "loss"), ("val_loss", "validation loss")):
+            if key in logs and logs[key] is None:
+                self._mark(x, f"{what} = {_word(non_finite.get(key))}")
         self._dirty = True
+
+    def _mark(self, x: float, text: str) -> None:
+        """Remember where the loss first stopped being a number (one mark per run: training stops there)."""
+        if self._non_finite is None:
+            self._non_finite = (x, text)
+            self._dirty = True
 
     def _draw(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
         for key, curve in self.curves.items():
-            curve.setData(*self._data.get(key, ([], [])))
+            set_series(curve, *self._data.get(key, ([], [])))
+        for (key, curve), plot in zip(self.current_curves.items(), (self.loss_plot, self.accuracy_plot)):
+            xs, ys = self._current.get(key, ([], []))
+            set_series(curve, xs, ys)
+            symbol = "o" if 0 < len(xs) < 3 else None  # a lone point still shows
+            if curve.opts["symbol"] != symbol:
+                curve.setSymbol(symbol)
+                for sample, _ in plot.history_legend.items:
+                    sample.update()  # the legend shows the curve as it is now
+        title = METRIC_TITLES.get(self.shown_metric, self.shown_metric)
+        self.accuracy_plot.setLabel("left", title)
+        self.plots.set_title(self.accuracy_plot, title)
+        if self._non_finite is not None and not markers(self.loss_plot):
+            for plot in (self.loss_plot, self.accuracy_plot):
+                mark_non_finite(plot, *self._non_finite)
+        frame((self.loss_plot, self.accuracy_plot))
 
     def _on_finished(self, end: dict) -> None:
         self._redraw.stop()
+        self._dirty = True
         self._draw()
         self._set_running(False)
         self.last_end = end
@@ -314,23 +458,46 @@ class TrainView(QWidget):
                    "failed": "Failed", "crashed": "Crashed"}.get(state, state)
         if "accuracy" in test:
             summary += f" · test accuracy {test['accuracy']:.1%}"
-        self.progress_text.setText(summary)
+        if self.run_dir is None:  # it never began: say why where "Starting…" was
+            short = {"stopped": "stopped before the first step", "failed": "could not start",
+                     "crashed": "the training process crashed"}.get(state, summary.lower())
+            self.progress_text.setText(f"{end.get('model') or self.model.currentText()}: {short}")
+            text = f"Could not start: {message}" if state == "failed" and message else message or summary
+            colour = "#b00020" if state in ("failed", "crashed", "diverged") else "#222"
+            self.message.setText(f"<span style='color:{colour}'>{html.escape(text)}</span>")
+        else:
+            self.progress_text.setText(summary)
         if state == "completed":
             self.progress.setValue(self.progress.maximum())
         if state in ("diverged", "failed", "crashed"):
             self.banner.setText(message or summary)
             self.banner.show()
-        elif message:
+        elif message and self.run_dir is not None:
             self.message.setText(message)
         self.run_finished.emit(end)
 
 
-MNIST_OFFER = ("MNIST, the real 70,000 handwritten digits, is not on this computer. A model trained on the "
-               "offline 8x8 digits reads drawings much less well.")
+def _pair(first: QWidget, label: str, second: QWidget) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(first, 1)
+    row.addWidget(QLabel(label))
+    row.addWidget(second, 1)
+    return row
+
+
+MNIST_OFFER = ("The real MNIST (70,000 handwritten digits) is not here; models trained on the offline 8x8 digits "
+               "read drawings less well.")
+MNIST_WHY = ("Without it, digit models train on the offline 8x8 digits (1,797 scans), and read drawings much less "
+             "well. Once downloaded, they train on MNIST by default.")
 
 
 def _fmt(value) -> str:
     return "—" if value is None else f"{value:.4g}"
+
+
+def _word(value) -> str:
+    """A non-finite value as the plots label it: NaN, inf or -inf (None: JSON's null, which was one of them)."""
+    return {"nan": "NaN", "inf": "inf", "-inf": "-inf"}.get(str(value).lower(), "NaN")
 
 
 def _duration(seconds: float) -> str:

@@ -11,8 +11,12 @@ class JsonLinesProgress(keras.callbacks.Callback):
 
     Events: `{"event": "begin", "run", "epochs", "steps"}`, then `{"event": "batch", "epoch", "batch",
     "steps", "step", "loss", ...metrics, "elapsed"}` at most once per `interval` seconds, and
-    `{"event": "epoch", "epoch", "logs", "elapsed"}` after each epoch (validation included).
-    Epochs and batches count from 1; `step` counts batches across epochs. Non-finite numbers are null.
+    `{"event": "epoch", "epoch", "logs", "elapsed"}` after each epoch (validation included), the numbers
+    history.json keeps: an epoch cut short by a stop is not reported, unless its loss stopped being a number.
+    Epochs and batches count from 1; `step` counts batches across epochs. A batch's numbers are Keras'
+    running means over its epoch so far (at the epoch's last batch: the epoch's value, as in history.json).
+    Non-finite numbers are null, and `non_finite` names them with their value: `{"loss": "nan"}` (or "inf",
+    "-inf"). A batch with a non-finite number is always reported, however soon after the previous one.
 
     Args:
         run_dir: the run folder, reported in the "begin" event (or None).
@@ -41,31 +45,51 @@ class JsonLinesProgress(keras.callbacks.Callback):
         self._started = time.perf_counter()
         self._last = -math.inf
         self._epoch = 0
+        self._last_batch = None
         self._emit(event="begin", run=self.run_dir, epochs=self.params.get("epochs"), steps=self.params.get("steps"))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        self._last_batch = None
 
     def on_train_batch_end(self, batch, logs=None):
+        self._last_batch = batch
         now = time.perf_counter()
         steps = self.params.get("steps") or 0
-        if now - self._last < self.interval and batch + 1 != steps:
+        due = now - self._last >= self.interval or batch + 1 == steps
+        if not due and _all_finite(logs):
             return
         self._last = now
+        numbers, non_finite = _numbers(logs)
         self._emit(event="batch", epoch=self._epoch + 1, batch=batch + 1, steps=steps,
-                   step=self._epoch * steps + batch + 1, elapsed=round(now - self._started, 3), **_numbers(logs))
+                   step=self._epoch * steps + batch + 1, elapsed=round(now - self._started, 3), **numbers,
+                   **({"non_finite": non_finite} if non_finite else {}))
 
     def on_epoch_end(self, epoch, logs=None):
-        self._emit(event="epoch", epoch=epoch + 1, logs=_numbers(logs),
-                   elapsed=round(time.perf_counter() - self._started, 3))
+        numbers, non_finite = _numbers(logs)
+        steps = self.params.get("steps")
+        whole = not steps or (self._last_batch is not None and self._last_batch + 1 >= steps)
+        if not whole and not non_finite:
+            return  # cut short by a stop: like history.json, the reader gets whole epochs (and the one that diverged)
+        self._emit(event="epoch", epoch=epoch + 1, logs=numbers, elapsed=round(time.perf_counter() - self._started, 3),
+                   **({"non_finite": non_finite} if non_finite else {}))
 
 
-def _numbers(logs) -> dict:
-    out = {}
+def _all_finite(logs) -> bool:
+    return not _numbers(logs)[1]
+
+
+def _numbers(logs) -> tuple[dict, dict]:
+    """(the numbers of `logs`, non-finite ones as None; {key: "nan" | "inf" | "-inf"} for those)."""
+    out, non_finite = {}, {}
     for key, value in (logs or {}).items():
         try:
             value = float(value)
         except (TypeError, ValueError):
             continue
-        out[key] = value if math.isfinite(value) else None
-    return out
+        if math.isfinite(value):
+            out[key] = value
+        else:
+            out[key] = None
+            non_finite[key] = str(value)  # 'nan', 'inf', '-inf'
+    return out, non_finite

@@ -1,0 +1,397 @@
+"""Issue 13, the Train and Runs views as a person sees them: what is drawn, where, and what is cut off.
+
+Each test asserts on the picture (tests/picture.py): after a view is drawn, every finite point of every
+curve lies inside the visible range, a non-finite loss is marked where it happened, a plot with data is
+not empty, and at 640x420 nothing is cut off by the window. Trainings are tiny and run in the real
+training process, as the app runs them.
+"""
+import json
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt, QTimer
+from PySide6.QtWidgets import QAbstractButton, QLabel, QStackedWidget
+
+import zoo
+
+pytest.importorskip("pytestqt")
+
+from gui.training_process import TrainingOptions  # noqa: E402
+from gui.views.runs_view import RunsView  # noqa: E402
+from gui.views.train_view import TrainView  # noqa: E402
+
+from picture import assert_all_visible, curves, drawn_points, point_count, visible_range  # noqa: E402
+
+TRAINING_TIMEOUT_MS = 120_000
+SMALL = (640, 420)  # the user study's small window
+SMALL_TAB = (640, 360)  # what a view gets of it under the main window's tab bar and status bar
+no_runtime_warnings = pytest.mark.filterwarnings("error::RuntimeWarning")  # e.g. numpy's "All-NaN slice encountered"
+
+
+# -- what is on screen -------------------------------------------------------------------------------
+def draw(qtbot, widget) -> None:
+    """Let Qt lay out and paint (RuntimeWarnings raised while painting are errors)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        qtbot.wait(60)
+        widget.window().grab()
+
+
+def bring_to_front(widget) -> None:
+    """Show the tab (or stacked page) that holds `widget`, as a click on its tab would."""
+    child, parent = widget, widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QStackedWidget):
+            parent.setCurrentWidget(child)
+        child, parent = parent, parent.parentWidget()
+
+
+def cut_off(widget) -> list[str]:
+    """Why `widget` is not wholly on screen ([] when it is): hidden, or cut by the edge of a widget around it."""
+    if not widget.isVisible():
+        return ["hidden"]
+    top = widget.window()
+    rect = QRect(widget.mapTo(top, QPoint(0, 0)), widget.size())
+    problems = []
+    parent = widget.parentWidget()
+    while parent is not None:
+        outer = QRect(parent.mapTo(top, QPoint(0, 0)), parent.size()) if parent is not top else top.rect()
+        if not outer.contains(rect):
+            problems.append(f"{type(widget).__name__} {rect.getRect()} cut by {type(parent).__name__} {outer.getRect()}")
+        parent = parent.parentWidget()
+    return problems
+
+
+def data_area(plot) -> QRect:
+    """The plot's data area (its ViewBox) in the plot widget's pixels."""
+    return plot.mapFromScene(plot.getViewBox().sceneBoundingRect()).boundingRect()
+
+
+def readable(plot, width: int = 120, height: int = 60) -> None:
+    """The plot is wholly on screen and its data area is big enough to read."""
+    assert not cut_off(plot), cut_off(plot)
+    area = data_area(plot)
+    assert area.width() >= width and area.height() >= height, f"data area {area.getRect()} too small"
+    inside = plot.rect().adjusted(-2, -2, 2, 2).contains(area)  # 2 px for rounding
+    assert inside, f"data area {area.getRect()} outside the plot {plot.rect().getRect()}"
+
+
+def marks(plot) -> list[tuple[str, float]]:
+    """(text, x) of each label drawn in the data area (e.g. 'loss = NaN' on its line), asserting it is wholly visible."""
+    box = plot.getViewBox()
+    (x0, x1), _ = visible_range(plot)
+    found = []
+    for item in box.allChildren():
+        if isinstance(item, pg.TextItem) and item.isVisible() and item.toPlainText().strip():
+            line = item.parentItem()
+            x = line.value() if isinstance(line, pg.InfiniteLine) else item.pos().x()
+            assert x0 <= x <= x1, f"{item.toPlainText()!r} at x={x} outside the visible x range {(x0, x1)}"
+            assert box.sceneBoundingRect().contains(item.sceneBoundingRect()), f"{item.toPlainText()!r} is cut off"
+            found.append((item.toPlainText(), x))
+    return found
+
+
+def named(plot, name: str):
+    [item] = [c for c in curves(plot) if c.name() == name]
+    return item
+
+
+def legend_gaps(plot, name: str) -> int:
+    """How many background pixels break the line of a legend entry's sample, away from its marker (0: a solid line)."""
+    legend = plot.getPlotItem().legend
+    [sample] = [sample for sample, label in legend.items if label.text == name]
+    image = plot.viewport().grab().toImage()
+    width = sample.boundingRect().width()
+    symbol = sample.item.opts.get("symbolSize") or 0
+    gaps = 0
+    for x in np.arange(1.5, width - 1.5):
+        if abs(x - width / 2) <= symbol / 2 + 3:
+            continue  # the marker
+        ys = [plot.mapFromScene(sample.mapToScene(QPointF(x, y))) for y in (10.5, 11.0, 11.5)]
+        colours = [image.pixelColor(p) for p in ys]
+        gaps += all(c.red() > 200 and c.green() > 200 and c.blue() > 200 for c in colours)
+    return gaps
+
+
+def assert_legend_off_the_data(plot) -> None:
+    legend = plot.getPlotItem().legend
+    assert legend is not None and legend.items
+    assert not legend.sceneBoundingRect().intersects(plot.getViewBox().sceneBoundingRect()), "the legend sits on the data"
+    assert plot.sceneRect().contains(legend.sceneBoundingRect()) or plot.rect().contains(
+        plot.mapFromScene(legend.sceneBoundingRect()).boundingRect()), "the legend is cut off"
+
+
+# -- runs ---------------------------------------------------------------------------------------------
+def _train_in_view(qtbot, view: TrainView, model: str, watch=None, **settings) -> dict:
+    """Train with the form as a user would; `watch()` looks at the view every 40 ms while it trains."""
+    view.select_model(model)
+    for name, value in settings.items():
+        widget = getattr(view, name)
+        widget.setValue(value) if hasattr(widget, "setValue") else widget.setCurrentText(str(value))
+    timer = QTimer(interval=40)
+    if watch is not None:
+        timer.timeout.connect(watch)
+    with qtbot.waitSignal(view.run_finished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
+        timer.start()
+    timer.stop()
+    return finished.args[0]
+
+
+def write_run(folder: Path, history: dict, state: str = "completed", message: str = "", classes: int = 10) -> Path:
+    """A run folder written by hand (no training): status, history (None for NaN) and a confusion matrix."""
+    folder.mkdir(parents=True)
+    epochs = len(history["epoch"])
+    status = {"state": state, "model": "mlp", "dataset": "digits", "epochs": epochs, "epochs_completed": epochs,
+              "started": "2026-01-01T10:00:00+00:00", "message": message, "test": {"accuracy": 0.9}}
+    (folder / "status.json").write_text(json.dumps(status))
+    (folder / "history.json").write_text(json.dumps(history))
+    matrix = (np.eye(classes) * 40 + np.arange(classes * classes).reshape(classes, classes) % 3).astype(int)
+    (folder / "confusion.json").write_text(json.dumps({"labels": list(range(classes)), "matrix": matrix.tolist()}))
+    return folder
+
+
+# -- 1. the live curves are the history: epochs as epochs, the epoch in progress on its own -----------
+@no_runtime_warnings
+def test_train_view_draws_the_epochs_of_history_json_and_the_runs_view_draws_the_same_points(qtbot, shown):
+    view = shown(TrainView(), 1000, 650)
+    seen = {"epochs": set(), "in_epoch": set(), "problems": []}
+
+    def watch():  # what is on screen while it trains
+        for plot in (view.loss_plot, view.accuracy_plot):
+            for curve in curves(plot):
+                xs, _ = drawn_points(curve)
+                if curve.name() in ("train", "validation"):
+                    seen["epochs"].add(len(xs))
+                    if not np.array_equal(xs, np.round(xs)):
+                        seen["problems"].append(f"{curve.name()} drawn between epochs at {list(xs)}")
+                elif len(xs):  # the epoch in progress: a curve of its own, within one epoch
+                    epochs = set(np.ceil(xs - 1e-9))
+                    seen["in_epoch"] |= epochs
+                    if len(epochs) > 1:
+                        seen["problems"].append(f"{curve.name()} joins epochs {sorted(epochs)}: {list(xs)}")
+
+    end = _train_in_view(qtbot, view, "deep-sigmoid", watch=watch, epochs=3, batch_size=16)
+    assert end["state"] == "completed", end
+    assert not seen["problems"], seen["problems"][:3]
+    assert len(seen["in_epoch"]) >= 2 and seen["epochs"] >= {1, 2}  # it was watched in several epochs
+    draw(qtbot, view)
+    history = json.loads((Path(end["run"]) / "history.json").read_text())
+    for plot, key in ((view.loss_plot, "loss"), (view.accuracy_plot, "accuracy")):
+        assert_all_visible(plot)
+        for name, values in (("train", history[key]), ("validation", history["val_" + key])):
+            xs, ys = drawn_points(named(plot, name))
+            assert list(xs) == [1.0, 2.0, 3.0], f"{name} {key} is drawn at {list(xs)}, not at the epochs"
+            assert np.allclose(ys, values, rtol=1e-6), f"{name} {key} {list(ys)} is not history.json's {values}"
+        for curve in curves(plot):
+            if curve.name() not in ("train", "validation"):
+                assert curve.opts["pen"].style() != named(plot, "train").opts["pen"].style()  # styled apart
+
+    runs = shown(RunsView(), 1000, 650)
+    runs.select(end["run"])
+    draw(qtbot, runs)
+    for mine, theirs in ((view.loss_plot, runs.loss_plot), (view.accuracy_plot, runs.accuracy_plot)):
+        assert_all_visible(theirs)
+        for name in ("train", "validation"):
+            train_xs, train_ys = drawn_points(named(mine, name))
+            runs_xs, runs_ys = drawn_points(named(theirs, name))
+            assert np.array_equal(train_xs, runs_xs) and np.allclose(train_ys, runs_ys, rtol=1e-9), name
+
+
+@no_runtime_warnings
+def test_a_run_stopped_mid_epoch_shows_the_same_epochs_in_train_and_runs(qtbot, shown):
+    view = shown(TrainView(), 1000, 650)
+    view.select_model("deep-sigmoid")
+    view.epochs.setValue(50)
+    view.batch_size.setCurrentText("4")  # long epochs: Stop lands in the second one
+    with qtbot.waitSignal(view.process.batch, timeout=TRAINING_TIMEOUT_MS, check_params_cb=lambda e: e["epoch"] == 2):
+        qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(view.run_finished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(view.stop_button, Qt.MouseButton.LeftButton)
+    end = finished.args[0]
+    assert end["state"] == "stopped", end
+    draw(qtbot, view)
+    history = json.loads((Path(end["run"]) / "history.json").read_text())
+    runs = shown(RunsView(), 1000, 650)
+    runs.select(end["run"])
+    draw(qtbot, runs)
+    for plot, theirs, key in ((view.loss_plot, runs.loss_plot, "loss"), (view.accuracy_plot, runs.accuracy_plot, "accuracy")):
+        assert_all_visible(plot)
+        xs, ys = drawn_points(named(plot, "train"))
+        assert list(xs) == history["epoch"] and np.allclose(ys, history[key], rtol=1e-6), (list(xs), history["epoch"])
+        runs_xs, runs_ys = drawn_points(named(theirs, "train"))
+        assert np.array_equal(xs, runs_xs) and np.allclose(ys, runs_ys, rtol=1e-9)
+
+
+# -- 2. a diverged run: finite values visible, the NaN marked, no warnings -----------------------------
+@no_runtime_warnings
+def test_a_diverged_run_keeps_its_finite_values_and_marks_the_nan_in_train_and_runs(qtbot, shown):
+    view = shown(TrainView(), 1000, 650)
+    end = _train_in_view(qtbot, view, "exploding", epochs=2)
+    assert end["state"] == "diverged", end
+    draw(qtbot, view)
+    for plot in (view.loss_plot, view.accuracy_plot):
+        assert_all_visible(plot)
+    assert point_count(view.loss_plot) >= 1  # the finite losses before the NaN (here: the first step's)
+    assert point_count(view.accuracy_plot) >= 2  # train and validation accuracy of the epoch
+    [(text, x)] = marks(view.loss_plot)
+    assert text == "loss = NaN" and 0 < x <= 1  # where it happened: in the first epoch, at its step
+    assert view.banner.isVisible() and "nan" in view.banner.text()
+
+    runs = shown(RunsView(), 1000, 650)
+    runs.select(end["run"])
+    draw(qtbot, runs)
+    for plot in (runs.loss_plot, runs.accuracy_plot):
+        assert_all_visible(plot)
+        assert ("loss = NaN", 1.0) in marks(plot)  # history.json: epoch 1's loss is null
+    assert point_count(runs.accuracy_plot) == 2
+
+
+@no_runtime_warnings
+def test_runs_view_draws_the_finite_epochs_of_a_history_with_nulls_and_marks_the_first_null(qtbot, shown):
+    run = write_run(zoo.runs.runs_dir() / "nulls", {
+        "epoch": [1, 2, 3, 4], "loss": [2.0, 1.5, 1.2, None], "val_loss": [2.2, 1.7, None, None],
+        "accuracy": [0.3, 0.5, 0.6, 0.6], "val_accuracy": [0.25, 0.45, 0.5, 0.5]},
+        state="diverged", message="Training diverged at step 90 (epoch 4): the loss became inf; try gradient clipping")
+    view = shown(RunsView(), 1000, 650)
+    view.select(run)
+    draw(qtbot, view)
+    assert_all_visible(view.loss_plot)
+    assert list(drawn_points(named(view.loss_plot, "train"))[0]) == [1, 2, 3]
+    assert list(drawn_points(named(view.loss_plot, "validation"))[0]) == [1, 2]
+    assert marks(view.loss_plot) == [("validation loss = inf", 3.0)]  # the first non-finite value, as zoo named it
+    assert point_count(view.accuracy_plot) == 8
+
+
+# -- 3. layout: nothing cut off at 640x420, the legend off the data and readable -----------------------
+def test_runs_view_at_640x420_shows_every_plot_whole_and_every_confusion_cell(qtbot, shown):
+    run = write_run(zoo.runs.runs_dir() / "small", {"epoch": [1, 2], "loss": [1.0, 0.5], "val_loss": [1.1, 0.7],
+                                                    "accuracy": [0.6, 0.8], "val_accuracy": [0.55, 0.75]})
+    view = shown(RunsView(), *SMALL)
+    view.select(run)
+    draw(qtbot, view)
+    assert (view.width(), view.height()) == SMALL  # nothing forces the window bigger
+    for plot in (view.loss_plot, view.accuracy_plot, view.confusion_plot):
+        bring_to_front(plot)
+        draw(qtbot, view)
+        readable(plot)
+    (x0, x1), (y0, y1) = visible_range(view.confusion_plot)
+    assert x0 <= -0.5 and x1 >= 9.5 and y0 <= -0.5 and y1 >= 9.5, "a row or column of the confusion matrix is cut off"
+    for plot in (view.loss_plot, view.accuracy_plot):
+        bring_to_front(plot)
+        draw(qtbot, view)
+        assert_all_visible(plot)
+        assert point_count(plot) == 4
+        assert_legend_off_the_data(plot)
+
+
+def test_runs_view_legend_tells_train_from_validation(qtbot, shown):
+    run = write_run(zoo.runs.runs_dir() / "legend", {"epoch": [1, 2, 3], "loss": [1.0, 0.5, 0.4],
+                                                     "val_loss": [1.1, 0.7, 0.6], "accuracy": [0.6, 0.8, 0.85],
+                                                     "val_accuracy": [0.55, 0.75, 0.8]})
+    view = shown(RunsView(), 1000, 650)
+    view.select(run)
+    draw(qtbot, view)
+    train, validation = named(view.loss_plot, "train"), named(view.loss_plot, "validation")
+    assert train.opts["symbol"] != validation.opts["symbol"]
+    assert legend_gaps(view.loss_plot, "train") == 0
+    assert legend_gaps(view.loss_plot, "validation") >= 2, "the validation sample shows no dashes"
+    assert_legend_off_the_data(view.loss_plot)
+
+
+def test_train_view_at_640x420_fits_its_texts_and_plots(qtbot, shown):
+    view = shown(TrainView(), *SMALL_TAB)
+    view.select_model("mlp")  # its dataset is the offline digits: the MNIST offer is shown (tests: no MNIST here)
+    draw(qtbot, view)
+    assert (view.width(), view.height()) == SMALL_TAB
+    assert view.mnist_offer.isVisible()
+    texts = [w for w in view.findChildren(QLabel) + view.findChildren(QAbstractButton) if w.isVisible() and w.text()]
+    assert view.mnist_text in texts and view.message in texts
+    for widget in texts:
+        assert not cut_off(widget), cut_off(widget)
+        if isinstance(widget, QLabel) and widget.wordWrap():
+            assert widget.height() >= widget.heightForWidth(widget.width()), f"{widget.text()[:40]!r} is cut off"
+        else:
+            hint = widget.sizeHint()
+            assert widget.width() >= hint.width() and widget.height() >= hint.height() - 2, f"{widget.text()!r} is cut off"
+    for plot in (view.loss_plot, view.accuracy_plot):
+        bring_to_front(plot)
+        draw(qtbot, view)
+        readable(plot)
+        assert_legend_off_the_data(plot)
+
+
+# -- 4. the form ---------------------------------------------------------------------------------------
+def test_train_view_offers_only_the_datasets_and_optimizers_the_model_accepts(qtbot):
+    view = TrainView()
+    qtbot.addWidget(view)
+    for model in ("mlp", "perceptron", "regression", "cnn"):
+        view.select_model(model)
+        spec = zoo.load_spec(model)
+        offered = [view.dataset.itemText(i) for i in range(view.dataset.count())]
+        assert spec.dataset in offered
+        for dataset in zoo.list_datasets():
+            try:
+                spec.with_overrides(dataset=dataset)
+                fits = True
+            except zoo.errors.SpecError:
+                fits = False
+            assert (dataset in offered) == fits, (model, dataset, offered)
+        assert view.optimizer.currentText() == spec.optimizer.name  # the spec's own, shown as it is
+    view.select_model("mlp")
+    assert "concert" not in [view.dataset.itemText(i) for i in range(view.dataset.count())]
+
+
+def test_a_refused_start_says_why_where_it_said_starting(qtbot, shown):
+    view = shown(TrainView(), 1000, 650)
+    view.select_model("mlp")
+    with qtbot.waitSignal(view.run_finished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        assert view.start(TrainingOptions("mlp", dataset="concert"))  # a setting zoo refuses
+        assert "Starting mlp" in view.message.text()
+    end = finished.args[0]
+    assert "Starting" not in view.message.text() and "starting" not in view.progress_text.text()
+    assert "does not fit" in view.message.text() and view.message.isVisible()  # where the user was looking
+    assert view.banner.isVisible() and "does not fit" in view.banner.text()
+    assert view.start_button.isEnabled()
+    assert end["state"] == "failed" and end["run"] is None and end["model"] == "mlp"  # the window names the model
+
+
+def test_resume_fills_the_form_with_the_runs_settings_and_draws_all_its_epochs(qtbot, shown, small_data):
+    from zoo._backend import keras
+
+    stop = threading.Event()
+
+    class StopAfterTheFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            stop.set()
+
+    run = zoo.train("deep-sigmoid", data=small_data("digits", 256), epochs=3, batch_size=16, learning_rate=0.003,
+                    seed=7, overrides={"optimizer.name": "adam"}, out=zoo.runs.runs_dir() / "stopped", progress=False,
+                    record_every=0, stop=stop, callbacks=[StopAfterTheFirstEpoch()]).path
+    runs = shown(RunsView(), 1000, 650)
+    train = shown(TrainView(), 1000, 650)
+    runs.resume_requested.connect(train.resume)
+    train.select_model("binary")  # a form showing another model, dataset and settings
+    runs.select(run)
+    assert runs.selected()[0].state == "stopped" and runs.resume_button.isEnabled()
+    with qtbot.waitSignal(train.run_finished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(runs.resume_button, Qt.MouseButton.LeftButton)
+        form = (train.model.currentText(), train.dataset.currentText(), train.epochs.value(),
+                train.batch_size.currentText(), train.optimizer.currentText(), train.learning_rate.text(), train.seed.value())
+        assert form == ("deep-sigmoid", "digits", 3, "16", "adam", "0.003", 7)
+    assert finished.args[0]["state"] == "completed"
+    options = train.options()  # what Start would now train: the same settings
+    assert (options.model, options.dataset, options.epochs, options.batch_size, options.optimizer, options.learning_rate,
+            options.seed) == ("deep-sigmoid", "digits", 3, "16", "adam", 0.003, 7)
+    history = json.loads((run / "history.json").read_text())
+    draw(qtbot, train)
+    xs, ys = drawn_points(named(train.loss_plot, "train"))
+    assert list(xs) == [1, 2, 3] and np.allclose(ys, history["loss"], rtol=1e-6)  # the epochs before the resume too
+    runs.refresh()
+    runs.select(run)
+    draw(qtbot, runs)
+    assert np.allclose(drawn_points(named(runs.loss_plot, "train"))[1], ys, rtol=1e-9)
