@@ -25,7 +25,7 @@ from zoo.errors import SpecError, ZooError
 
 from ..plotting import PALETTE
 from ..training_process import TrainingOptions, TrainingProcess
-from .runs_view import (METRIC_TITLES, PlotPanel, frame, history_plot, mark_non_finite, markers, metric_key,
+from ..history_plots import (METRIC_TITLES, PlotPanel, frame, history_plot, mark_non_finite, markers, metric_key,
                         plot_series, set_series)
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "perceptron")  # offered when the model's spec accepts them
