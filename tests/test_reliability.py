@@ -142,3 +142,32 @@ def test_zoo_runs_lists_every_run_and_a_broken_one_says_what_is_wrong(tmp_path, 
     assert set(rows) == {"good", "broken", "empty"}
     assert "completed" in rows["good"] and f"{good.test['accuracy']:.2%}" in rows["good"]
     assert "broken" in rows["broken"] and "unreadable" in rows["broken"] and "missing" in rows["empty"]
+
+
+def test_one_bad_field_in_one_status_leaves_every_other_run_listed(tmp_path, capsys):
+    runs = zoo.runs.runs_dir()
+    cases = {"good": {"state": "completed", "model": "mlp", "test": {"accuracy": 0.9}},
+             "abc": {"state": "completed", "model": "mlp", "epochs_completed": "abc"},
+             "list": [1, 2], "weird": {"state": "exploded"}, "tests": {"state": "completed", "test": [0.5]}}
+    for name, status in cases.items():
+        (runs / name).mkdir(parents=True)
+        (runs / name / "status.json").write_text(json.dumps(status))
+    assert main(["runs"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert set(rows) == set(cases) and "completed" in rows["good"] and "90.00%" in rows["good"]
+    assert "`epochs_completed` is 'abc'" in rows["abc"] and "broken" in rows["abc"]
+    assert "not a JSON object" in rows["list"] and "`state` is 'exploded'" in rows["weird"] and "`test`" in rows["tests"]
+
+
+def test_a_reused_pid_does_not_keep_a_dead_run_running(tmp_path):
+    from zoo.runs import process_start_time
+
+    run = tmp_path / "run"
+    run.mkdir()
+    me = os.getpid()
+    (run / "status.json").write_text(json.dumps({"state": "running", "pid": me, "pid_started": process_start_time(me)}))
+    assert read_run(run).state == "running"  # its own process
+    if process_start_time(me) is None:
+        pytest.skip("no process start times here (/proc)")
+    (run / "status.json").write_text(json.dumps({"state": "running", "pid": me, "pid_started": process_start_time(me) - 1}))
+    assert read_run(run).state == "interrupted"  # the pid lives, but it is another process now

@@ -7,12 +7,74 @@ import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import RunError
 
 STATES = ("running", "completed", "stopped", "diverged", "failed")
+STATUS_FORMAT = 1  # status.json's "format"; folders written before it have none and read as format 1
+
+
+class RunState(str, Enum):
+    """What `status.json` says a run is doing or how it ended."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+
+
+class RunStatus(BaseModel):
+    """`status.json`, typed: read through `read_status`, which names the field that is wrong.
+
+    Unknown keys are kept (a newer zoo may write more); known ones must have their type.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    format: int = Field(STATUS_FORMAT, ge=1)
+    state: RunState
+    model: str = "?"
+    dataset: str = "?"
+    seed: int | None = None
+    epochs: int | None = Field(None, ge=0)
+    epochs_completed: int = Field(0, ge=0)
+    started: str = ""
+    updated: str = ""
+    finished: str | None = None
+    message: str = ""
+    step: int | None = None
+    test: dict[str, float | None] = Field(default_factory=dict)
+    pid: int | None = None
+    pid_started: int | None = None  # the process's start time (clock ticks after boot): a reused pid is not it
+    train_seconds: float | None = None
+    converged_epoch: int | None = None
+    resumed: list[dict] = Field(default_factory=list)
+
+    @field_validator("message", "started", "updated", "model", "dataset", mode="before")
+    @classmethod
+    def _text(cls, value):
+        return "" if value is None else value
+
+
+def read_status(run_dir: str | Path) -> RunStatus:
+    """A run folder's `status.json` as a `RunStatus`; `RunError` (one line naming the field) when it is not one."""
+    path = Path(run_dir) / "status.json"
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise RunError(f"{path} is not a JSON object")
+    try:
+        return RunStatus.model_validate(data)
+    except ValidationError as e:
+        error = e.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or "?"
+        value = repr(error.get("input"))[:60]
+        raise RunError(f"{path}: `{key}` is {value}; {error['msg'][0].lower()}{error['msg'][1:]}") from None
 
 
 def zoo_home() -> Path:
@@ -119,7 +181,18 @@ class RunInfo:
         return self.state in ("completed", "stopped") and (self.path / "model.keras").is_file()
 
 
-def _process_alive(pid) -> bool:
+def process_start_time(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks after boot (Linux's /proc/PID/stat); None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])  # field 22; the name before ")" may hold spaces
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _process_alive(pid, started: int | None = None) -> bool:
+    """Whether the run's own process still runs: its pid exists and, where known, started when the run's did
+    (after a reboot or many processes, another program may have its pid)."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
@@ -127,7 +200,9 @@ def _process_alive(pid) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, someone else's
-        return True
+        pass
+    if started is not None and (now := process_start_time(pid)) is not None:
+        return now == started
     return True
 
 
@@ -138,22 +213,14 @@ def read_run(path: str | Path) -> RunInfo:
     """
     path = Path(path)
     try:
-        status = read_json(path / "status.json")
-        if not isinstance(status, dict):
-            raise RunError(f"{path / 'status.json'} is not a JSON object")
+        status = read_status(path)
     except RunError as e:
         return RunInfo(path, "broken", problem=str(e))
-    state = status.get("state", "?")
-    if state == "running" and not _process_alive(status.get("pid")):
+    state = status.state.value
+    if state == "running" and not _process_alive(status.pid, status.pid_started):
         state = "interrupted"
-    known = state in STATES + ("interrupted",)
-    test = status.get("test") if isinstance(status.get("test"), dict) else {}
-    accuracy = test.get("accuracy")
-    return RunInfo(path, state if known else "broken", str(status.get("model", "?")),
-                   str(status.get("dataset", "?")), str(status.get("started") or ""), status.get("epochs"),
-                   int(status.get("epochs_completed") or 0),
-                   float(accuracy) if isinstance(accuracy, (int, float)) else None, str(status.get("message") or ""),
-                   "" if known else f"unknown state {state!r} in status.json")
+    return RunInfo(path, state, status.model, status.dataset, status.started, status.epochs, status.epochs_completed,
+                   status.test.get("accuracy"), status.message)
 
 
 def list_runs(parent: str | Path | None = None) -> list[RunInfo]:

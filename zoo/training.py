@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import RunError, ZooError
 from .registry import load_spec
-from .runs import create_run_dir, now_iso, write_json_atomic, write_text_atomic
+from .runs import STATUS_FORMAT, create_run_dir, now_iso, process_start_time, write_json_atomic, write_text_atomic
 from .spec import ModelSpec
 
 
@@ -148,7 +148,8 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
     history = {key: list(values)[: checkpoint["epoch"]] for key, values in history.items() if isinstance(values, list)}
     data = data if data is not None else load_dataset(spec.dataset)  # missing data: the run stays as it was
     status = read_json(run_dir / "status.json")
-    status.update(state="running", pid=os.getpid(), epochs_completed=checkpoint["epoch"], finished=None, message="",
+    status.update(state="running", pid=os.getpid(), pid_started=process_start_time(os.getpid()),
+                  epochs_completed=checkpoint["epoch"], finished=None, message="",
                   step=None, test={}, updated=now_iso())
     status.setdefault("resumed", []).append({"at": now_iso(), "from_epoch": checkpoint["epoch"]})
     write_json_atomic(run_dir / "status.json", status)
@@ -182,6 +183,7 @@ def _initial_status(spec: ModelSpec) -> dict:
         "state": "running", "model": spec.name, "dataset": spec.dataset, "seed": spec.training.seed,
         "epochs": spec.training.epochs, "epochs_completed": 0, "started": now_iso(), "updated": now_iso(),
         "finished": None, "message": "", "step": None, "test": {}, "pid": os.getpid(),
+        "pid_started": process_start_time(os.getpid()), "format": STATUS_FORMAT,
         "versions": {"zoo": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
     }
 
