@@ -1,4 +1,5 @@
-"""The drawing-pad view: draw with the mouse, see the model's probabilities, clear and undo."""
+"""The drawing-pad view: draw with the mouse, see the model's probabilities, clear and undo; which model; no digit."""
+import json
 import shutil
 import tomllib
 
@@ -9,8 +10,10 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 import zoo  # noqa: E402
-from gui.views.draw_view import NO_INK, NO_MODEL, DrawView  # noqa: E402
-from zoo.inference import Predictor  # noqa: E402
+from conftest import mnist_dir  # noqa: E402
+from drawings import NOT_DIGITS  # noqa: E402
+from gui.views.draw_view import MODEL_TIP, NO_INK, NO_MODEL, SEEN_SCALE, DrawView  # noqa: E402
+from zoo.inference import NoveltyCheck, Predictor  # noqa: E402
 from zoo.runs import runs_dir  # noqa: E402
 
 SEVEN = [(60, 50), (140, 50), (215, 50), (170, 150), (125, 250)]  # pad pixels
@@ -50,9 +53,23 @@ def bar_heights(view) -> np.ndarray:
     return np.asarray(view.bars.opts["height"], dtype=np.float64)
 
 
+def ready(qtbot, view):
+    """TensorFlow is ready, and the drawings' comparison with real digits too when MNIST is here (seconds, once)."""
+    view.on_tensorflow_ready()
+    qtbot.waitUntil(lambda: not view.novelty_pending(), timeout=120_000)
+
+
+@pytest.fixture
+def with_mnist(monkeypatch):
+    """MNIST on this computer (CI's copy): drawings are compared with its digits."""
+    if mnist_dir() is None:
+        pytest.skip("needs MNIST (ZOO_DATA_DIR): without it drawings are not compared with real digits")
+    monkeypatch.setenv("ZOO_DATA_DIR", mnist_dir())
+
+
 def test_a_stroke_is_predicted(qtbot, view, run):
     assert not view.isEnabled()  # until TensorFlow is ready
-    view.on_tensorflow_ready()
+    ready(qtbot, view)
     assert view.isEnabled()
     assert view.run_combo.count() == 1
     assert view.run_combo.currentText().startswith("mlp · digits · ")
@@ -68,13 +85,16 @@ def test_a_stroke_is_predicted(qtbot, view, run):
 
     expected = Predictor.from_run(run).predict_ink(ink)
     np.testing.assert_allclose(bar_heights(view), expected.probabilities, atol=1e-6)
+    assert view.prediction.novelty == pytest.approx(expected.novelty)
     assert view.sentence.text() == expected.sentence
-    assert view.sentence.text().endswith(f"sure this is {'an' if expected.label == 8 else 'a'} {expected.label}")
     brushes = view.bars.opts["brushes"]
-    assert brushes[expected.label] is view._top_brush
-    assert sum(b is view._top_brush for b in brushes) == 1
+    if not expected.unfamiliar:
+        assert view.sentence.text().endswith(f"sure this is {'an' if expected.label == 8 else 'a'} {expected.label}")
+        assert brushes[expected.label] is view._top_brush
+        assert sum(b is view._top_brush for b in brushes) == 1
+        assert view.trust.text().startswith("Looks like a digit" if expected.novelty is not None else "The bars are a")
     seen = view.seen.pixmap().toImage()
-    assert (seen.width(), seen.height()) == (140, 140)
+    assert (seen.width(), seen.height()) == (28 * SEEN_SCALE, 28 * SEEN_SCALE)
     assert len(view._layer_items) == 2  # hidden_1, hidden_2
     first = view._layer_items[0].image
     assert first is not None and first.shape == (16, 32)
@@ -123,7 +143,7 @@ def test_without_a_digit_model_it_says_what_to_do(qtbot, view, trained_run):
     view.refresh_button.click()
     assert view.run_combo.count() == 1 and view.predictor is not None
     assert view.prediction is not None  # the drawing already on the pad is predicted at once
-    assert "% sure this is a" in view.sentence.text()
+    assert view.sentence.text() == view.prediction.sentence and "sure this is a" in view.sentence.text()
 
 
 def test_set_run_switches_models(qtbot, view, run, tmp_path):
@@ -155,3 +175,133 @@ def test_nothing_loads_before_tensorflow_is_ready(qtbot, view, run, tmp_path):
     assert view.predictor is not None and view.run_path == other
     assert view.run_combo.count() == 2  # the run in ZOO_HOME and the one chosen from elsewhere
     assert view.sentence.text() == NO_INK
+
+
+def status_of(path, **changes):
+    status = json.loads((path / "status.json").read_text())
+    status.update(changes)
+    (path / "status.json").write_text(json.dumps(status))
+
+
+def test_the_default_model_is_the_best_for_drawings_and_a_choice_stays(qtbot, view, trained_run, monkeypatch):
+    monkeypatch.setattr(NoveltyCheck, "for_dataset", classmethod(lambda cls, *a, **k: None))  # not what this tests
+    folders = {}
+    for name, dataset, accuracy, day in [("old-digits", "digits", 0.95, 1), ("mnist-good", "mnist", 0.97, 2),
+                                         ("mnist-best", "mnist", 0.99, 3), ("new-digits", "digits", 0.99, 5)]:
+        folders[name] = runs_dir() / f"2026010{day}-120000-mlp-{name}"
+        shutil.copytree(trained_run, folders[name])
+        status_of(folders[name], dataset=dataset, test={"accuracy": accuracy}, started=f"2026-01-0{day}T12:00:00+00:00")
+    view.on_tensorflow_ready()
+    assert view.run_combo.count() == 4
+    # the most accurate MNIST run, not the newest (a digits run) nor the oldest
+    assert view.run_path == folders["mnist-best"] and view.run_combo.currentData() == str(folders["mnist-best"])
+    assert view.run_combo.currentText().startswith("mlp · mnist · 99.0% · 2026-01-03")
+    assert view.status.text() == "Chosen automatically: the most accurate run trained on MNIST"
+    assert "most accurate run trained on MNIST" in view.run_combo.toolTip() and MODEL_TIP == view.run_combo.toolTip()
+
+    newer = runs_dir() / "20260106-120000-mlp-mnist-better"  # trained meanwhile: better, so it becomes the default
+    shutil.copytree(trained_run, newer)
+    status_of(newer, dataset="mnist", test={"accuracy": 0.995}, started="2026-01-06T12:00:00+00:00")
+    view.refresh_button.click()
+    assert view.run_path == newer
+
+    index = view.run_combo.findData(str(folders["old-digits"]))  # the user picks one: it stays
+    view.run_combo.setCurrentIndex(index)
+    view.run_combo.activated.emit(index)
+    assert view.run_path == folders["old-digits"] and "Chosen automatically" not in view.status.text()
+    best = runs_dir() / "20260107-120000-mlp-mnist-best-yet"
+    shutil.copytree(trained_run, best)
+    status_of(best, dataset="mnist", test={"accuracy": 0.999}, started="2026-01-07T12:00:00+00:00")
+    view.refresh_button.click()
+    assert view.run_path == folders["old-digits"] and view.run_combo.currentData() == str(folders["old-digits"])
+    shutil.rmtree(folders["old-digits"])  # the chosen run deleted: back to the best
+    view.refresh_button.click()
+    assert view.run_path == best and "Chosen automatically" in view.status.text()
+
+
+def test_only_digits_runs_the_newest_is_chosen(qtbot, view, trained_run):
+    for day in (1, 2, 3):
+        path = runs_dir() / f"2026010{day}-120000-mlp"
+        shutil.copytree(trained_run, path)
+        status_of(path, started=f"2026-01-0{day}T12:00:00+00:00", test={"accuracy": 0.9 + day / 100})
+    ready(qtbot, view)
+    assert view.run_path.name == "20260103-120000-mlp"
+    assert view.status.text() == "Chosen automatically: the newest run (none was trained on MNIST)"
+
+
+@pytest.mark.parametrize("shape", list(NOT_DIGITS))
+def test_a_drawing_of_no_digit_gets_not_sure_and_grey_bars(qtbot, view, run, shape, with_mnist):
+    ready(qtbot, view)
+    assert view.predictor.novelty_check is not None
+    for stroke in NOT_DIGITS[shape]:  # drawn with the mouse, stroke by stroke
+        draw(qtbot, view.pad, stroke) if len(stroke) > 1 else draw(qtbot, view.pad, stroke * 2)
+    p = view.prediction
+    assert p is not None and p.unfamiliar and p.novelty > 1.0
+    percent = int(np.floor(p.confidence * 100 + 1e-9))
+    assert view.sentence.text() == (
+        f"Not sure this is a digit: it looks unlike the digits this model learnt (best guess {p.label}, {percent}%: "
+        "a softmax is overconfident on drawings unlike its training data)")
+    assert view.trust.text().startswith("None of these: unlike real digits, ")
+    assert "training digits" in view.trust.text() and "training digits by" in view.trust.toolTip()  # compared with
+    assert all(b is view._unsure_brush for b in view.bars.opts["brushes"])  # no bar stands out
+    np.testing.assert_allclose(bar_heights(view), p.probabilities, atol=1e-6)  # the softmax is still shown
+    assert "softmax" in view.bar_plot.toolTip() and "overconfident" in view.bar_plot.toolTip()
+    view.clear_button.click()
+    assert view.sentence.text() == NO_INK and not view.trust.text().startswith("None of these")
+
+
+def test_the_view_fits_a_640_by_420_window(qtbot, run, with_mnist):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
+
+    window = QMainWindow()
+    tabs = QTabWidget(documentMode=True)
+    view = DrawView()
+    tabs.addTab(view, "Draw")
+    window.setCentralWidget(tabs)
+    window.statusBar().showMessage("ready")
+    qtbot.addWidget(window)
+    hint = view.minimumSizeHint()
+    assert hint.width() <= 640 and hint.height() <= 420 - 60, hint  # room left for the tab bar and status bar
+    window.resize(640, 420)
+    window.show()
+    qtbot.waitExposed(window)
+    ready(qtbot, view)
+    for strokes in ([], NOT_DIGITS["an L"]):  # an empty pad, and the longest sentence
+        for stroke in strokes:
+            draw(qtbot, view.pad, stroke)
+        qtbot.wait(50)
+        assert (window.width(), window.height()) == (640, 420)
+        assert view.compact and not view.layers_view.isVisible()  # a short window: the hidden layers wait
+        important = [view.run_combo, view.data_note, view.pad, view.undo_button, view.clear_button, view.sentence,
+                     view.trust, view.status, view.seen, view.bar_plot]
+        boxes = []
+        for widget in important:
+            box = widget.geometry().translated(widget.parentWidget().mapTo(view, QPoint(0, 0)))
+            assert widget.isVisible() and view.rect().contains(box), (widget, box)
+            if isinstance(widget, QLabel) and widget.wordWrap():  # every line of the text is shown
+                assert box.height() >= widget.heightForWidth(box.width()), (widget.text(), box)
+            boxes.append((widget, box))
+        for i, (a, box_a) in enumerate(boxes):  # nothing drawn over anything else
+            for b, box_b in boxes[i + 1:]:
+                assert not box_a.intersects(box_b), (a, box_a, b, box_b)
+        assert view.bar_plot.height() >= 100 and view.pad.height() >= 140
+    window.resize(1000, 700)  # taller: the hidden layers are back
+    qtbot.waitUntil(lambda: not view.compact and view.layers_view.isVisible())
+    assert view.seen.pixmap().width() == 28 * SEEN_SCALE
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "digits"])
+def test_without_mnist_drawings_are_not_checked_and_it_says_so(qtbot, view, trained_run, monkeypatch, dataset):
+    monkeypatch.setattr(zoo.datasets, "mnist_is_local", lambda: False)
+    path = runs_dir() / f"20260101-120000-mlp-{dataset}"
+    shutil.copytree(trained_run, path)
+    status_of(path, dataset=dataset)
+    view.on_tensorflow_ready()
+    assert not view.novelty_pending() and view.predictor.novelty_check is None
+    draw(qtbot, view.pad, SEVEN)
+    p = view.prediction
+    assert p.novelty is None and view.sentence.text() == p.sentence and p.sentence.endswith(f"sure this is a {p.label}"
+                                                                                            if p.label != 8 else "an 8")
+    assert view.trust.text().endswith("Drawings are not compared with real digits: MNIST is not on this computer "
+                                      "(Train tab: download it).")

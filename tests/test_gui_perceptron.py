@@ -4,6 +4,7 @@ import re
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLabel
 
 from gui.views.perceptron_view import PerceptronView
 from zoo.perceptron_rule import learn
@@ -141,3 +142,102 @@ def test_editing_the_targets(view):
     view.reset()
     assert view.train_to_end().startswith("Converged in epoch")
     assert view.point_marks() == [True] * 4
+
+
+# ------------------------------------------------------------------- user study (issue 13) findings
+def test_switching_presets_starts_afresh(view, qtbot):
+    view.load_preset("Concert")
+    view.reset()
+    assert view.train_to_end().startswith("Converged in epoch 4")
+    assert view.weights() == (-1.0, 2.0, 1.0) and view.log.count() > 0
+    view.preset_combo.setCurrentText("XOR")  # as the user does
+    assert view.table_targets() == [0, 1, 1, 0]
+    assert view.weights() == (0.0, 0.0, 0.0)  # the rule's start, not the concert's weights
+    assert [s.value() for s in view.spins] == [0.0, 0.0, 0.0] and [s.value() for s in view.sliders] == [0, 0, 0]
+    assert view.log.count() == 0
+    assert "Converged" not in view.status_label.text() and "weights back to 0" in view.status_label.text()
+    # zero weights never fire: right on XOR's two 0s, wrong on its two 1s, and the table and legend agree
+    assert [view.table.item(r, 3).text() for r in range(4)] == ["0 ✓", "0 ✗", "0 ✗", "0 ✓"]
+    assert "(2 of 4)" in view.legend_label.text()
+
+    qtbot.mouseClick(view.train_button, Qt.MouseButton.LeftButton)  # a running training stops on a switch
+    assert view.is_training()
+    view.preset_combo.setCurrentText("AND")
+    assert not view.is_training() and not view.train_button.isChecked() and view.train_button.text() == "Train"
+    assert view.weights() == (0.0, 0.0, 0.0) and view.log.count() == 0
+
+
+def bold_rows(view) -> list[int]:
+    return [r for r in range(4) if view.table.item(r, 0).font().bold()]
+
+
+def test_step_shows_the_table_row_it_uses(view, qtbot):
+    view.load_preset("Concert")
+    click(qtbot, view.raining_box)
+    click(qtbot, view.free_box)  # the user ticks (1, 1)...
+    assert view.inputs() == (1, 1)
+    assert view.step_note.text().startswith("Step uses the table's next example: row 1 (x = 0, 0; target 1)")
+    assert view.step_note.isVisible() and bold_rows(view) == []
+    qtbot.mouseClick(view.step_button, Qt.MouseButton.LeftButton)  # ...but Step learns from the table, and says so
+    assert view.inputs() == (0, 0) and view.weights() == (0.0, 0.0, 1.0)
+    assert bold_rows(view) == [0]
+    assert view.step_note.text().startswith("Step used row 1 (x = 0, 0; target 1) and set the inputs to it. "
+                                            "Next: row 2")
+    assert "Step uses the table's next example" in view.step_button.toolTip()
+    qtbot.mouseClick(view.step_button, Qt.MouseButton.LeftButton)
+    assert bold_rows(view) == [1] and view.inputs() == (0, 1) and "Next: row 3" in view.step_note.text()
+    view.reset()
+    assert bold_rows(view) == [] and "next example: row 1" in view.step_note.text()
+
+
+def test_train_on_xor_stops_as_soon_as_the_weights_repeat(view, qtbot):
+    assert view.timer.interval() == PerceptronView.interval_ms  # the animation as the user sees it
+    view.load_preset("XOR")
+    ticks = []
+    view.timer.timeout.connect(lambda: ticks.append(view.weights()))
+    qtbot.mouseClick(view.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not view.is_training(), timeout=30_000)
+    assert len(ticks) <= 16, len(ticks)  # 3 epochs of 4 examples: under 5 s at 300 ms a step (it was 80, 24 s)
+    message = view.status_label.text()
+    assert message.startswith("No line separates these points: XOR needs a hidden layer (see xor-mlp)")
+    assert message.endswith("Stopped: epoch 3 ended with the weights of epoch 2, so the rule would repeat forever")
+    assert view.log.item(view.log.count() - 1).text() == message
+    assert view.weights() == (-1.0, 0.0, 1.0) and view.train_button.text() == "Train"
+
+
+def test_the_view_fits_a_640_by_420_window(qtbot):
+    from PySide6.QtWidgets import QMainWindow, QTabWidget
+
+    window = QMainWindow()
+    tabs = QTabWidget(documentMode=True)
+    tabs.addTab(QLabel("another view"), "Draw")
+    view = PerceptronView()
+    tabs.addTab(view, "Perceptron")
+    window.setCentralWidget(tabs)
+    window.statusBar().showMessage("ready")
+    qtbot.addWidget(window)
+    hint = view.minimumSizeHint()
+    assert hint.width() <= 640 and hint.height() <= 420 - 60, hint  # room left for the tab bar and status bar
+    window.resize(640, 420)
+    window.show()
+    qtbot.waitExposed(window)
+    tabs.setCurrentWidget(view)
+    qtbot.wait(50)
+    assert (window.width(), window.height()) == (640, 420)  # opening the view did not grow the window
+    view.load_preset("Concert")
+    view.step_once()
+    important = [view.preset_combo, view.table, view.raining_box, view.free_box, *view.sliders, *view.spins,
+                 view.lr_spin, view.sum_label, view.output_label, view.step_button, view.train_button,
+                 view.reset_button, view.step_note, view.status_label, view.plot, view.legend_label, view.log]
+    area = view.rect()
+    for widget in important:
+        box = widget.geometry().translated(widget.parentWidget().mapTo(view, QPoint(0, 0)))
+        assert widget.isVisible() and area.contains(box), (widget, box, area)
+        assert box.width() >= widget.minimumSizeHint().width() - 1, widget
+        if isinstance(widget, QLabel) and widget.wordWrap():  # every line of a label is shown
+            assert box.height() >= widget.heightForWidth(box.width()), (widget.text(), box)
+        elif isinstance(widget, QLabel):
+            assert box.width() >= widget.sizeHint().width(), (widget.text(), box)
+    rows = sum(view.table.rowHeight(r) for r in range(4))
+    assert view.table.viewport().height() >= rows  # all four rows of the truth table
+    assert view.plot.width() >= 120 and view.plot.height() >= 120

@@ -7,9 +7,14 @@ import pytest
 from PIL import Image
 
 import zoo
-from zoo.digit_image import load_digit_image
+from conftest import mnist_dir
+from drawings import NOT_DIGITS, ONE, SEVEN, random_scribbles, render
+from zoo import inference
+from zoo.digit_image import load_digit_image, stroke_directions, to_mnist
 from zoo.errors import RunError, ZooError
-from zoo.inference import Predictor, activation_image, digit_runs, is_digit_run, predict_file, sentence
+from zoo.inference import (NoveltyCheck, Predictor, activation_image, best_digit_run, digit_runs, is_digit_run,
+                           novelty_cache_path, predict_file, sentence)
+from zoo.runs import RunInfo
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +196,127 @@ def test_activation_image():
     assert tiled.shape == (4 * 27 - 1, 8 * 27 - 1)
     np.testing.assert_array_equal(tiled[:26, 27:53], maps[:, :, 1])
     np.testing.assert_array_equal(tiled[27:53, :26], maps[:, :, 8])
+
+
+# ------------------------------------------------------------------------- is it a digit at all?
+REFERENCES = ["digits"] + (["mnist"] if mnist_dir() else [])  # MNIST: when CI's copy is here (ZOO_DATA_DIR)
+
+
+@pytest.fixture(scope="module")
+def checks():
+    """reference -> its NoveltyCheck, framed as models trained on it frame drawings (fitted once: seconds)."""
+    return {}
+
+
+def check_on(reference, checks, monkeypatch):
+    if reference == "mnist":
+        monkeypatch.setenv("ZOO_DATA_DIR", mnist_dir())
+    if reference not in checks:
+        checks[reference] = NoveltyCheck.fit(reference, inference.centre_for_dataset(reference))
+    return checks[reference]
+
+
+@pytest.mark.parametrize("reference", REFERENCES)
+def test_real_digits_pass_and_drawings_of_no_digit_are_flagged(reference, checks, monkeypatch):
+    check = check_on(reference, checks, monkeypatch)
+    centre = check.centre
+    test = zoo.load_dataset(reference).x_test[:2000]  # never seen by the check (its threshold comes from validation)
+    novelty = check.novelties(np.stack([to_mnist(x, centre) for x in test]))
+    assert novelty.shape == (len(test),) and (novelty <= 1.0).mean() >= 0.97, (novelty <= 1.0).mean()
+    for name, strokes in NOT_DIGITS.items():  # drawn with the pad's pen on its 280x280 pad
+        assert check.novelty(to_mnist(render(strokes), centre)) > 1.0, name
+    scribbles = check.novelties(np.stack([to_mnist(render(s), centre) for s in random_scribbles(40)]))
+    assert (scribbles > 1.0).mean() >= 0.6, scribbles  # most random scribbles; a few look like a digit's strokes
+    if reference == "mnist":  # drawn digits pass (the 8x8 offline digits are too unlike drawings for that)
+        for strokes in (SEVEN, ONE):
+            assert check.novelty(to_mnist(render(strokes), centre)) < 0.7
+
+
+def test_an_l_is_not_sure_and_says_why(runs, checks, monkeypatch):
+    reference = REFERENCES[-1]
+    check = check_on(reference, checks, monkeypatch)
+    predictor = Predictor.from_run(runs["mlp"], novelty=False)
+    assert predictor.novelty_check is None and predictor.dataset == "digits"
+    ell = render(NOT_DIGITS["an L"])
+    plain = predictor.predict_ink(ell)
+    assert plain.novelty is None and plain.unfamiliar is None
+    assert plain.sentence == sentence(plain.label, plain.confidence)
+    predictor.novelty_check = check
+    p = predictor.predict_ink(ell)
+    assert p.unfamiliar and p.novelty > 1.0 and p.novelty == pytest.approx(check.novelty(p.image))
+    np.testing.assert_array_equal(p.probabilities, plain.probabilities)  # the model's answer is the same
+    percent = int(np.floor(p.confidence * 100 + 1e-9))
+    assert p.sentence == (f"Not sure this is a digit: it looks unlike the digits this model learnt (best guess "
+                          f"{p.label}, {percent}%: a softmax is overconfident on drawings unlike its training data)")
+    if reference == "mnist":
+        seven = predictor.predict_ink(render(SEVEN))
+        assert seven.unfamiliar is False and seven.sentence == sentence(seven.label, seven.confidence)
+
+
+def test_the_check_is_cached_shared_and_never_downloads(runs, checks, monkeypatch):
+    check = check_on("digits", checks, monkeypatch)  # fitted in seconds: stands in for MNIST's here
+    monkeypatch.setattr(inference, "_CHECKS", {})
+    monkeypatch.setattr(zoo.datasets, "mnist_is_local", lambda: True)
+    path = novelty_cache_path("mnist", "box")  # what a model trained on the offline digits is checked against
+    assert check.save(path) and path.is_file() and path.stat().st_size < 3_000_000
+    images = np.stack([to_mnist(x, "box") for x in zoo.load_dataset("digits").x_test[:50]])
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted again instead of reading the cache")
+
+    monkeypatch.setattr(NoveltyCheck, "fit", no_fit)
+    loaded = NoveltyCheck.for_dataset("digits")
+    np.testing.assert_allclose(loaded.novelties(images), check.novelties(images), rtol=1e-2)  # float16 reference
+    assert NoveltyCheck.for_dataset("digits") is loaded and NoveltyCheck.cached("digits") is loaded
+    assert Predictor.from_run(runs["mlp"]).novelty_check is loaded  # from_run attaches it
+    assert NoveltyCheck.for_dataset("sine") is None and NoveltyCheck.reference_for(None) is None
+    path.write_bytes(b"PK not a zip")  # a damaged cache is fitted again, not trusted
+    assert NoveltyCheck.load(path) is None
+
+    monkeypatch.undo()
+    monkeypatch.setattr(inference, "_CHECKS", {})
+    monkeypatch.setattr(zoo.datasets, "mnist_is_local", lambda: False)  # no MNIST here: no check, no download
+    assert NoveltyCheck.for_dataset("digits") is None and NoveltyCheck.for_dataset("mnist") is None
+    assert Predictor.from_run(runs["mlp"]).novelty_check is None
+    with pytest.raises(zoo.DataError, match="MNIST is not on this computer"):
+        NoveltyCheck.fit("mnist")
+
+
+def test_stroke_directions_see_shape_not_stroke_width():
+    thin, thick = (to_mnist(render(SEVEN, width=w)) for w in (14, 30))
+    ell = to_mnist(render(NOT_DIGITS["an L"]))
+    f = stroke_directions(np.stack([thin, thick, ell]))
+    assert f.shape == (3, 392) and f.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, atol=1e-5)
+    assert np.linalg.norm(f[0] - f[1]) < 0.5 * np.linalg.norm(f[0] - f[2])
+    np.testing.assert_array_equal(stroke_directions(thin), f[:1])
+
+
+def test_zoo_predict_says_when_an_image_is_no_digit(runs, checks, monkeypatch, tmp_path):
+    check = check_on("digits", checks, monkeypatch)
+    monkeypatch.setattr(inference, "_CHECKS", {("mnist", "box"): check})  # as if fitted on MNIST
+    monkeypatch.setattr(zoo.datasets, "mnist_is_local", lambda: True)
+    ell = tmp_path / "ell.png"
+    Image.fromarray(np.round(255 * (1 - render(NOT_DIGITS["an L"]))).astype(np.uint8)).save(ell)
+    (line,) = predict_file(runs["mlp"], [ell])
+    assert re.fullmatch(rf"{re.escape(str(ell))}: \d \(\d+\.\d%\) - not sure this is a digit: "
+                        "it looks unlike the digits this model learnt", line), line
+
+
+def test_the_draw_view_default_is_the_best_run_for_drawings(tmp_path):
+    def run(name, dataset, accuracy, started):
+        return RunInfo(tmp_path / name, "completed", "mlp", dataset, started, accuracy=accuracy)
+
+    old_digits = run("a", "digits", 0.97, "2026-01-01T10:00:00+00:00")
+    mnist_good = run("b", "mnist", 0.981, "2026-01-02T10:00:00+00:00")
+    mnist_best = run("c", "mnist", 0.992, "2026-01-03T10:00:00+00:00")
+    new_digits = run("d", "digits", 0.99, "2026-01-05T10:00:00+00:00")
+    stopped = run("e", "mnist", None, "2026-01-06T10:00:00+00:00")
+    best, why = best_digit_run([new_digits, stopped, mnist_best, mnist_good, old_digits])
+    assert best is mnist_best and why == "the most accurate run trained on MNIST"
+    twin = run("f", "mnist", 0.992, "2026-01-04T10:00:00+00:00")  # as accurate, newer
+    assert best_digit_run([mnist_best, twin])[0] is twin
+    assert best_digit_run([stopped])[0] is stopped
+    best, why = best_digit_run([old_digits, new_digits])  # no MNIST run: the newest, not the oldest
+    assert best is new_digits and why == "the newest run (none was trained on MNIST)"
+    assert best_digit_run([]) == (None, "")

@@ -176,3 +176,25 @@ def test_decision_line_without_a_line():
 
 def _xy(name):
     return TRUTH_TABLES[name].x, TRUTH_TABLES[name].target
+
+
+def test_a_repeating_epoch_proves_the_rule_will_never_converge():
+    # XOR from zero, table order, lr 1: epoch ends at w,b = (-1,0),0; (-1,0),1; (-1,0),1 -> epoch 3 repeats epoch 2
+    trainer = RuleTrainer("xor", max_epochs=100, stop_on_cycle=True)
+    updates = list(trainer)
+    assert trainer.finished and trainer.converged_epoch is None and trainer.cycle == (3, 2)
+    assert len(updates) == 12 and trainer.epochs_done == 3
+    result = learn("xor", max_epochs=100, stop_on_cycle=True)
+    assert result.epochs == 3 and result.cycle == (3, 2) and (result.w.tolist(), result.b) == ([-1, 0], 1)
+    plain = learn("xor", max_epochs=100)  # without it, the rule just runs out of epochs
+    assert plain.epochs == 100 and plain.cycle is None
+    message = outcome_message(None, 3, False, "xor", cycle=(3, 2))
+    assert message == ("No line separates these points: XOR needs a hidden layer (see xor-mlp). Stopped: epoch 3 "
+                       "ended with the weights of epoch 2, so the rule would repeat forever")
+    assert outcome_message(None, 2, None, cycle=(2, 0)) == ("Stopped: epoch 2 ended with the weights of the start, so "
+                                                            "the rule would repeat forever")
+    for name in SEPARABLE:  # a table a line separates never repeats: the rule converges as before
+        a, b = learn(name, stop_on_cycle=True), learn(name)
+        assert a.cycle is None and a.converged_epoch == b.converged_epoch and a.w.tolist() == b.w.tolist()
+    # a fractional learning rate: the repeat is found despite rounding
+    assert learn("xor", lr=0.1, max_epochs=100, stop_on_cycle=True).cycle is not None

@@ -92,6 +92,51 @@ def to_mnist(ink: np.ndarray, centre: str = "mass") -> np.ndarray | None:
     return out
 
 
+# ------------------------------------------------------------------------------- stroke directions
+DIRECTIONS = 8     # stroke orientations, 0 to 180 degrees in steps of 22.5
+CELLS = 7          # a 7x7 grid of overlapping cells, one every 4 pixels
+_SMOOTH = 1.5      # blur before the gradient (pixels): strokes 1 to 3 pixels wide look alike
+_CELL_WIDTH = 2.5  # the Gaussian width of a cell (pixels)
+
+
+def _gaussian_rows(n_out: int, sigma: float, step: float = 1.0, offset: float = 0.0) -> np.ndarray:
+    """(n_out, SIZE): row i is a Gaussian centred on pixel offset + i * step, summing to 1 (zero beyond the edges)."""
+    centres = offset + step * np.arange(n_out)
+    weights = np.exp(-0.5 * ((np.arange(SIZE)[None, :] - centres[:, None]) / sigma) ** 2)
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+_BLUR = _gaussian_rows(SIZE, _SMOOTH)
+_POOL = _gaussian_rows(CELLS, _CELL_WIDTH, step=SIZE / CELLS, offset=(SIZE / CELLS - 1) / 2)
+
+
+def stroke_directions(images: np.ndarray) -> np.ndarray:
+    """Which way the strokes run, where: a histogram of edge orientations per cell (like HOG), for 28x28 images.
+
+    `images` (n, 28, 28) or one (28, 28), ink high. Returns (n, 392) float32: for each of 7x7 overlapping
+    cells, the edge strength in each of 8 orientations (0-180 degrees: a stroke's two edges count alike),
+    square-rooted and scaled to unit length per image. The image is blurred first, so a thin pen stroke
+    and MNIST's thicker ones give nearly the same features; what differs is the shape: an "L" has a
+    vertical edge on the left and a horizontal one at the bottom, which no digit has there. NumPy only,
+    about 0.1 ms for one image.
+    """
+    x = np.asarray(images, np.float32).reshape(-1, SIZE, SIZE)
+    x = _BLUR @ x @ _BLUR.T
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    gx = padded[:, 1:-1, 2:] - padded[:, 1:-1, :-2]
+    gy = padded[:, 2:, 1:-1] - padded[:, :-2, 1:-1]
+    strength = np.hypot(gx, gy)
+    position = np.mod(np.arctan2(gy, gx), np.pi) * (DIRECTIONS / np.pi)  # [0, DIRECTIONS)
+    channels = np.empty((len(x), DIRECTIONS, SIZE, SIZE), np.float32)
+    for k in range(DIRECTIONS):  # each edge is shared between its two nearest orientations
+        distance = np.abs(position - k)
+        distance = np.minimum(distance, DIRECTIONS - distance)
+        channels[:, k] = strength * np.maximum(0.0, 1.0 - distance)
+    cells = _POOL @ channels @ _POOL.T
+    features = np.sqrt(np.maximum(cells.reshape(len(x), -1), 0.0))
+    return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-6)
+
+
 # ------------------------------------------------------------------------------- reading image files
 def _name(path: Path) -> str:
     return str(path)

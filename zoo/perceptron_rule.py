@@ -178,10 +178,17 @@ class RuleTrainer:
     correctly it stops with `converged_epoch` set (the convention of zoo's `StopWhenConverged`, so
     the same order gives the Keras `Perceptron` the same epoch); after `max_epochs` it stops with
     `converged_epoch = None`. Both `train_steps` and the app's Step/Train buttons drive one of these.
+
+    With `stop_on_cycle`, it also stops when the weights at the end of an epoch equal those at the end
+    of an earlier one (or the start): an epoch is fully determined by the weights it starts from and
+    the fixed table order, so from there the rule repeats the same epochs forever and can never
+    converge (`cycle = (epoch, earlier epoch)`, 0 for the start). That proves there is no line for this
+    table before `max_epochs` runs out: XOR from zero repeats after 3 epochs. (A table a line separates
+    never repeats: the perceptron convergence theorem.) Weights are compared rounded to 9 decimals.
     """
 
     def __init__(self, table_or_arrays: TableLike, w0=None, b0: float = 0.0, lr: float = 1.0,
-                 max_epochs: int = 100):
+                 max_epochs: int = 100, stop_on_cycle: bool = False):
         self.x, self.y = as_arrays(table_or_arrays)
         if max_epochs < 1:
             raise ValueError(f"max_epochs must be at least 1, received {max_epochs}")
@@ -194,7 +201,13 @@ class RuleTrainer:
         self.errors_this_epoch = 0
         self.errors_by_epoch: list[int] = []  # mistakes (updates that moved the weights) in each finished epoch
         self.converged_epoch: int | None = None
+        self.stop_on_cycle = bool(stop_on_cycle)
+        self.cycle: tuple[int, int] | None = None  # (epoch, the earlier epoch whose end weights it repeats; 0: start)
+        self._epoch_ends: dict[tuple, int] = {self._key(): 0}
         self.finished = False
+
+    def _key(self) -> tuple:
+        return tuple(np.round(np.append(self.w, self.b), 9).tolist())
 
     @property
     def epochs_done(self) -> int:
@@ -212,11 +225,15 @@ class RuleTrainer:
             self.index += 1
             return u
         self.errors_by_epoch.append(self.errors_this_epoch)
+        key = self._key()
         if converged(self.w, self.b, self.x, self.y):
             self.converged_epoch, self.finished = self.epoch, True
+        elif self.stop_on_cycle and key in self._epoch_ends:
+            self.cycle, self.finished = (self.epoch, self._epoch_ends[key]), True
         elif self.epoch >= self.max_epochs:
             self.finished = True
         else:
+            self._epoch_ends.setdefault(key, self.epoch)
             self.epoch, self.index, self.errors_this_epoch = self.epoch + 1, 0, 0
         return u
 
@@ -226,13 +243,14 @@ class RuleTrainer:
 
 
 def train_steps(table_or_arrays: TableLike, w0=None, b0: float = 0.0, lr: float = 1.0,
-                max_epochs: int = 100) -> Iterator[Update]:
+                max_epochs: int = 100, stop_on_cycle: bool = False) -> Iterator[Update]:
     """Every update of the rule, example by example in table order, epoch after epoch.
 
     Stops after the first epoch at whose end every example is classified correctly (the epoch
-    after it would change nothing), or after `max_epochs`. w0 defaults to zeros, as in the textbook.
+    after it would change nothing), or after `max_epochs`, or (`stop_on_cycle`) when an epoch ends
+    with weights an earlier one ended with (see `RuleTrainer`). w0 defaults to zeros, as in the textbook.
     """
-    return iter(RuleTrainer(table_or_arrays, w0, b0, lr, max_epochs))
+    return iter(RuleTrainer(table_or_arrays, w0, b0, lr, max_epochs, stop_on_cycle))
 
 
 @dataclass
@@ -242,25 +260,33 @@ class RuleResult:
     b: float
     converged_epoch: int | None  # the epoch after which every example is right, or None
     epochs: int  # epochs run
+    cycle: tuple[int, int] | None = None  # (epoch, earlier epoch) when stopped on a repeat (stop_on_cycle)
 
 
-def learn(table_or_arrays: TableLike, w0=None, b0: float = 0.0, lr: float = 1.0, max_epochs: int = 100) -> RuleResult:
+def learn(table_or_arrays: TableLike, w0=None, b0: float = 0.0, lr: float = 1.0, max_epochs: int = 100,
+          stop_on_cycle: bool = False) -> RuleResult:
     """Run the rule to the end (see `train_steps`) and return every update and the final weights."""
-    trainer = RuleTrainer(table_or_arrays, w0, b0, lr, max_epochs)
+    trainer = RuleTrainer(table_or_arrays, w0, b0, lr, max_epochs, stop_on_cycle)
     updates = list(trainer)
-    return RuleResult(updates, trainer.w, trainer.b, trainer.converged_epoch, trainer.epochs_done)
+    return RuleResult(updates, trainer.w, trainer.b, trainer.converged_epoch, trainer.epochs_done, trainer.cycle)
 
 
 def outcome_message(converged_epoch: int | None, epochs: int, is_separable: bool | None = None,
-                    table_name: str | None = None) -> str:
-    """What the rule's run means, in one line."""
+                    table_name: str | None = None, cycle: tuple[int, int] | None = None) -> str:
+    """What the rule's run means, in one line (`cycle`: `RuleTrainer.cycle`, when it stopped on a repeat)."""
     if converged_epoch is not None:
         return f"Converged in epoch {converged_epoch}: every example is classified correctly"
     after = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+    stopped = f"Stopped after {after}"
+    if cycle is not None:
+        epoch, earlier = cycle
+        before = "the start" if earlier == 0 else f"epoch {earlier}"
+        stopped = f"Stopped: epoch {epoch} ended with the weights of {before}, so the rule would repeat forever"
     if is_separable is False:
         who = "XOR" if table_name == "xor" else "these points"
-        return (f"No line separates these points: {who} needs a hidden layer (see xor-mlp). "
-                f"Stopped after {after}")
+        return f"No line separates these points: {who} needs a hidden layer (see xor-mlp). {stopped}"
+    if cycle is not None:
+        return stopped
     if is_separable is True:
         return f"Not converged after {after} (a line does separate these points: train on)"
     return f"Not converged after {after}"

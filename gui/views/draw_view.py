@@ -3,26 +3,38 @@
 The pad's ink goes through `Predictor.predict_ink` (MNIST's own preprocessing, `zoo.digit_image.to_mnist`,
 then the forward pass: about a millisecond), after every stroke, in the GUI thread. Shown: the ten
 probabilities as bars, the sentence, the 28x28 image the model saw, and each hidden layer's activations.
+
+The bars are a softmax's: they always add up to 100%, even for a drawing that is no digit, and a
+softmax is overconfident on inputs unlike its training data. So each drawing is also compared with
+real digits (`zoo.inference.NoveltyCheck`, fitted once per dataset on a background thread, then
+cached); one unlike them gets "Not sure this is a digit: ... (best guess 6, 99%: ...)" and grey bars.
+
+Which model: the user's choice, else `zoo.inference.best_digit_run` (the most accurate run trained on
+MNIST, else the newest run), re-chosen when runs appear until the user picks one.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from zoo.errors import ZooError
-from zoo.inference import Prediction, Predictor, activation_image, digit_runs
+from zoo.inference import (BEST_RUN_RULE, NoveltyCheck, Prediction, Predictor, activation_image, best_digit_run,
+                           digit_runs)
 
 from ..plotting import PALETTE
 
 PAD_SIZE = 280  # the pad's image: 10x MNIST's 28
 PEN_WIDTH = 22  # about 2 px once the digit is scaled into MNIST's 20x20 box, like MNIST's strokes
+SEEN_SCALE = 4  # the 28x28 the model saw, shown 112 px wide (84 px in a short window)
+COMPACT_HEIGHT = 520  # below this height the view drops the hidden layers and shows the 28x28 smaller
 NO_INK = "draw a digit"
 NO_MODEL = "Train mlp or cnn on digits or mnist first (Train tab)"
 WAITING = "Loading TensorFlow…"
@@ -31,6 +43,10 @@ DIGITS_NOTE = ("This model learnt from the offline digits: 1,797 small 8x8 scans
                "on it to do better.")
 # bench/pad_accuracy.py: 1,000 MNIST test digits drawn pad-style, read by the built-in recipe trained on each dataset
 PAD_ACCURACY = {"mlp": {"digits": "79%", "mnist": "98.5%"}, "cnn": {"digits": "86%", "mnist": "99%"}}
+MODEL_TIP = ("A finished run of a digit model (784 inputs or 28x28, 10 outputs). Unless you pick one, the Draw tab "
+             f"uses {BEST_RUN_RULE}. Your choice stays until you pick another.")
+SOFTMAX_NOTE = ("The bars are a softmax: they add up to 100% even for a drawing that is no digit, and it is "
+                "overconfident on drawings unlike its training data.")
 
 
 def digits_note(model: str) -> str:
@@ -235,6 +251,28 @@ def _image_pixmap(image28: np.ndarray, scale: int) -> QPixmap:
                                           Qt.TransformationMode.FastTransformation))
 
 
+class NoveltyLoader(QObject):
+    """Gets a `NoveltyCheck` on a daemon thread (fitting one takes seconds); `ready(key, check)` comes in the GUI thread.
+
+    A daemon thread rather than a QThread: closing the app while a check is being fitted just ends it.
+    """
+
+    ready = Signal(object, object)  # (dataset, centre), NoveltyCheck or None
+
+    def start(self, dataset: str | None, centre: str) -> None:
+        threading.Thread(target=self._run, args=(dataset, centre), daemon=True, name="novelty-check").start()
+
+    def _run(self, dataset, centre) -> None:
+        try:
+            check = NoveltyCheck.for_dataset(dataset, centre)
+        except Exception:  # damaged data, no memory: predictions just stay unchecked
+            check = None
+        try:
+            self.ready.emit((dataset, centre), check)
+        except RuntimeError:  # the view was closed meanwhile
+            pass
+
+
 class DrawView(QWidget):
     """The drawing-pad tab: a pad, a model chooser, and what the chosen model makes of the drawing."""
 
@@ -246,11 +284,16 @@ class DrawView(QWidget):
         self.predictor: Predictor | None = None
         self.prediction: Prediction | None = None
         self.run_path: Path | None = None
+        self.user_choice: Path | None = None  # a run the user picked (combo or set_run): kept over the automatic one
+        self.auto_reason = ""  # why the automatic choice, when it is one
         self._tf_ready = False
+        self._novelty_key = None  # the (dataset, centre) whose check is wanted, None when none
+        self.novelty_loader = NoveltyLoader(self)
+        self.novelty_loader.ready.connect(self._on_novelty_ready)
 
         # model chooser
         self.run_combo = QComboBox()
-        self.run_combo.setToolTip("A finished run of a digit model (784 inputs or 28x28, 10 outputs)")
+        self.run_combo.setToolTip(MODEL_TIP)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Look for new runs")
         chooser = QHBoxLayout()
@@ -275,18 +318,24 @@ class DrawView(QWidget):
 
         # the answer
         self.sentence = QLabel(WAITING)
-        font = QFont(self.sentence.font())
-        font.setPointSizeF(max(font.pointSizeF(), 9.0) * 2.2)
-        font.setBold(True)
-        self.sentence.setFont(font)
+        self._sure_font = QFont(self.sentence.font())
+        self._sure_font.setPointSizeF(max(self._sure_font.pointSizeF(), 9.0) * 2.2)
+        self._sure_font.setBold(True)
+        self._unsure_font = QFont(self._sure_font)  # the longer "Not sure..." sentence: smaller, still bold
+        self._unsure_font.setPointSizeF(self._sure_font.pointSizeF() / 2.2 * 1.1)
+        self.sentence.setFont(self._sure_font)
         self.sentence.setWordWrap(True)
         self.sentence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.trust = QLabel("")  # how unlike real digits the drawing is, and what the bars are
+        self.trust.setWordWrap(True)
+        self.trust.setToolTip(SOFTMAX_NOTE)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #666")
 
         self.bar_plot = pg.PlotWidget()
-        self.bar_plot.setMinimumHeight(160)
+        self.bar_plot.setMinimumHeight(100)
+        self.bar_plot.setToolTip(SOFTMAX_NOTE)
         plot = self.bar_plot.getPlotItem()
         plot.setMouseEnabled(False, False)
         plot.hideButtons()
@@ -296,11 +345,12 @@ class DrawView(QWidget):
         plot.setLabel("left", "probability")
         plot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
         self._plain_brush, self._top_brush = pg.mkBrush("#b8c7d9"), pg.mkBrush(PALETTE[0])
+        self._unsure_brush = pg.mkBrush("#d4d4d4")  # every bar when the drawing is unlike the digits learnt
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[self._plain_brush] * 10)
         plot.addItem(self.bars)
 
         self.seen = QLabel()
-        self.seen.setFixedSize(28 * 5, 28 * 5)
+        self.seen.setFixedSize(28 * SEEN_SCALE, 28 * SEEN_SCALE)
         self.seen.setFrameShape(QFrame.Shape.Box)
         self.seen.setToolTip("The 28x28 image the model saw: the drawing cropped, scaled into 20x20 and centred by mass")
         seen_box = QVBoxLayout()
@@ -309,7 +359,7 @@ class DrawView(QWidget):
         seen_box.addStretch(1)
 
         self.layers_view = pg.GraphicsLayoutWidget()
-        self.layers_view.setMinimumHeight(120)
+        self.layers_view.setMinimumHeight(50)
         self.layers_view.setToolTip("Each hidden layer's activations for this drawing (brighter: larger)")
         self._layer_items: list[pg.ImageItem] = []
         self._layer_names: list[str] = []
@@ -318,11 +368,15 @@ class DrawView(QWidget):
         top_right.addLayout(seen_box)
         top_right.addWidget(self.bar_plot, 1)
         right = QVBoxLayout()
+        right.setSpacing(3)
         right.addWidget(self.sentence)
+        right.addWidget(self.trust)
         right.addWidget(self.status)
         right.addLayout(top_right, 2)
-        right.addWidget(QLabel("Hidden layers"))
+        self.layers_label = QLabel("Hidden layers")
+        right.addWidget(self.layers_label)
         right.addWidget(self.layers_view, 2)
+        self.compact = False  # a short window: no hidden layers, a smaller 28x28 (resizeEvent)
 
         body = QGridLayout()
         body.addLayout(left, 0, 0)
@@ -346,6 +400,20 @@ class DrawView(QWidget):
         self.sentence.setText(WAITING)
         self.setEnabled(False)  # until TensorFlow is imported (on_tensorflow_ready)
 
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        compact = self.height() < COMPACT_HEIGHT
+        if compact != self.compact:  # the answer keeps its room; the hidden layers wait for a taller window
+            self.compact = compact
+            self.layers_label.setVisible(not compact)
+            self.layers_view.setVisible(not compact)
+            side = 28 * self._seen_scale()
+            self.seen.setFixedSize(side, side)
+            self._show_prediction(self.prediction)
+
+    def _seen_scale(self) -> int:
+        return SEEN_SCALE - 1 if self.compact else SEEN_SCALE
+
     # ------------------------------------------------------------------------------------- runs
     def on_tensorflow_ready(self) -> None:
         """Called by the main window once TensorFlow has been imported: enable the view, list the runs."""
@@ -359,38 +427,59 @@ class DrawView(QWidget):
             self.refresh()  # runs trained meanwhile in the Train tab
 
     def refresh(self) -> None:
-        """Re-list the finished runs of digit models; keep the chosen one, else take the newest.
+        """Re-list the finished runs of digit models; keep the user's choice, else take the best (`best_digit_run`).
 
         Does nothing until TensorFlow is ready (loading a model needs it, and the view is disabled).
         """
         if not self._tf_ready:
             return
         runs = digit_runs()
-        current = self.run_path
+        chosen = self.user_choice
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
         for run in runs:
             self.run_combo.addItem(run_label(run), str(run.path))
-        if current is not None and self.run_combo.findData(str(current)) < 0 and current.joinpath("model.keras").is_file():
-            self.run_combo.addItem(current.name, str(current))  # chosen with set_run from elsewhere
+        if chosen is not None and self.run_combo.findData(str(chosen)) < 0 and chosen.joinpath("model.keras").is_file():
+            self.run_combo.addItem(chosen.name, str(chosen))  # chosen with set_run from elsewhere
+        if self.run_path is not None and self.run_combo.findData(str(self.run_path)) < 0 \
+                and self.run_path.joinpath("model.keras").is_file():
+            self.run_combo.addItem(self.run_path.name, str(self.run_path))
         self.run_combo.blockSignals(False)
         if self.run_combo.count() == 0:
             self._set_predictor(None, None)
             self.status.setText(NO_MODEL)
             self.update_prediction()
             return
-        index = self.run_combo.findData(str(current)) if current is not None else -1
-        self.run_combo.setCurrentIndex(max(index, 0))
-        if index < 0 or self.predictor is None:
-            self.set_run(self.run_combo.currentData())
+        if chosen is not None and self.run_combo.findData(str(chosen)) >= 0:
+            target, self.auto_reason = chosen, ""
+        else:
+            self.user_choice = None  # the chosen run is gone: back to the automatic choice
+            best, self.auto_reason = best_digit_run(runs)
+            target = best.path if best is not None else Path(self.run_combo.itemData(0))
+        self.run_combo.setCurrentIndex(self.run_combo.findData(str(target)))
+        if target != self.run_path or self.predictor is None:
+            self._load_run(target)
+        else:
+            self._show_source()
 
     def _on_run_chosen(self, index: int) -> None:
         path = self.run_combo.itemData(index)
-        if path and (Path(path) != self.run_path or self.predictor is None):
-            self.set_run(path)
+        if path:
+            self.user_choice = Path(path)
+            if Path(path) != self.run_path or self.predictor is None:
+                self._load_run(path)
+            else:
+                self.auto_reason = ""
+                self._show_source()
 
     def set_run(self, path) -> None:
-        """Predict with the model of this run folder (or `.keras` file) from now on."""
+        """Predict with the model of this run folder (or `.keras` file) from now on: the user's choice, kept."""
+        path = Path(path)
+        self.user_choice = path
+        self.auto_reason = ""
+        self._load_run(path)
+
+    def _load_run(self, path) -> None:
         path = Path(path)
         index = self.run_combo.findData(str(path))
         if index < 0:
@@ -402,16 +491,25 @@ class DrawView(QWidget):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            predictor = Predictor.from_run(path)
+            predictor = Predictor.from_run(path, novelty=False)  # the check comes from the NoveltyLoader
         except ZooError as e:
             self._set_predictor(None, path)
             self.status.setText(str(e))
         else:
             self._set_predictor(predictor, path)
-            self.status.setText(f"{predictor.source} ({predictor.engine} forward pass)")
+            self._show_source()
         finally:
             QApplication.restoreOverrideCursor()
         self.update_prediction()
+
+    def _show_source(self) -> None:
+        predictor = self.predictor
+        if predictor is None:
+            return
+        auto = bool(self.auto_reason) and self.user_choice is None
+        self.status.setText(f"Chosen automatically: {self.auto_reason}" if auto else
+                            f"Your choice ({predictor.engine} forward pass)")
+        self.status.setToolTip(f"{predictor.source} ({predictor.engine} forward pass). {MODEL_TIP}")
 
     def _set_predictor(self, predictor: Predictor | None, path: Path | None) -> None:
         self.predictor, self.run_path = predictor, path
@@ -433,6 +531,34 @@ class DrawView(QWidget):
                 box.addItem(item)
                 self._layer_items.append(item)
             self._layer_names = list(names)
+        self._attach_novelty_check()
+
+    # ---------------------------------------------------------------------------------- novelty
+    def _attach_novelty_check(self) -> None:
+        """Give the predictor the check of its training set: at once when in memory, else from a background thread."""
+        predictor = self.predictor
+        if predictor is None or predictor.dataset is None or NoveltyCheck.reference_for(predictor.dataset) is None:
+            self._novelty_key = None
+            return
+        key = (predictor.dataset, predictor.centre)
+        self._novelty_key = key
+        check = NoveltyCheck.cached(*key)
+        if check is not None:
+            predictor.novelty_check = check
+        else:
+            self.novelty_loader.start(*key)
+
+    def _on_novelty_ready(self, key, check) -> None:
+        predictor = self.predictor
+        if predictor is not None and key == self._novelty_key and (predictor.dataset, predictor.centre) == key:
+            predictor.novelty_check = check
+            self._novelty_key = None if check is None else key
+            self.update_prediction()
+
+    def novelty_pending(self) -> bool:
+        """Whether the drawing's comparison with real digits is still being prepared (for tests and the status)."""
+        predictor = self.predictor
+        return predictor is not None and self._novelty_key is not None and predictor.novelty_check is None
 
     # ------------------------------------------------------------------------------- prediction
     def update_prediction(self) -> None:
@@ -445,19 +571,48 @@ class DrawView(QWidget):
             return
         self._show_prediction(None if self.pad.is_empty() else self.predictor.predict_ink(self.pad.ink()))
 
+    def _trust_text(self, prediction: Prediction | None) -> str:
+        predictor = self.predictor
+        check = predictor.novelty_check if predictor is not None else None
+        if prediction is None or prediction.novelty is None:
+            if self.novelty_pending():
+                return "Preparing to compare drawings with real digits (a few seconds, once)…"
+            if predictor is not None and check is None:
+                dataset = predictor.dataset
+                why = ("MNIST is not on this computer (Train tab: download it)" if dataset in ("mnist", "digits") else
+                       "what this model learnt from is unknown" if dataset is None else
+                       f"it learnt from {dataset}, not digits")
+                return f"{SOFTMAX_NOTE} Drawings are not compared with real digits: {why}."
+            return SOFTMAX_NOTE if predictor is not None else ""
+        against = f"vs {check.describe().split(' by ')[0]}" if check is not None else "vs real digits"
+        scale = "on a scale where 99.5% of real digits score under 1"
+        if prediction.unfamiliar:
+            return (f"None of these: unlike real digits, {prediction.novelty:.1f} {scale} ({against}); "
+                    "the bars are the softmax's guess anyway.")
+        return f"Looks like a digit: {prediction.novelty:.2f} {scale} ({against})."
+
     def _show_prediction(self, prediction: Prediction | None) -> None:
         self.prediction = prediction
+        self.trust.setText(self._trust_text(prediction))
+        check = self.predictor.novelty_check if self.predictor is not None else None
+        self.trust.setToolTip(SOFTMAX_NOTE + (f" Each drawing is compared with {check.describe()}: a drawing farther "
+                                              "from them than 99.5% of real digits is flagged." if check else ""))
         if prediction is None:
+            self.sentence.setFont(self._sure_font)
             self.sentence.setText(NO_INK)
             self.bars.setOpts(height=np.zeros(10), brushes=[self._plain_brush] * 10)
-            self.seen.setPixmap(_image_pixmap(np.zeros((28, 28), np.float32), 5))
+            self.seen.setPixmap(_image_pixmap(np.zeros((28, 28), np.float32), self._seen_scale()))
             for item in self._layer_items:
                 item.clear()
             return
+        self.sentence.setFont(self._unsure_font if prediction.unfamiliar else self._sure_font)
         self.sentence.setText(prediction.sentence)
-        brushes = [self._top_brush if d == prediction.label else self._plain_brush for d in range(10)]
+        if prediction.unfamiliar:  # no digit stands out: the answer is "none of these"
+            brushes = [self._unsure_brush] * 10
+        else:
+            brushes = [self._top_brush if d == prediction.label else self._plain_brush for d in range(10)]
         self.bars.setOpts(height=np.asarray(prediction.probabilities, np.float64), brushes=brushes)
-        self.seen.setPixmap(_image_pixmap(prediction.image, 5))
+        self.seen.setPixmap(_image_pixmap(prediction.image, self._seen_scale()))
         for item, (name, values), shape in zip(self._layer_items, prediction.hidden, prediction.hidden_shapes):
             picture = activation_image(values, shape)
             top = float(np.nanmax(picture)) if np.isfinite(picture).any() else 0.0

@@ -1,6 +1,12 @@
 """The perceptron playground: the concert example, sliders for the weights, the decision line, the rule step by step.
 
 Only display: the unit, the rule, the line and the separability test come from `zoo.perceptron_rule`.
+
+Step applies the rule to the table's next example, in table order (the textbook's epoch), never to the
+ticked inputs: it makes that row bold, sets the inputs to it and says so under the buttons (the ticked
+inputs are for trying the unit by hand). A preset starts afresh (weights 0, log cleared, training
+stopped). Train stops as soon as an epoch ends with weights an earlier epoch ended with: from there the
+rule would repeat itself forever (XOR: after 3 epochs, about 4 s of animation).
 """
 from __future__ import annotations
 
@@ -11,8 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPen, QPolygonF
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QGraphicsPolygonItem,
-                               QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListWidget, QPushButton,
-                               QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QGridLayout, QHBoxLayout, QHeaderView, QLabel, QListWidget, QPushButton, QSlider,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from zoo.perceptron_rule import (TRUTH_TABLES, VIEW_BOX, RuleTrainer, TruthTable, Update, decision_line,
                                  fires_region, outcome_message, predict, separable, step, weighted_sum)
@@ -23,6 +29,7 @@ PRESETS = {"Concert": "concert", "AND": "and", "OR": "or", "XOR": "xor"}  # labe
 CLASS_COLORS = (PALETTE[0], PALETTE[1])  # target 0, target 1
 WRONG_COLOR = PALETTE[3]
 SLIDER_SCALE = 10  # slider ticks per unit: steps of 0.1
+ROW_HEIGHT = 22  # the truth table's rows
 
 
 def _num(v: float) -> str:
@@ -33,8 +40,9 @@ class PerceptronView(QWidget):
     """One perceptron, two inputs: move the weights by hand or let the perceptron rule move them.
 
     For tests and the app: `set_inputs(raining, free)`, `set_weights(w1, w2, b)`, `weights()`,
-    `load_preset(name)`, `step_once()`, `train_to_end()`, `reset()`; the labels `sum_label`,
-    `output_label`, `status_label`; the widgets `raining_box`, `free_box`, `table`, `log`, `points`.
+    `load_preset(name)`, `step_once()`, `next_row()`, `train_to_end()`, `reset()`; the labels `sum_label`,
+    `output_label`, `status_label`, `step_note`; the widgets `raining_box`, `free_box`, `table`, `log`,
+    `points`. Its minimum size fits a 640x420 window.
     """
 
     title = "Perceptron"
@@ -51,6 +59,7 @@ class PerceptronView(QWidget):
         self._b = 0.0
         self._lr = 1.0
         self._trainer: RuleTrainer | None = None
+        self._stepped_row: int | None = None  # the row the last Step learned from (bold in the table)
         self._separable: bool | None = None
         self._filling = False
         self.timer = QTimer(self)
@@ -62,42 +71,47 @@ class PerceptronView(QWidget):
 
     # ---------------------------------------------------------------------------------------- layout
     def _build(self):
+        """Two columns that fit a 640x420 window: the unit and its controls on the left, the picture and the log
+        on the right."""
         left = QVBoxLayout()
+        left.setSpacing(4)
 
         preset_row = QHBoxLayout()
         preset_row.addWidget(QLabel("Truth table:"))
         self.preset_combo = QComboBox()
         self.preset_combo.addItems(list(PRESETS))
+        self.preset_combo.setToolTip("A preset starts afresh: weights back to 0, log cleared")
         self.preset_combo.currentTextChanged.connect(lambda text: self.load_preset(text) if text else None)
         preset_row.addWidget(self.preset_combo)
         preset_row.addStretch(1)
         left.addLayout(preset_row)
-        self.description_label = QLabel()
-        self.description_label.setWordWrap(True)
-        left.addWidget(self.description_label)
 
         self.table = QTableWidget(4, 4)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setToolTip("Double-click a target to change it (0 or 1)")
+        self.table.setToolTip("Double-click a target to change it (0 or 1). Bold: the row the last Step learned from")
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.itemChanged.connect(self._on_target_edited)
-        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 4 * 26 + 6)
         for r in range(4):
-            self.table.setRowHeight(r, 26)
+            self.table.setRowHeight(r, ROW_HEIGHT)
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 4 * ROW_HEIGHT
+                                  + 2 * self.table.frameWidth())
         left.addWidget(self.table)
 
-        inputs = QGroupBox("Inputs")
-        row = QHBoxLayout(inputs)
+        inputs = QHBoxLayout()
+        inputs.addWidget(QLabel("Inputs:"))
         self.raining_box = QCheckBox("Raining?")
         self.free_box = QCheckBox("Ticket free?")
         for box in (self.raining_box, self.free_box):
             box.toggled.connect(lambda _checked: self._refresh())
-            row.addWidget(box)
-        left.addWidget(inputs)
+            inputs.addWidget(box)
+        inputs.addStretch(1)
+        left.addLayout(inputs)
 
-        weights = QGroupBox("Weights")
-        grid = QGridLayout(weights)
+        grid = QGridLayout()
+        grid.setVerticalSpacing(2)
         self.sliders: list[QSlider] = []
         self.spins: list[QDoubleSpinBox] = []
         for i, name in enumerate(("w1", "w2", "b")):
@@ -113,17 +127,11 @@ class PerceptronView(QWidget):
             grid.addWidget(spin, i, 2)
             self.sliders.append(slider)
             self.spins.append(spin)
-        grid.addWidget(QLabel("learning rate"), 3, 0)
-        self.lr_spin = QDoubleSpinBox()
-        self.lr_spin.setRange(0.05, 3.0)
-        self.lr_spin.setSingleStep(0.05)
-        self.lr_spin.setValue(self._lr)
-        self.lr_spin.valueChanged.connect(self._on_lr_edited)
-        grid.addWidget(self.lr_spin, 3, 2)
-        left.addWidget(weights)
+        left.addLayout(grid)
 
         self.sum_label = QLabel()
         self.sum_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.sum_label.setWordWrap(True)
         self.sum_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.output_label = QLabel()
         self.output_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -136,31 +144,44 @@ class PerceptronView(QWidget):
 
         buttons = QHBoxLayout()
         self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("Apply the perceptron rule to the next example of the table")
+        self.step_button.setToolTip("Step uses the table's next example (rows 1 to 4, then again), not the ticked "
+                                    "inputs: it applies the perceptron rule to that row, makes the row bold and "
+                                    "sets the inputs to it. Tick the inputs to try the unit by hand.")
         self.step_button.clicked.connect(self.step_once)
         self.train_button = QPushButton("Train")
         self.train_button.setCheckable(True)
-        self.train_button.setToolTip("Apply the rule example after example until it converges "
-                                     f"or {self.max_epochs} epochs have passed")
+        self.train_button.setToolTip("Step after step until every example is right, or until an epoch ends with "
+                                     "weights an earlier one ended with (the rule would repeat itself forever: no "
+                                     f"line exists), or {self.max_epochs} epochs")
         self.train_button.toggled.connect(self._on_train_toggled)
         self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("Weights and bias back to 0")
+        self.reset_button.setToolTip("Weights and bias back to 0, log cleared")
         self.reset_button.clicked.connect(self.reset)
         for b in (self.step_button, self.train_button, self.reset_button):
             buttons.addWidget(b)
+        buttons.addStretch(1)
+        rate = QLabel("rate")
+        rate.setToolTip("The learning rate of the rule")
+        buttons.addWidget(rate)
+        self.lr_spin = QDoubleSpinBox()
+        self.lr_spin.setRange(0.05, 3.0)
+        self.lr_spin.setSingleStep(0.05)
+        self.lr_spin.setValue(self._lr)
+        self.lr_spin.setToolTip("The learning rate of the rule: w += rate·(target − output)·x")
+        self.lr_spin.valueChanged.connect(self._on_lr_edited)
+        buttons.addWidget(self.lr_spin)
         left.addLayout(buttons)
-        self.status_label = QLabel()
-        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.status_label.setWordWrap(True)
-        left.addWidget(self.status_label)
-        self.log = QListWidget()
-        self.log.setWordWrap(True)
-        self.log.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.log.setToolTip("Each application of the rule: "
-                            "w += lr·(target − output)·x, b += lr·(target − output)")
-        left.addWidget(self.log, 1)
+        self.step_note = QLabel()
+        self.step_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.step_note.setWordWrap(True)
+        self.step_note.setStyleSheet("color: #555")
+        left.addWidget(self.step_note)
+        left.addStretch(1)
 
+        self.description_label = QLabel()
+        self.description_label.setWordWrap(True)
         self.plot = pg.PlotWidget()
+        self.plot.setMinimumSize(120, 120)
         item = self.plot.getPlotItem()
         x1min, x1max, x2min, x2max = VIEW_BOX
         item.setXRange(x1min, x1max, padding=0)
@@ -187,13 +208,31 @@ class PerceptronView(QWidget):
         self.legend_label = QLabel()
         self.legend_label.setWordWrap(True)
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self.status_label = QLabel()
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.status_label.setWordWrap(True)
+        self.log = QListWidget()
+        self.log.setWordWrap(True)
+        self.log.setMinimumHeight(40)
+        self.log.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.log.setToolTip("Each application of the rule: "
+                            "w += lr·(target − output)·x, b += lr·(target − output)")
+
+        box = item.getViewBox()
+        box.sigRangeChanged.connect(lambda *_: self._draw_geometry())
+        box.sigResized.connect(lambda *_: self._draw_points())
 
         right = QVBoxLayout()
-        right.addWidget(self.plot, 1)
+        right.setSpacing(4)
+        right.addWidget(self.description_label)
+        right.addWidget(self.plot, 4)
         right.addWidget(self.legend_label)
+        right.addWidget(self.status_label)
+        right.addWidget(self.log, 1)
         layout = QHBoxLayout(self)
-        layout.addLayout(left, 2)
-        layout.addLayout(right, 3)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(left, 1)
+        layout.addLayout(right, 1)
 
     @staticmethod
     def _set_range(slider: QSlider, spin: QDoubleSpinBox, limit: float):
@@ -215,15 +254,19 @@ class PerceptronView(QWidget):
 
     def set_weights(self, w1: float, w2: float, b: float):
         """Set the weights and bias by hand (the rule then starts again from them)."""
-        self._show_weights(np.array([w1, w2], np.float64), float(b))
         self._trainer = None
+        self._stepped_row = None
+        self._show_weights(np.array([w1, w2], np.float64), float(b))
 
     def weights(self) -> tuple[float, float, float]:
         """(w1, w2, b) exactly as the unit uses them (the spin boxes show them rounded)."""
         return float(self._w[0]), float(self._w[1]), float(self._b)
 
     def load_preset(self, name: str):
-        """Load a preset truth table: 'Concert', 'AND', 'OR' or 'XOR' (any case). The weights stay."""
+        """Load a preset truth table: 'Concert', 'AND', 'OR' or 'XOR' (any case), and start afresh.
+
+        Training stops, the weights and bias go back to 0 (the rule's textbook start), the log is cleared.
+        """
         key = {k.lower(): v for k, v in PRESETS.items()}.get(name.lower())
         if key is None:
             raise ValueError(f"Unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
@@ -235,7 +278,11 @@ class PerceptronView(QWidget):
             self.preset_combo.setCurrentText(label)
             self.preset_combo.blockSignals(False)
         self._load_table(TRUTH_TABLES[key])
-        self.status_label.setText(f"{label}: {TRUTH_TABLES[key].description}")
+        self.set_weights(0.0, 0.0, 0.0)
+        self.set_inputs(False, False)
+        self.log.clear()
+        self.status_label.setText(f"{label} loaded: weights back to 0, log cleared. Step or Train applies the rule "
+                                  "from there.")
 
     def table_targets(self) -> list[int]:
         return [int(t) for t in self._table.target]
@@ -244,10 +291,18 @@ class PerceptronView(QWidget):
         """Edit one target of the table (as double-clicking its cell does)."""
         self.table.item(row, 2).setText(str(int(value)))
 
+    def next_row(self) -> int:
+        """The table row (0-based) the next Step applies the rule to."""
+        trainer = self._trainer
+        return 0 if trainer is None or trainer.finished else trainer.index
+
     def step_once(self) -> Update | None:
-        """Apply the rule to the next example (table order); a finished or fresh run starts at epoch 1."""
+        """Apply the rule to the table's next example (table order); a finished or fresh run starts at epoch 1.
+
+        Not to the ticked inputs: the row is made bold, the inputs are set to it and the note says so.
+        """
         if self._trainer is None or self._trainer.finished:
-            self._trainer = RuleTrainer(self._table, self._w, self._b, self._lr, self.max_epochs)
+            self._trainer = RuleTrainer(self._table, self._w, self._b, self._lr, self.max_epochs, stop_on_cycle=True)
             self.log.addItem(f"start: w=({_num(self._w[0])}, {_num(self._w[1])}), b={_num(self._b)}, "
                              f"learning rate {_num(self._lr)}")
         trainer = self._trainer
@@ -256,6 +311,7 @@ class PerceptronView(QWidget):
         self._filling = True  # show the example being learned on the input toggles
         self.set_inputs(bool(u.x[0]), bool(u.x[1]))
         self._filling = False
+        self._stepped_row = u.index
         self._refresh()
         self.log.addItem(u.describe())
         if self.log.count() > 2000:
@@ -265,7 +321,8 @@ class PerceptronView(QWidget):
             if trainer.converged_epoch is None and self._separable is None:
                 self._separable = separable(self._table.x, self._table.target)
             message = outcome_message(trainer.converged_epoch, trainer.epochs_done,
-                                      None if trainer.converged_epoch else self._separable, self._preset)
+                                      None if trainer.converged_epoch else self._separable, self._preset,
+                                      trainer.cycle)
             self.status_label.setText(message)
             self.log.addItem(message)
             self.log.scrollToBottom()
@@ -278,7 +335,7 @@ class PerceptronView(QWidget):
         return u
 
     def train_to_end(self) -> str:
-        """What Train does, without the timer: the rule until it converges or runs out of epochs."""
+        """What Train does, without the timer: the rule until it converges, repeats itself or runs out of epochs."""
         self._stop_timer()
         self.step_once()
         while not self._trainer.finished:
@@ -289,6 +346,8 @@ class PerceptronView(QWidget):
         """Weights and bias back to 0, the log cleared."""
         self._stop_timer()
         self.set_weights(0.0, 0.0, 0.0)
+        self._stepped_row = None
+        self._refresh()
         self.log.clear()
         self.status_label.setText("Weights reset to 0: the unit never fires (0 > 0 is false)")
 
@@ -304,6 +363,7 @@ class PerceptronView(QWidget):
         self._table = table
         self._trainer = None
         self._separable = None
+        self._stepped_row = None
         self.description_label.setText(table.description)
         q1, q2 = table.questions
         self.raining_box.setText(q1 if q1.endswith("?") else f"{q1} = 1")
@@ -359,11 +419,14 @@ class PerceptronView(QWidget):
         else:
             self._b = float(value)
         self._trainer = None  # a hand-made change: the rule starts again from here
+        self._stepped_row = None
         self._refresh()
 
     def _on_lr_edited(self, value: float):
         self._lr = float(value)
         self._trainer = None
+        self._stepped_row = None
+        self._refresh()
 
     def _show_weights(self, w: np.ndarray, b: float):
         self._w = np.asarray(w, np.float64).copy()
@@ -417,37 +480,82 @@ class PerceptronView(QWidget):
         outputs = predict(w, b, table.x)
         right = outputs == table.target
         self._filling = True
+        stepped = self._stepped_row
         for r in range(len(table.x)):
             item = self.table.item(r, 3)
             if item is not None:
                 item.setText(f"{outputs[r]} {'✓' if right[r] else '✗'}")
                 item.setBackground(QBrush(QColor(255, 255, 255, 0) if right[r] else QColor(214, 39, 40, 60)))
+            for c in range(4):  # the row the last Step learned from: bold, on yellow
+                cell = self.table.item(r, c)
+                if cell is not None:
+                    font = cell.font()
+                    font.setBold(r == stepped)
+                    cell.setFont(font)
+                    if c < 3:
+                        cell.setBackground(QBrush(QColor(255, 230, 140, 140) if r == stepped else QColor(0, 0, 0, 0)))
         self._filling = False
+        self.step_note.setText(self._step_note())
 
+        self._right = right
+        self._draw_points()
+        self._draw_geometry()
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", f"x1: {table.feature_names[0]}")
+        item.setLabel("left", f"x2: {table.feature_names[1]}")
+        wrong = int((~right).sum())
+        named = table.class_names != ("0", "1")
+        one, zero = (f" ({table.class_names[1]})", f" ({table.class_names[0]})") if named else ("", "")
+        self.legend_label.setText(
+            f"<span style='color:{CLASS_COLORS[1]}'>●</span> target 1{one}, "
+            f"<span style='color:{CLASS_COLORS[0]}'>●</span> target 0{zero}; "
+            f"✗ wrong ({wrong} of {len(right)}); green: fires (w·x + b > 0); line: w·x + b = 0; "
+            "ring: the inputs")
+
+    def _draw_points(self):
+        """The four examples (✗ when wrong) and the ring on the inputs, smaller in a small plot."""
+        table, right = self._table, getattr(self, "_right", None)
+        if right is None:
+            return
+        scale = float(np.clip(min(self.plot.width(), self.plot.height()) / 300.0, 0.55, 1.0))
         spots = []
         for r, (p, t) in enumerate(zip(table.x, table.target)):
             spots.append({"pos": (float(p[0]), float(p[1])), "symbol": "o" if right[r] else "x",
-                          "size": 20 if right[r] else 30, "brush": pg.mkBrush(CLASS_COLORS[int(t)]),
+                          "size": (20 if right[r] else 30) * scale, "brush": pg.mkBrush(CLASS_COLORS[int(t)]),
                           "pen": pg.mkPen("#222" if right[r] else WRONG_COLOR, width=1.5), "data": r})
             named = table.class_names != ("0", "1")
             self.point_labels[r].setText(table.class_names[int(t)] if named else f"target {int(t)}")
             self.point_labels[r].setPos(float(p[0]), float(p[1]))
         self.points.setData(spots)
-        self.current.setData([{"pos": (float(x[0]), float(x[1]))}])
+        x = self.inputs()
+        self.current.setData([{"pos": (float(x[0]), float(x[1])), "size": 34 * scale}])
 
-        segment = decision_line(w, b, VIEW_BOX)
+    def _plot_box(self) -> tuple[float, float, float, float]:
+        """What the plot shows (wider than VIEW_BOX in a wide plot: its aspect ratio is locked)."""
+        (x0, x1), (y0, y1) = self.plot.getPlotItem().getViewBox().viewRange()
+        box = (min(x0, VIEW_BOX[0]), max(x1, VIEW_BOX[1]), min(y0, VIEW_BOX[2]), max(y1, VIEW_BOX[3]))
+        return box if all(np.isfinite(box)) else VIEW_BOX
+
+    def _draw_geometry(self):
+        """The line w·x + b = 0 and the green half-plane where the unit fires, across the whole visible plot."""
+        box = self._plot_box()
+        segment = decision_line(self._w, self._b, box)
         if segment is None:
             self.line.setData([], [])
         else:
             self.line.setData(segment[:, 0], segment[:, 1])
-        region = fires_region(w, b, VIEW_BOX)
+        region = fires_region(self._w, self._b, box)
         self.region.setPolygon(QPolygonF([QPointF(float(px), float(py)) for px, py in region]))
-        item = self.plot.getPlotItem()
-        item.setLabel("bottom", f"x1: {table.feature_names[0]}")
-        item.setLabel("left", f"x2: {table.feature_names[1]}")
-        wrong = int((~right).sum())
-        self.legend_label.setText(
-            f"<span style='color:{CLASS_COLORS[1]}'>●</span> target 1 ({table.class_names[1]}), "
-            f"<span style='color:{CLASS_COLORS[0]}'>●</span> target 0 ({table.class_names[0]}); "
-            f"✗ = wrongly classified ({wrong} of {len(right)}); green: where the unit fires (w·x + b > 0); "
-            "the line: w·x + b = 0; dotted ring: the current input")
+
+    def _row_text(self, r: int) -> str:
+        x, t = self._table.x[r], int(self._table.target[r])
+        return f"row {r + 1} (x = {_num(x[0])}, {_num(x[1])}; target {t})"
+
+    def _step_note(self) -> str:
+        stepped = self._stepped_row
+        trainer = self._trainer
+        if stepped is None or trainer is None:
+            return (f"Step uses the table's next example: {self._row_text(self.next_row())}, not the ticked inputs; "
+                    "it sets the inputs to that row.")
+        following = "a fresh run from row 1" if trainer.finished else f"row {self.next_row() + 1}"
+        return f"Step used {self._row_text(stepped)} and set the inputs to it. Next: {following}."
