@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import zoo
@@ -171,3 +172,38 @@ def test_a_reused_pid_does_not_keep_a_dead_run_running(tmp_path):
         pytest.skip("no process start times here (/proc)")
     (run / "status.json").write_text(json.dumps({"state": "running", "pid": me, "pid_started": process_start_time(me) - 1}))
     assert read_run(run).state == "interrupted"  # the pid lives, but it is another process now
+
+
+def test_each_epoch_has_its_own_order_a_function_of_seed_and_epoch():
+    from zoo.batches import EpochBatches, epoch_order
+
+    x = np.arange(40, dtype=np.float32)[:, None]
+    batches = EpochBatches(x, x, 8, seed=3)
+    orders = []
+    for epoch in range(3):
+        batches.set_epoch(epoch)
+        orders.append(np.concatenate([batches[i][0][:, 0] for i in range(len(batches))]).astype(int).tolist())
+    assert len({tuple(o) for o in orders}) == 3 and all(sorted(o) == list(range(40)) for o in orders)
+    assert orders[2] == epoch_order(40, 3, 2).tolist()  # a resumed run at epoch 2 draws the same
+    assert epoch_order(40, 2**32 - 1, 2**31).tolist() != epoch_order(40, 0, 0).tolist()  # no overflow at the edges
+
+
+def test_a_resumed_run_with_dropout_repeats_the_uninterrupted_run(tmp_path, small_data):
+    """mlp has dropout: the batch order and the dropout masks of every epoch are set from (seed, epoch)."""
+    from zoo._backend import keras
+
+    data, options = small_data("digits", 200), dict(epochs=3, batch_size=8, overrides={"training.augment": 0},
+                                                    progress=False, record_every=0)
+    whole = zoo.train("mlp", data=data, out=tmp_path / "whole", **options).history
+    stop = threading.Event()
+
+    class StopInEpochTwo(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if self.model.optimizer.iterations.numpy() == 33:
+                stop.set()
+
+    zoo.train("mlp", data=data, out=tmp_path / "cut", stop=stop, callbacks=[StopInEpochTwo()], **options)
+    resumed = resume(tmp_path / "cut", progress=False, data=data, record_every=0).history
+    assert resumed["epoch"] == whole["epoch"] == [1, 2, 3]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(resumed[key], whole[key], rtol=1e-5, err_msg=key)

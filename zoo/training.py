@@ -195,8 +195,9 @@ def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra)
 
 def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard,
          resume: dict | None = None) -> RunResult:
-    from .callbacks import (CosineLearningRate, EpochCheckpoint, JsonLinesProgress, ProgressPrinter, RunLogger, StopOnNonFinite,
-                            StopOnRequest, StopWhenConverged)
+    from .batches import EpochBatches
+    from .callbacks import (CosineLearningRate, EpochCheckpoint, EpochSeeds, JsonLinesProgress, ProgressPrinter, RunLogger,
+                            StopOnNonFinite, StopOnRequest, StopWhenConverged)
     from .datasets import prepare
     from .registry import build
 
@@ -212,26 +213,30 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
         # compiled as saved: the optimizer comes back with its state (moments, iterations)
         model = keras.models.load_model(resume["path"], safe_mode=True)
         initial_epoch, keep, previous = resume["epoch"], resume["step"], resume["history"]
-        keras.utils.set_random_seed(spec.training.seed + initial_epoch)  # fresh, reproducible shuffles from here
+        keras.utils.set_random_seed(spec.training.seed)
+    batches = EpochBatches(x, y, _batch_size(spec, len(x)), spec.training.seed, initial_epoch)
     divergence, stopper = StopOnNonFinite(), StopOnRequest(stop.is_set)
     logger = RunLogger(run_dir, status, previous)
-    callbacks = [stopper, divergence, logger, *_recorders(run_dir, x, record_every, tensorboard, keep),
+    # EpochSeeds first: the epoch's batch order and dropout draws are set before anything else sees the epoch
+    callbacks = [EpochSeeds(spec.training.seed, batches), stopper, divergence, logger,
+                 *_recorders(run_dir, x, record_every, tensorboard, keep),
                  EpochCheckpoint(run_dir / "checkpoint"), *extra_callbacks]
     if spec.optimizer.schedule == "cosine":
-        callbacks.insert(0, CosineLearningRate(spec.optimizer.learning_rate, spec.training.epochs))
+        callbacks.insert(1, CosineLearningRate(spec.optimizer.learning_rate, spec.training.epochs))
     converged = StopWhenConverged(x, y) if spec.builder == "perceptron" else None
     if converged is not None:
-        callbacks.insert(0, converged)
+        callbacks.insert(1, converged)
     if progress is True:
         callbacks.append(ProgressPrinter())
     elif progress == "json":
         callbacks.append(JsonLinesProgress(run_dir))
     elif callable(progress) and progress is not False:
         callbacks.append(progress)
-    batch = _batch_size(spec, len(x))
+    batch = batches.batch_size
     started = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=spec.training.epochs, initial_epoch=initial_epoch, validation_data=val,
-              shuffle=True, verbose=0, callbacks=callbacks)
+    model.fit(batches, epochs=spec.training.epochs, initial_epoch=initial_epoch, validation_data=val,
+              validation_batch_size=batch,
+              shuffle=False, verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - started
     history = logger.history
 

@@ -2,6 +2,7 @@
 from .activation_recorder import ActivationRecorder
 from .cosine_learning_rate import CosineLearningRate
 from .epoch_checkpoint import EpochCheckpoint, read_checkpoint
+from .epoch_seeds import EpochSeeds
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
 from .json_lines_progress import JsonLinesProgress
 from .progress_printer import ProgressPrinter
@@ -11,4 +12,4 @@ from .stop_on_non_finite import StopOnNonFinite
 from .stop_on_request import StopOnRequest
 from .stop_when_converged import StopWhenConverged
 
-__all__ = ["ActivationRecorder", "CosineLearningRate", "EpochCheckpoint", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged", "read_checkpoint"]
+__all__ = ["ActivationRecorder", "CosineLearningRate", "EpochCheckpoint", "EpochSeeds", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged", "read_checkpoint"]
