@@ -1,8 +1,10 @@
 """Screenshots of every view for the README: `xvfb-run -s "-screen 0 1400x900x24" python -m gui.screenshots`.
 
 Uses its own ZOO_HOME (default: a fresh temporary folder), trains what the views need (mlp on
-MNIST when ZOO_DATA_DIR has it, else digits; the diverging `exploding`; the vanishing-gradients
-preset), drives each view as a user would and saves `assets/screenshots/<view>.png`.
+MNIST when ZOO_DATA_DIR has it, else digits; the diverging `exploding`; the vanishing and exploding
+presets), drives each view as a user would and saves `assets/screenshots/<view>.png`: what the X
+server shows in the window's place (a real screenshot, not a rendering of the widget), so it needs a
+display (Xvfb), not Qt's offscreen platform. Also saves a figure with the Gradients view's Save figure.
 """
 from __future__ import annotations
 
@@ -64,20 +66,31 @@ def main() -> None:
     window.load_tensorflow()
     _wait(app, lambda: window.tensorflow_ready)
 
+    if app.platformName() in ("offscreen", "minimal"):
+        raise SystemExit("screenshots need a display: run under xvfb-run (see the docstring), not offscreen")
+
     def shoot(view, name: str) -> None:
         window.tabs.setCurrentWidget(view)
         _settle(app)
-        window.grab().save(str(out / f"{name}.png"))
+        frame = window.frameGeometry()
+        screen = app.primaryScreen().grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+        screen.save(str(out / f"{name}.png"))
         print(out / f"{name}.png")
 
     window.zoo.select("deep-sigmoid")
     shoot(window.zoo, "zoo")
 
-    window.gradients.run_preset("vanishing")
+    window.gradients.run_preset("exploding", reuse=True)
     window.tabs.setCurrentWidget(window.gradients)
     _wait(app, lambda: not window.gradients.busy)
+    shoot(window.gradients, "gradients-exploding")
+    window.gradients.save(str(out / "gradients-exploding-saved.png"))  # what Save figure writes
+    print(out / "gradients-exploding-saved.png")
+
+    window.gradients.run_preset("vanishing", reuse=True)
+    _wait(app, lambda: not window.gradients.busy)
     shoot(window.gradients, "gradients")
-    for index, name in ((1, "gradients-heatmap"), (3, "gradients-units")):
+    for index, name in ((1, "gradients-heatmap"), (2, "gradients-histograms"), (3, "gradients-units")):
         window.gradients.tabs.setCurrentIndex(index)
         shoot(window.gradients, name)
     window.gradients.tabs.setCurrentIndex(0)
@@ -96,6 +109,9 @@ def main() -> None:
     window.runs.refresh()
     window.runs.select(mnist_mlp.path)
     shoot(window.runs, "runs")
+    diverged = next(r for r in list_runs() if r.state == "diverged")
+    window.runs.select(diverged.path)
+    shoot(window.runs, "runs-diverged")
 
     window.draw.refresh()
     window.draw.set_run(mnist_mlp.path)
