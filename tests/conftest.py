@@ -55,6 +55,16 @@ def mnist_dir():
     return None
 
 
+def dead_pid() -> int:
+    """The pid of a process that has ended (for run folders whose training was killed)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
 def all_finite(model) -> bool:
     return all(np.isfinite(w.numpy()).all() for w in model.weights)
 

@@ -11,6 +11,8 @@ import zoo
 from zoo.records import GradientTail, smooth
 from zoo.runs import list_runs, read_run, write_json_atomic
 
+from conftest import dead_pid
+
 
 def test_json_lines_progress_reports_every_epoch_and_the_last_batch(small_data):
     from zoo._backend import keras
@@ -40,15 +42,10 @@ def test_zoo_train_json_ends_with_an_end_event(tmp_path):
     assert events[-1]["test"]["accuracy"] == json.loads((tmp_path / "run" / "status.json").read_text())["test"]["accuracy"]
 
 
-def _dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
 
 def test_list_runs_detects_interrupted_runs_and_lists_broken_ones(tmp_path):
     parent = tmp_path / "runs"
-    for name, status in (("killed", {"state": "running", "pid": _dead_pid(), "model": "mlp", "started": "2026-01-02"}),
+    for name, status in (("killed", {"state": "running", "pid": dead_pid(), "model": "mlp", "started": "2026-01-02"}),
                          ("live", {"state": "running", "pid": __import__("os").getpid(), "model": "cnn", "started": "2026-01-03"}),
                          ("done", {"state": "completed", "model": "mlp", "test": {"accuracy": 0.9}, "started": "2026-01-01"})):
         (parent / name).mkdir(parents=True)

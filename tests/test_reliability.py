@@ -17,6 +17,8 @@ from zoo.errors import RunError
 from zoo.runs import read_run
 from zoo.training import resume
 
+from conftest import dead_pid
+
 EPOCHS = 3
 
 
@@ -207,3 +209,58 @@ def test_a_resumed_run_with_dropout_repeats_the_uninterrupted_run(tmp_path, smal
     assert resumed["epoch"] == whole["epoch"] == [1, 2, 3]
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         np.testing.assert_allclose(resumed[key], whole[key], rtol=1e-5, err_msg=key)
+
+
+def _stopped_after_one_epoch(tmp_path, data, **options):
+    from zoo._backend import keras
+
+    stop = threading.Event()
+
+    class StopInEpochTwo(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if self.model.optimizer.iterations.numpy() == 30:
+                stop.set()
+
+    result = zoo.train("mlp", epochs=2, batch_size=8, data=data, out=tmp_path / "run", stop=stop, progress=False,
+                       callbacks=[StopInEpochTwo()], record_every=0, overrides={"training.augment": 0}, **options)
+    assert result.state == "stopped"
+    return tmp_path / "run"
+
+
+def test_an_error_before_resuming_leaves_the_run_as_it_was_and_failed_runs_resume(tmp_path, small_data, monkeypatch,
+                                                                                capsys):
+    data = small_data("digits", 200)
+    run = _stopped_after_one_epoch(tmp_path, data, dataset="mnist")  # its spec says MNIST
+    before = (run / "status.json").read_text()
+    monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path / "no-mnist-here"))
+    assert main(["resume", str(run)]) == 2  # MNIST is missing: one line, and nothing of the run changes
+    assert "MNIST not found" in capsys.readouterr().err
+    assert (run / "status.json").read_text() == before and read_run(run).state == "stopped"
+    sidecar = run / "checkpoint" / "checkpoint.json"
+    good = sidecar.read_text()
+    for bad, words in (({"epoch": "1", "step": 25, "file": "epoch-0001.keras"}, "`epoch` is '1'"),
+                       ({"epoch": 1, "step": 25, "file": "../../status.json"}, "`file`"), ([1], "not a JSON object")):
+        sidecar.write_text(json.dumps(bad))
+        with pytest.raises(RunError, match=words):
+            resume(run, progress=False, data=data)
+        assert (run / "status.json").read_text() == before
+    sidecar.write_text(good)
+    status = json.loads(before)
+    (run / "status.json").write_text(json.dumps({**status, "state": "failed", "message": "disk full"}))
+    result = resume(run, progress=False, data=data)  # a failed run with a checkpoint is not dead
+    assert result.state == "completed" and read_run(run).epochs_completed == 2
+
+
+def test_resume_finishes_a_run_killed_after_its_last_checkpoint(tmp_path, small_data):
+    data = small_data("digits", 200)
+    run = tmp_path / "run"
+    zoo.train("mlp", epochs=1, batch_size=8, data=data, out=run, progress=False, record_every=0,
+              overrides={"training.augment": 0})
+    status = json.loads((run / "status.json").read_text())  # as a kill during the final save leaves it:
+    (run / "status.json").write_text(json.dumps({**status, "state": "running", "pid": dead_pid(), "test": {}}))
+    (run / "model.keras").replace(run / "model.partial.keras")
+    assert read_run(run).state == "interrupted"
+    result = resume(run, progress=False, data=data)
+    assert result.state == "completed" and result.test["accuracy"] > 0.5
+    assert (run / "model.keras").is_file() and not (run / "model.partial.keras").exists()
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1]

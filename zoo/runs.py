@@ -121,6 +121,39 @@ def create_run_dir(model_name: str, out: str | Path | None = None) -> Path:
     raise RunError(f"Too many runs named {stem} in {parent}")
 
 
+def _file_mode() -> int:
+    """The mode a plain `open()` gives a new file here (0o666 less the umask): every run file gets the same."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some systems cannot open a folder: the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def replace_durably(written: str | Path, path: str | Path) -> None:
+    """Put the finished file `written` at `path` so that a power loss leaves the old file or the new one, whole.
+
+    The file's data is flushed to disk before the rename and the folder's entry after it.
+    """
+    written, path = Path(written), Path(path)
+    os.chmod(written, _file_mode())
+    with open(written, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(written, path)
+    _fsync_folder(path.parent)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder, then rename: readers never see half a file."""
     path = Path(path)
@@ -128,12 +161,18 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_leftovers(run_dir: str | Path) -> None:
+    """Delete what an interrupted write leaves behind in a run folder: temporary and partial files."""
+    run_dir = Path(run_dir)
+    for pattern in (".*.tmp", "*.partial.keras", "*.partial.npz", "checkpoint/.*.tmp", "checkpoint/partial-*.keras"):
+        for leftover in run_dir.glob(pattern):
+            leftover.unlink(missing_ok=True)
 
 
 def _finite_or_none(value: Any) -> Any:

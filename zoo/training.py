@@ -15,7 +15,8 @@ import numpy as np
 
 from .errors import RunError, ZooError
 from .registry import load_spec
-from .runs import STATUS_FORMAT, create_run_dir, now_iso, process_start_time, write_json_atomic, write_text_atomic
+from .runs import (STATUS_FORMAT, create_run_dir, now_iso, process_start_time, remove_leftovers, replace_durably,
+                   write_json_atomic, write_text_atomic)
 from .spec import ModelSpec
 
 
@@ -115,16 +116,18 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     return _run(spec, run_dir, status, callbacks or [], stop, progress, data, record_every, tensorboard)
 
 
-RESUMABLE = ("interrupted", "stopped")
+RESUMABLE = ("interrupted", "stopped", "failed")  # with a checkpoint
 
 
 def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress: bool | str | Callable = True,
            data=None, record_every: int = 1, tensorboard: bool = False) -> RunResult:
-    """Continue an interrupted or stopped run from its last epoch checkpoint, in the same folder.
+    """Continue an interrupted, stopped or failed run from its last epoch checkpoint, in the same folder.
 
     The history and the gradient and activation records are cut back to that checkpoint and go on
-    from it, so they have neither duplicates nor gaps. Refused (`RunError`) for a run that is still
-    running, completed, diverged or failed, or that has no checkpoint yet.
+    from it, so they have neither duplicates nor gaps. A run whose checkpoint is of its last epoch (it
+    was killed while saving or testing its model) is finished: saved, tested, completed. An error
+    before training starts again (missing data, an unreadable checkpoint) leaves the run as it was.
+    Refused (`RunError`) for a run that is still running, completed or diverged, or has no checkpoint.
     """
     from .callbacks import read_checkpoint
     from .datasets import load_dataset
@@ -135,6 +138,8 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
     info = read_run(run_dir)
     if info.state not in RESUMABLE:
         why = {"running": "it is still running", "completed": "it has completed; train a new run",
+               "diverged": "it diverged, and would again from its checkpoint; train it again with gradient "
+                           "clipping or a lower learning rate",
                "broken": f"its folder is broken ({info.problem})"}.get(info.state, f"it {info.state}; train it again")
         raise RunError(f"Cannot resume {run_dir}: {why}")
     checkpoint = read_checkpoint(run_dir / "checkpoint")
@@ -142,37 +147,58 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
         raise RunError(f"Cannot resume {run_dir}: it has no checkpoint (it ended before its first epoch did); "
                        "train it again")
     spec = read_spec_file(run_dir / "spec.toml")
-    if checkpoint["epoch"] >= spec.training.epochs:
-        raise RunError(f"Cannot resume {run_dir}: its checkpoint is of the last epoch ({checkpoint['epoch']})")
+    if checkpoint["epoch"] > spec.training.epochs:
+        raise RunError(f"Cannot resume {run_dir}: its checkpoint is of epoch {checkpoint['epoch']}, beyond the "
+                       f"{spec.training.epochs} its spec.toml trains")
     history = read_json(run_dir / "history.json") if (run_dir / "history.json").exists() else {}
+    if not isinstance(history, dict):
+        raise RunError(f"Cannot resume {run_dir}: {run_dir / 'history.json'} is not a JSON object")
     history = {key: list(values)[: checkpoint["epoch"]] for key, values in history.items() if isinstance(values, list)}
     data = data if data is not None else load_dataset(spec.dataset)  # missing data: the run stays as it was
     status = read_json(run_dir / "status.json")
+    before = dict(status)
+    remove_leftovers(run_dir)  # half-written files of the run that was cut short
     status.update(state="running", pid=os.getpid(), pid_started=process_start_time(os.getpid()),
                   epochs_completed=checkpoint["epoch"], finished=None, message="",
                   step=None, test={}, updated=now_iso())
     status.setdefault("resumed", []).append({"at": now_iso(), "from_epoch": checkpoint["epoch"]})
     write_json_atomic(run_dir / "status.json", status)
     stop = stop or threading.Event()
-    resume_from = {**checkpoint, "history": history}
+    resume_from = {**checkpoint, "history": history, "status_before": before}
     return _run(spec, run_dir, status, [], stop, progress, data, record_every, tensorboard, resume_from)
 
 
 def _run(spec, run_dir, status, callbacks, stop, progress, data, record_every, tensorboard, resume_from=None):
+    began = threading.Event()  # set once training (or finishing a resumed run) has really started
     try:
         with _stop_on_signals(stop):
-            return _fit(spec, run_dir, status, callbacks, stop, progress, data, record_every, tensorboard, resume_from)
+            return _fit(spec, run_dir, status, callbacks, stop, progress, data, record_every, tensorboard, resume_from,
+                        began)
     except KeyboardInterrupt:
+        if resume_from is not None and not began.is_set():
+            write_json_atomic(run_dir / "status.json", resume_from["status_before"])
+            return RunResult(run_dir, resume_from["status_before"].get("state", "stopped"),
+                             message="Interrupted before resuming; the run is as it was")
         _finish(run_dir, status, "stopped", "Interrupted before the first step ended")
         return RunResult(run_dir, "stopped", message=status["message"])
-    except ZooError as e:
-        _finish(run_dir, status, "failed", str(e))
-        raise
-    except Exception as e:  # an unexpected failure: keep the details on disk, say one line
+    except Exception as e:
+        if resume_from is not None and not began.is_set():  # nothing of the run changed: leave it as it was
+            write_json_atomic(run_dir / "status.json", resume_from["status_before"])
+            if isinstance(e, ZooError):
+                raise
+            raise RunError(f"Cannot resume {run_dir} ({type(e).__name__}: {_first_line(e)}); the run is as it was") from e
+        if isinstance(e, ZooError):
+            _finish(run_dir, status, "failed", str(e))
+            raise
+        # an unexpected failure: keep the details on disk, say one line
         write_text_atomic(run_dir / "error.log", traceback.format_exc())
         _finish(run_dir, status, "failed", f"{type(e).__name__}: {e}")
-        raise RunError(f"Training failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+        raise RunError(f"Training failed ({type(e).__name__}: {_first_line(e)}); "
                        f"details in {run_dir / 'error.log'}") from e
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else ""
 
 
 def _initial_status(spec: ModelSpec) -> dict:
@@ -194,7 +220,7 @@ def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra)
 
 
 def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard,
-         resume: dict | None = None) -> RunResult:
+         resume: dict | None = None, began: threading.Event | None = None) -> RunResult:
     from .batches import EpochBatches
     from .callbacks import (CosineLearningRate, EpochCheckpoint, EpochSeeds, JsonLinesProgress, ProgressPrinter, RunLogger,
                             StopOnNonFinite, StopOnRequest, StopWhenConverged)
@@ -234,6 +260,8 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
         callbacks.append(progress)
     batch = batches.batch_size
     started = time.perf_counter()
+    if began is not None:
+        began.set()
     model.fit(batches, epochs=spec.training.epochs, initial_epoch=initial_epoch, validation_data=val,
               validation_batch_size=batch,
               shuffle=False, verbose=0, callbacks=callbacks)
@@ -313,5 +341,8 @@ def _write_confusion(model, spec: ModelSpec, dataset, x_test, run_dir: Path) -> 
 
 def _save_model(model, run_dir: Path) -> None:
     partial = run_dir / "model.partial.keras"  # Keras wants the .keras suffix; rename makes it atomic
-    model.save(partial)
-    partial.replace(run_dir / "model.keras")
+    try:
+        model.save(partial)
+        replace_durably(partial, run_dir / "model.keras")
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1,7 +1,8 @@
+import re
 from pathlib import Path
 
 from .._backend import keras
-from ..runs import now_iso, read_json, write_json_atomic
+from ..runs import now_iso, read_json, replace_durably, write_json_atomic
 from .whole_epochs import EpochSteps
 
 SIDECAR = "checkpoint.json"
@@ -48,8 +49,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
             return
         name = f"epoch-{epoch + 1:04d}.keras"
         partial = self.folder / f"partial-{name}"  # Keras wants the .keras suffix
-        self.model.save(partial)
-        partial.replace(self.folder / name)
+        try:
+            self.model.save(partial)
+            replace_durably(partial, self.folder / name)
+        finally:
+            partial.unlink(missing_ok=True)
         step = int(self.model.optimizer.iterations.numpy())
         write_json_atomic(self.folder / SIDECAR, {"epoch": epoch + 1, "step": step, "file": name, "saved": now_iso()})
         for old in self.folder.glob("*.keras"):
@@ -58,11 +62,25 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 
 def read_checkpoint(folder) -> dict | None:
-    """The sidecar of the newest whole checkpoint in `folder` with `path` added, or None if there is none."""
+    """The sidecar of the newest whole checkpoint in `folder` with `path` added, or None if there is none.
+
+    Raises `RunError` (one line) for a sidecar that is not one: its epoch and step must be whole numbers
+    and its file a checkpoint's own name in the folder.
+    """
+    from ..errors import RunError
+
     folder = Path(folder)
     if not (folder / SIDECAR).is_file():
         return None
     sidecar = read_json(folder / SIDECAR)
-    if not isinstance(sidecar, dict) or not (folder / str(sidecar.get("file"))).is_file():
+    if not isinstance(sidecar, dict):
+        raise RunError(f"{folder / SIDECAR} is not a JSON object")
+    epoch, step, name = sidecar.get("epoch"), sidecar.get("step"), sidecar.get("file")
+    for key, value, least in (("epoch", epoch, 1), ("step", step, 0)):
+        if type(value) is not int or value < least:
+            raise RunError(f"{folder / SIDECAR}: `{key}` is {value!r}; expected a whole number >= {least}")
+    if not isinstance(name, str) or not re.fullmatch(r"epoch-\d{4,}\.keras", name):
+        raise RunError(f"{folder / SIDECAR}: `file` is {name!r}; expected a checkpoint's name such as 'epoch-0003.keras'")
+    if not (folder / name).is_file():
         return None
-    return {**sidecar, "path": folder / sidecar["file"]}
+    return {**sidecar, "path": folder / name}

@@ -6,6 +6,7 @@ import numpy as np
 
 from .._backend import keras, tf
 from ..records import GradientCsv, histograms_up_to, rows_up_to, write_activations, write_details
+from ..runs import replace_durably
 from .activation_recorder import ActivationRecorder
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
 
@@ -83,8 +84,11 @@ class RecordWriter(keras.callbacks.Callback):
                 steps = np.concatenate([self._previous_histograms["steps"], steps])
                 counts = np.concatenate([self._previous_histograms["counts"], counts])
             partial = self.run_dir / "histograms.partial.npz"
-            np.savez_compressed(partial, steps=steps, layers=np.array(g.layer_names), edges=HIST_EDGES, counts=counts)
-            partial.replace(self.run_dir / "histograms.npz")
+            try:
+                np.savez_compressed(partial, steps=steps, layers=np.array(g.layer_names), edges=HIST_EDGES, counts=counts)
+                replace_durably(partial, self.run_dir / "histograms.npz")
+            finally:
+                partial.unlink(missing_ok=True)
         if self._writer is not None:
             with self._writer.as_default():
                 for step, counts in list(zip(g.detail_steps, g.histograms))[self._histograms_written:]:
