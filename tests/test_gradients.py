@@ -1,6 +1,7 @@
 """Gradient recording: the recorded numbers are the real ones, and the textbook experiments show what they should."""
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -257,3 +258,28 @@ def test_recorder_works_under_xla(tf_keras):
     norms = [np.sqrt(sum((g ** 2).sum() for g in layer)) for layer in expected]
     np.testing.assert_allclose(recorder.table()["grad_norm"][0], norms, rtol=1e-4)
     assert recorder.details()["step"].tolist() == [1, 2]
+
+
+def test_compare_says_in_one_line_what_is_wrong_with_a_run(tmp_path, capsys):
+    good = train("binary", epochs=1, out=tmp_path / "good", progress=False).path
+    header = "step,epoch,layer,depth,grad_norm,grad_norm_clipped\n"
+    cases = {
+        "killed-early": (header, "has no records yet"),
+        "no-depth": ("step,epoch,layer,grad_norm,grad_norm_clipped\n1,1,output,0.5,\n", "no `depth` column"),
+        "bad-depth": (header + "1,1,output,deep,0.5,\n", "line 2: not a gradient record"),
+        "status-list": (header + "1,1,output,1,0.5,\n", "not a JSON object"),
+    }
+    for name, (text, words) in cases.items():
+        run = tmp_path / name
+        shutil.copytree(good, run)
+        (run / "gradients.csv").write_text(text)
+        if name == "status-list":
+            (run / "status.json").write_text("[1, 2]")
+        capsys.readouterr()
+        assert main(["compare", str(good), str(run)]) == 2, name
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0] and "Traceback" not in err[0], (name, err)
+    gapped = tmp_path / "gapped-depths"  # depths 1 and 3 (a layer missing): still a figure, no IndexError
+    shutil.copytree(good, gapped)
+    (gapped / "gradients.csv").write_text(header + "1,1,hidden_1,1,0.5,\n1,1,output,3,0.25,\n")
+    assert main(["compare", str(gapped), "--out", str(tmp_path / "fig.png")]) == 0

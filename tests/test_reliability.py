@@ -264,3 +264,48 @@ def test_resume_finishes_a_run_killed_after_its_last_checkpoint(tmp_path, small_
     assert result.state == "completed" and result.test["accuracy"] > 0.5
     assert (run / "model.keras").is_file() and not (run / "model.partial.keras").exists()
     assert json.loads((run / "history.json").read_text())["epoch"] == [1]
+
+
+def test_a_full_disk_stops_training_in_one_line_and_the_run_resumes_once_there_is_room(tmp_path, small_data,
+                                                                                        monkeypatch):
+    import errno
+
+    from zoo.callbacks import epoch_checkpoint
+
+    data = small_data("digits", 200)
+    full = OSError(errno.ENOSPC, "No space left on device")
+    saved = epoch_checkpoint.replace_durably
+    calls = []
+
+    def fill_up(written, path):
+        calls.append(path.name)
+        if len(calls) == 2:  # the second epoch's checkpoint does not fit
+            raise full
+        saved(written, path)
+
+    monkeypatch.setattr(epoch_checkpoint, "replace_durably", fill_up)
+    with pytest.raises(RunError, match=r"cannot write to .*No space left on device.*resumed from its last epoch"):
+        zoo.train("mlp", epochs=3, batch_size=8, data=data, out=tmp_path / "run", progress=False, record_every=0,
+                  overrides={"training.augment": 0})
+    run = tmp_path / "run"
+    assert read_run(run).state == "failed" and json.loads((run / "checkpoint" / "checkpoint.json").read_text())["epoch"] == 1
+    assert not list(run.rglob("partial-*")) and not list(run.rglob(".*.tmp"))
+    monkeypatch.setattr(epoch_checkpoint, "replace_durably", saved)  # room again
+    assert resume(run, progress=False, data=data, record_every=0).state == "completed"  # epoch 2 redone from 1
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2, 3]
+
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(full))  # nothing can be written at all
+    with pytest.raises(RunError, match="Cannot write the run folder") as e:
+        zoo.train("binary", epochs=1, out=tmp_path / "nothing", progress=False)
+    assert "\n" not in str(e.value) and not (tmp_path / "nothing").exists()
+
+
+def test_resume_in_a_folder_that_cannot_be_written_says_so_and_changes_nothing(tmp_path, small_data, monkeypatch):
+    data = small_data("digits", 200)
+    run = _stopped_after_one_epoch(tmp_path, data)
+    before = (run / "status.json").read_text()
+    monkeypatch.setattr("zoo.training.write_json_atomic",
+                        lambda *a: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    with pytest.raises(RunError, match="cannot write to it") as e:
+        resume(run, progress=False, data=data)
+    assert "\n" not in str(e.value) and (run / "status.json").read_text() == before

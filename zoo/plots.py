@@ -56,10 +56,10 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
             ax.plot(run.steps, before, color="black", lw=1.2, label="all layers, as computed")
             ax.plot(run.steps, after, color="black", lw=1.2, ls="--", label="all layers, after clipping")
         ax.set_yscale("log")
-        ax.set_title(f"{run.name} ({run.status.get('state', '?')})")
+        ax.set_title(f"{run.name} ({run.status.state.value})")
         ax.set_xlabel("training step")
         axes[0, 0].set_ylabel("gradient L2 norm per layer")
-        if run.status.get("state") == "diverged":
+        if run.status.state == "diverged":
             _mark_divergence(ax, run, norms)
         ax.legend(fontsize=6, ncol=2, title="depth: layer", title_fontsize=7)
 
@@ -87,8 +87,8 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
         if drawn:
             ax.legend(fontsize=8)
         else:  # a run that diverged in its first epoch has no finite epoch loss: say so, not an empty frame
-            ax.text(0.5, 0.5, "no finite loss to plot:\n" + (f"diverged at step {run.status.get('step')}"
-                    if run.status.get("state") == "diverged" else "no epoch finished"),
+            ax.text(0.5, 0.5, "no finite loss to plot:\n" + (f"diverged at step {run.status.step}"
+                    if run.status.state == "diverged" else "no epoch finished"),
                     ha="center", va="center", color="red", transform=ax.transAxes)
             ax.set_xlim(0.5, max(len(run.history.get("epoch", [])), 1) + 0.5)
     fig.tight_layout()
@@ -97,7 +97,7 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
 
 def _mark_divergence(ax, run: RunRecords, norms: np.ndarray) -> None:
     """The step the run diverged at (a red line), its last finite norms, and where the values became non-finite."""
-    step = run.status.get("step") or int(run.steps[-1])
+    step = run.status.step or int(run.steps[-1])
     ax.axvline(step, color="red", ls="--", lw=1)
     finite = np.where(np.all(np.isfinite(norms), axis=1))[0]
     broken = np.where(~np.all(np.isfinite(norms), axis=1))[0]

@@ -63,10 +63,17 @@ class RunRecords:
     """A run folder's records as arrays: `steps` (n,), `layers` (names, depth order), `grad(stat)` (n, layers)."""
 
     def __init__(self, run_dir: str | Path):
+        from .runs import read_status
+
         self.path = Path(run_dir)
-        self.status = read_json(self.path / "status.json")
-        self.history = read_json(self.path / "history.json") if (self.path / "history.json").exists() else {}
-        self.name = self.status.get("model", self.path.name)
+        if not self.path.is_dir():
+            raise RunError(f"{self.path} is not a run folder")
+        self.status = read_status(self.path)
+        history = read_json(self.path / "history.json") if (self.path / "history.json").exists() else {}
+        if not isinstance(history, dict):
+            raise RunError(f"{self.path / 'history.json'} is not a JSON object")
+        self.history = history
+        self.name = self.status.model if self.status.model != "?" else self.path.name
         self._load_gradients()
 
     def _load_gradients(self) -> None:
@@ -75,19 +82,26 @@ class RunRecords:
             raise RunError(f"{self.path} has no gradients.csv; train it with `zoo train` (recording is on by default)")
         try:
             with open(path, newline="") as f:
-                rows = list(csv.DictReader(f))
+                reader = csv.DictReader(f)
+                missing = [c for c in GRADIENT_COLUMNS if c not in (reader.fieldnames or [])]
+                if missing:
+                    raise RunError(f"{path} has no `{missing[0]}` column; expected {', '.join(GRADIENT_COLUMNS)}")
+                rows = [_gradient_row(path, reader.line_num, r) for r in reader]
         except (OSError, csv.Error, UnicodeDecodeError) as e:
             raise RunError(f"{path} is unreadable ({e})") from None
-        depth = {r["layer"]: int(r["depth"]) for r in rows}
+        if not rows:
+            raise RunError(f"{path} has no records yet (the run ended before its first steps were written)")
+        depth = {layer: d for _, layer, d, _ in rows}
         self.layers = sorted(depth, key=depth.get)
-        steps = sorted({int(r["step"]) for r in rows})
+        column = {layer: i for i, layer in enumerate(self.layers)}
+        steps = sorted({step for step, *_ in rows})
         self.steps = np.array(steps, np.int64)
         index = {s: i for i, s in enumerate(steps)}
         self._stats: dict[str, np.ndarray] = {}
-        for stat in GRADIENT_COLUMNS[4:]:
+        for k, stat in enumerate(GRADIENT_COLUMNS[4:]):
             table = np.full((len(steps), len(self.layers)), np.nan)
-            for r in rows:
-                table[index[int(r["step"])], depth[r["layer"]] - 1] = float(r[stat]) if r[stat] else np.nan
+            for step, layer, _, values in rows:
+                table[index[step], column[layer]] = values[k]
             self._stats[stat] = table
 
     def grad(self, stat: str = "grad_norm") -> np.ndarray:
@@ -97,6 +111,15 @@ class RunRecords:
     def hidden(self) -> list[int]:
         """Column indices of the hidden layers (everything but the output layer)."""
         return [i for i, name in enumerate(self.layers) if name != "output"]
+
+
+def _gradient_row(path: Path, line: int, row: dict) -> tuple[int, str, int, tuple[float, float]]:
+    """(step, layer, depth, (grad_norm, grad_norm_clipped)) of one `gradients.csv` row; RunError naming the line."""
+    try:
+        values = tuple(float(row[c]) if row[c] else np.nan for c in GRADIENT_COLUMNS[4:])
+        return int(row["step"]), str(row["layer"]), int(row["depth"]), values
+    except (TypeError, ValueError):
+        raise RunError(f"{path}, line {line}: not a gradient record ({', '.join(f'{c}={row.get(c)!r}' for c in GRADIENT_COLUMNS[:5])})"[:300]) from None
 
 
 class GradientTail:

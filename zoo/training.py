@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import threading
 import time
@@ -109,9 +110,13 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     spec = resolve_spec(spec, dataset, epochs, batch_size, learning_rate, seed, overrides)
     data = data if data is not None else load_dataset(spec.dataset)  # missing data: refused before any run folder
     run_dir = create_run_dir(spec.name, out)
-    write_text_atomic(run_dir / "spec.toml", spec.to_toml())
     status = _initial_status(spec)
-    write_json_atomic(run_dir / "status.json", status)
+    try:
+        write_text_atomic(run_dir / "spec.toml", spec.to_toml())
+        write_json_atomic(run_dir / "status.json", status)
+    except OSError as e:  # a full or read-only disk: the new folder holds nothing worth keeping
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise RunError(f"Cannot write the run folder {run_dir}: {e.strerror or e}") from None
     stop = stop or threading.Event()
     return _run(spec, run_dir, status, callbacks or [], stop, progress, data, record_every, tensorboard)
 
@@ -162,7 +167,10 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
                   epochs_completed=checkpoint["epoch"], finished=None, message="",
                   step=None, test={}, updated=now_iso())
     status.setdefault("resumed", []).append({"at": now_iso(), "from_epoch": checkpoint["epoch"]})
-    write_json_atomic(run_dir / "status.json", status)
+    try:
+        write_json_atomic(run_dir / "status.json", status)
+    except OSError as e:  # read-only or full: nothing was written, the run is as it was
+        raise RunError(f"Cannot resume {run_dir}: cannot write to it ({e.strerror or e})") from None
     stop = stop or threading.Event()
     resume_from = {**checkpoint, "history": history, "status_before": before}
     return _run(spec, run_dir, status, [], stop, progress, data, record_every, tensorboard, resume_from)
@@ -183,18 +191,32 @@ def _run(spec, run_dir, status, callbacks, stop, progress, data, record_every, t
         return RunResult(run_dir, "stopped", message=status["message"])
     except Exception as e:
         if resume_from is not None and not began.is_set():  # nothing of the run changed: leave it as it was
-            write_json_atomic(run_dir / "status.json", resume_from["status_before"])
+            _try(write_json_atomic, run_dir / "status.json", resume_from["status_before"])
             if isinstance(e, ZooError):
                 raise
             raise RunError(f"Cannot resume {run_dir} ({type(e).__name__}: {_first_line(e)}); the run is as it was") from e
         if isinstance(e, ZooError):
-            _finish(run_dir, status, "failed", str(e))
+            _try(_finish, run_dir, status, "failed", str(e))
             raise
+        if isinstance(e, OSError) and e.errno is not None:  # the disk: full, read-only, gone
+            recorded = _try(_finish, run_dir, status, "failed", f"Cannot write: {e.strerror}")
+            raise RunError(f"Training stopped: cannot write to {run_dir} ({e.strerror}); "
+                           + ("it can be resumed from its last epoch once there is room" if recorded else
+                              "its status could not be updated either: it will be listed as interrupted")) from None
         # an unexpected failure: keep the details on disk, say one line
-        write_text_atomic(run_dir / "error.log", traceback.format_exc())
-        _finish(run_dir, status, "failed", f"{type(e).__name__}: {e}")
-        raise RunError(f"Training failed ({type(e).__name__}: {_first_line(e)}); "
-                       f"details in {run_dir / 'error.log'}") from e
+        logged = _try(write_text_atomic, run_dir / "error.log", traceback.format_exc())
+        _try(_finish, run_dir, status, "failed", f"{type(e).__name__}: {e}")
+        raise RunError(f"Training failed ({type(e).__name__}: {_first_line(e)})"
+                       + (f"; details in {run_dir / 'error.log'}" if logged else "")) from e
+
+
+def _try(write, *args) -> bool:
+    """A write while handling an error: one failure (a full disk) must not hide the first."""
+    try:
+        write(*args)
+        return True
+    except OSError:
+        return False
 
 
 def _first_line(error: BaseException) -> str:
