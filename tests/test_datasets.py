@@ -172,3 +172,42 @@ def test_prepare_shapes_for_flat_and_image_inputs_and_encodes_targets():
 def test_unknown_dataset_lists_known():
     with pytest.raises(zoo.DataError, match="known datasets: .*digits.*mnist"):
         datasets.load_dataset("cifar")
+
+
+def test_idx_headers_are_checked_before_any_data_is_read(tmp_path):
+    # a header declaring 2^32-1 images of 28x28 (a gzip bomb's worth): refused from the header alone
+    huge = struct.pack(">BBBB", 0, 0, 0x08, 3) + struct.pack(">III", 2**32 - 1, 28, 28) + b"\0" * 100
+    (tmp_path / "huge.gz").write_bytes(gzip.compress(huge))
+    with pytest.raises(zoo.DataError, match=r"huge\.gz declares an array of 4294967295x28x28 .*more than zoo reads"):
+        read_idx(tmp_path / "huge.gz")
+    # a file that goes on past what its header declares
+    (tmp_path / "long").write_bytes(idx_bytes(np.zeros((2, 28, 28), np.uint8)) + b"\0" * 5)
+    with pytest.raises(zoo.DataError, match="long is corrupt: it goes on past the 1,584 bytes"):
+        read_idx(tmp_path / "long")
+    # no dimensions
+    (tmp_path / "flat").write_bytes(struct.pack(">BBBB", 0, 0, 0x08, 0))
+    with pytest.raises(zoo.DataError, match=r"flat is truncated or corrupt \(no dimensions\)"):
+        read_idx(tmp_path / "flat")
+
+
+BAD_MNIST = [
+    ("x_train", lambda a: a[:, :20, :20], "train-images-idx3-ubyte.gz holds an array of 5100x20x20"),
+    ("y_train", lambda a: np.where(np.arange(len(a)) == 7, 12, a), "train-labels-idx1-ubyte.gz holds the label 12 "
+     r"\(at index 7\)"),
+    ("y_test", lambda a: a[:-3], "t10k-images-idx3-ubyte.gz holds 30 images but .*t10k-labels-idx1-ubyte.gz holds 27"),
+    ("x_test", lambda a: a[:0], "t10k-images-idx3-ubyte.gz holds no images"),
+    ("x_train", lambda a: a[:4000], "holds 4,000 training images; zoo sets 5,000 of them aside"),
+]
+
+
+@pytest.mark.parametrize("key,damage,message", BAD_MNIST, ids=["shape", "label", "count", "empty", "few"])
+def test_files_that_are_not_mnist_are_named_with_what_is_wrong(tmp_path, monkeypatch, key, damage, message):
+    arrays = fake_mnist(np.random.default_rng(3))
+    arrays[key] = damage(arrays[key])
+    if key == "x_train" and len(arrays[key]) == 4000:
+        arrays["y_train"] = arrays["y_train"][:4000]
+    write_idx_folder(tmp_path / "mnist", arrays)
+    monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path))
+    with pytest.raises(zoo.DataError, match=message) as e:
+        datasets.load_dataset("mnist")
+    assert "\n" not in str(e.value)

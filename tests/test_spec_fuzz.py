@@ -44,7 +44,7 @@ FUZZ = settings(deadline=None, database=None, print_blob=False, derandomize=not 
                                        HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
 # Keys the cross-key checks (zoo.spec.check_consistency and the builders' checks) name.
-CROSS_KEY = re.compile(r"builder|dataset|input_shape|layers|layers\[\d+\]\.(kind|activation)|output|output\.(units|activation)"
+CROSS_KEY = re.compile(r"builder|dataset|input_shape|layers|layers\[\d+\]\.(kind|activation|kernel_size|pool_size)|output|output\.(units|activation)"
                        r"|training\.(loss|metrics)|optimizer|optimizer\.(name|momentum)")
 KNOWN_KEYS = {f for model in (ModelSpec, Layer, Output, Training, Optimizer, Initializer) for f in model.model_fields}
 

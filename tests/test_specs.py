@@ -172,3 +172,66 @@ def test_import_zoo_does_not_import_tensorflow():
     code = "import sys, zoo; zoo.load_spec('mlp'); zoo.list_models(); print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+SIZE_LIMITS = [
+    # (replace this, with this), fragments of the one-line refusal
+    (("seed = 0", "seed = 4294967296"), ["`training.seed`", "4294967296", "4294967295"]),
+    (("units = 512", "units = 1000000000"), ["parameters", "more than the limit of 100,000,000",
+                                             "layers[0] (dense, 1,000,000,000 units", "ZOO_MAX_PARAMS="]),
+    (("units = 512", "units = 8\nrepeat = 20000"), ["20,003 hidden layers (repeats counted)", "more than the 10,000"]),
+]
+
+
+@pytest.mark.parametrize("change,fragments", SIZE_LIMITS, ids=["seed", "units", "depth"])
+def test_specs_too_big_to_build_are_refused_before_keras(tmp_path, change, fragments):
+    text = MLP_TOML.replace("epochs = 20", "epochs = 20\nseed = 0")
+    old, new = change
+    assert old in text
+    path = write(tmp_path, text.replace(old, new, 1))
+    with pytest.raises(zoo.SpecError) as e:
+        zoo.load_spec(path)
+    message = str(e.value)
+    assert "\n" not in message and str(path) in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_the_parameter_limit_can_be_raised(tmp_path, monkeypatch):
+    path = write(tmp_path, MLP_TOML.replace("units = 512", "units = 100000", 1))
+    params = 785 * 100000 + 100001 * 512 + 513 * 10  # Dense: (inputs + 1) x units
+    with pytest.raises(zoo.SpecError, match=f"would have {params:,} parameters.*ZOO_MAX_PARAMS={params}$"):
+        zoo.load_spec(path)
+    monkeypatch.setenv("ZOO_MAX_PARAMS", "200_000_000")
+    assert zoo.load_spec(path).layers[0].units == 100000
+    monkeypatch.setenv("ZOO_MAX_PARAMS", "lots")
+    with pytest.raises(zoo.SpecError, match="ZOO_MAX_PARAMS must be a positive whole number.*'lots'"):
+        zoo.load_spec(path)
+
+
+def test_a_kernel_larger_than_its_input_is_named(tmp_path):
+    text = zoo.load_spec("cnn").to_toml().replace("kernel_size = 3", "kernel_size = 40", 1)
+    path = write(tmp_path, text, "big.toml")
+    with pytest.raises(zoo.SpecError, match=r"`layers\[0\]\.kernel_size`.* too small for a 40x40 window"):
+        zoo.load_spec(path)
+
+
+def test_spec_files_that_are_not_regular_files_are_refused_without_reading(tmp_path):
+    import os
+    import signal
+
+    signal.alarm(20)  # a hang fails the test instead of the suite
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # nothing writes to it: opening it for reading would wait forever
+    with pytest.raises(zoo.SpecError, match="named pipe"):
+        zoo.load_spec(fifo)
+    link = tmp_path / "zero.toml"
+    link.symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(zoo.SpecError, match="character device.*links to /dev/zero"):
+        zoo.load_spec(link)
+    huge = tmp_path / "huge.toml"
+    with open(huge, "wb") as f:
+        f.truncate(50_000_000)  # sparse: takes no disk
+    with pytest.raises(zoo.SpecError, match="50,000,000 bytes, more than the 1,000,000"):
+        zoo.load_spec(huge)
+    signal.alarm(0)

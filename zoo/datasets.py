@@ -10,6 +10,7 @@ import gzip
 import math
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -91,40 +92,123 @@ MNIST_FILES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
+IMAGE_SHAPE = (28, 28)
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (raw or gzipped), checking its header against its size."""
+MAX_ITEMS = 1_000_000  # examples in one MNIST-like file (MNIST has 60,000; EMNIST's largest split 697,932)
+MAX_DATA_BYTES = 1 << 30  # bytes of one IDX or .npy array, whatever it declares: 1 GiB
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """What one MNIST file holds: unsigned bytes, `item` shaped, at least one of them."""
+
+    what: str  # "images" or "labels"
+    item: tuple[int, ...]  # the shape of one example: (28, 28) or ()
+
+
+MNIST_EXPECTED = {"x_train": _Expected("images", IMAGE_SHAPE), "y_train": _Expected("labels", ()),
+                  "x_test": _Expected("images", IMAGE_SHAPE), "y_test": _Expected("labels", ())}
+
+
+def _check_declared(where: str, dtype: np.dtype, shape: tuple[int, ...], expected: _Expected | None) -> int:
+    """Refuse a declared array (from an IDX or .npy header) before reading it; the number of bytes it declares."""
+    if expected is not None:
+        if dtype != np.uint8:
+            raise DataError(f"{where} holds {dtype.name} values; MNIST's {expected.what} are unsigned bytes (uint8): "
+                            "it is not MNIST or is corrupt")
+        if len(shape) != 1 + len(expected.item) or tuple(shape[1:]) != expected.item:
+            shown = "x".join(map(str, shape)) if len(shape) <= 8 else f"{len(shape)} dimensions"
+            want = f"N x {'x'.join(map(str, expected.item))} images" if expected.item else "N labels (one dimension)"
+            raise DataError(f"{where} holds an array of {shown}; MNIST's {expected.what} file holds {want}: "
+                            "it is not MNIST or is corrupt")
+    values = math.prod(shape)  # Python ints: a shape of 65536^4 does not overflow
+    if (shape and shape[0] > MAX_ITEMS) or values * dtype.itemsize > MAX_DATA_BYTES:
+        shown = "x".join(map(str, shape)) if len(shape) <= 8 else f"{len(shape)} dimensions"
+        raise DataError(f"{where} declares an array of {shown} ({values * dtype.itemsize:,} bytes), more than zoo reads "
+                        f"(at most {MAX_ITEMS:,} examples and {MAX_DATA_BYTES:,} bytes): it is corrupt or not MNIST")
+    return values * dtype.itemsize
+
+
+def _read_exactly(f, size: int, path, header: int) -> bytes:
+    """`size` bytes from `f`, refusing a file shorter or longer than that (no more than one byte past it is read)."""
+    data = f.read(size)
+    if len(data) < size:
+        raise DataError(f"{path} is truncated or corrupt: {header + len(data):,} bytes, its header promises "
+                        f"{header + size:,}; replace it with a fresh copy")
+    if f.read(1):
+        raise DataError(f"{path} is corrupt: it goes on past the {header + size:,} bytes its header declares; "
+                        "replace it with a fresh copy")
+    return data
+
+
+def read_idx(path: Path, expected: _Expected | None = None) -> np.ndarray:
+    """Read one IDX file (raw or gzipped), streaming: the header first, then exactly the bytes it declares.
+
+    A shape beyond `MAX_ITEMS` examples or `MAX_DATA_BYTES`, a file shorter or longer than its header says
+    and, with `expected`, an array other than MNIST's (uint8, 28x28 images or one label each) are refused
+    (`DataError`, one line naming the file) before their data is read.
+    """
+    path = Path(path)
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"Cannot read {path}: {e}; replace the file with a fresh copy") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        raise DataError(f"{path} is not an IDX file (bad magic number); replace it with a fresh copy")
-    dtype, ndim = np.dtype(_IDX_DTYPES[data[2]]), data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path} is truncated (incomplete header); replace it with a fresh copy")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape)) * dtype.itemsize
-    if len(data) != expected:
-        raise DataError(
-            f"{path} is truncated or corrupt: {len(data)} bytes, its header promises {expected}; "
-            "replace it with a fresh copy"
-        )
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+            magic = f.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
+                raise DataError(f"{path} is not an IDX file (bad magic number); replace it with a fresh copy")
+            dtype, ndim = np.dtype(_IDX_DTYPES[magic[2]]), magic[3]
+            dims = f.read(4 * ndim)
+            if ndim == 0 or len(dims) < 4 * ndim:
+                why = "no dimensions" if ndim == 0 else "an incomplete header"
+                raise DataError(f"{path} is truncated or corrupt ({why}); replace it with a fresh copy")
+            shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+            size = _check_declared(str(path), dtype, shape, expected)
+            data = _read_exactly(f, size, path, 4 + 4 * ndim)
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError; a bad deflate stream a zlib.error
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"Cannot read {path}: {e}; replace it with a fresh copy") from None
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
-def _mnist_from_folder(folder: Path) -> dict[str, np.ndarray] | None:
+def _read_npz(npz: Path) -> dict[str, np.ndarray]:
+    """MNIST's four arrays from an .npz (Keras' mnist.npz): each .npy header checked before its data is read."""
+    arrays = {}
+    with zipfile.ZipFile(npz) as archive:
+        names = set(archive.namelist())
+        for key, expected in MNIST_EXPECTED.items():
+            where = f"{npz} ({key})"
+            if f"{key}.npy" not in names:
+                raise DataError(f"{npz} has no {key} array (it has {', '.join(sorted(names)) or 'none'}); it is not "
+                                "Keras' mnist.npz: delete it and run `zoo fetch mnist`, or replace it with a fresh copy")
+            with archive.open(f"{key}.npy") as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise DataError(f"{where} is a .npy of version {version[0]}.{version[1]}, which zoo does not read; "
+                                    "delete it and run `zoo fetch mnist`")
+                if dtype.hasobject:
+                    raise DataError(f"{where} holds Python objects, not numbers; delete it and run `zoo fetch mnist`")
+                size = _check_declared(where, dtype, tuple(shape), expected)
+                data = _read_exactly(member, size, where, 0)
+            array = np.frombuffer(data, dtype=dtype)
+            arrays[key] = array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+    return arrays
+
+
+def _mnist_from_folder(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, str]] | None:
+    """MNIST's arrays and, for each, the file it came from; None when the folder has neither form."""
     npz = folder / "mnist.npz"
     if npz.is_file():
         try:
-            with np.load(npz, allow_pickle=False) as f:
-                return {key: f[key] for key in MNIST_FILES}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            return _read_npz(npz), {key: f"{npz} ({key})" for key in MNIST_FILES}
+        except DataError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
             why = str(e).split(". ")[0] if "allow_pickle" in str(e) else str(e)  # never suggest loading it unsafely
             raise DataError(f"Cannot read {npz} ({type(e).__name__}: {why}); it is damaged (an interrupted download?): "
                             "delete it and run `zoo fetch mnist`, or replace it with a fresh copy") from None
@@ -134,7 +218,28 @@ def _mnist_from_folder(folder: Path) -> dict[str, np.ndarray] | None:
         if not found:
             return None
         paths[key] = found[0]
-    return {key: read_idx(path) for key, path in paths.items()}
+    return ({key: read_idx(path, MNIST_EXPECTED[key]) for key, path in paths.items()},
+            {key: str(path) for key, path in paths.items()})
+
+
+def check_mnist_arrays(arrays: dict[str, np.ndarray], sources: dict[str, str]) -> None:
+    """Refuse arrays that are not MNIST: uint8 28x28 images, uint8 labels 0-9, as many labels as images, at least
+    one of each; `DataError` naming the file (`sources[key]`) and what is wrong."""
+    for key, expected in MNIST_EXPECTED.items():
+        array, where = np.asarray(arrays[key]), sources[key]
+        _check_declared(where, array.dtype, array.shape, expected)
+        if len(array) == 0:
+            raise DataError(f"{where} holds no {expected.what}; MNIST's has {'60,000' if 'train' in key else '10,000'}: "
+                            "replace it with a fresh copy")
+        if expected.what == "labels" and array.max() > 9:
+            at = int(np.argmax(array > 9))
+            raise DataError(f"{where} holds the label {int(array[at])} (at index {at:,}); MNIST's labels are the digits "
+                            "0-9: replace it with a fresh copy")
+    for split in ("train", "test"):
+        images, labels = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
+        if images != labels:
+            raise DataError(f"{sources[f'x_{split}']} holds {images:,} images but {sources[f'y_{split}']} holds "
+                            f"{labels:,} labels; MNIST has one label per image: replace them with fresh copies")
 
 
 def mnist_search_path() -> list[Path]:
@@ -209,19 +314,31 @@ def mnist_is_local() -> bool:
 
 
 def load_mnist_arrays() -> dict[str, np.ndarray]:
-    """The raw uint8 MNIST arrays, from the first folder of `mnist_search_path()` that has them, else downloaded."""
+    """The raw uint8 MNIST arrays, from the first folder of `mnist_search_path()` that has them, else downloaded.
+
+    Checked (`check_mnist_arrays`): a file that is not MNIST is refused in one line naming it.
+    """
+    return _load_mnist_checked()[0]
+
+
+def _load_mnist_checked() -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """MNIST's arrays, checked, and the file each came from."""
     folders = mnist_search_path()
     for folder in folders:
-        if (arrays := _mnist_from_folder(folder)) is not None:
-            return arrays
+        if (found := _mnist_from_folder(folder)) is not None:
+            check_mnist_arrays(*found)
+            return found
     try:
-        return _download_mnist()
+        arrays = _download_mnist()
     except Exception as e:  # no network, proxy, disk full: all mean "not reachable"
         looked = ", ".join(str(f) for f in folders)
         raise DataError(
             f"MNIST not found (looked in {looked}; download failed: {_download_failure(e)}); set ZOO_DATA_DIR to "
             "a folder with the IDX or mnist.npz files, or train on the offline digits (--dataset digits)"
         ) from None
+    sources = {key: f"{mnist_download_path()} ({key})" for key in MNIST_FILES}
+    check_mnist_arrays(arrays, sources)
+    return arrays, sources
 
 
 def _split_off_validation(x, y, n_val: int, seed: int = SPLIT_SEED):
@@ -230,16 +347,18 @@ def _split_off_validation(x, y, n_val: int, seed: int = SPLIT_SEED):
     return x[train], y[train], x[val], y[val]
 
 
-IMAGE_SHAPE = (28, 28)
+MNIST_VALIDATION = 5000  # training images set aside for validation
 
 
 @register_dataset(DatasetInfo("mnist", "MNIST handwritten digits, 28x28 (60,000 train incl. 5,000 validation; 10,000 test)",
                               "classification", IMAGE_SHAPE, 10, DIGIT_NAMES))
 def _mnist(info: DatasetInfo) -> Dataset:
-    a = load_mnist_arrays()
-    if a["x_train"].shape[1:] != IMAGE_SHAPE or len(a["x_train"]) != len(a["y_train"]) or len(a["x_test"]) != len(a["y_test"]):
-        raise DataError("MNIST files found but their shapes do not match (28x28 images, one label each); replace them")
-    x_train, y_train, x_val, y_val = _split_off_validation(a["x_train"], a["y_train"], 5000)
+    a, sources = _load_mnist_checked()
+    if len(a["x_train"]) <= MNIST_VALIDATION:
+        raise DataError(f"{sources['x_train']} holds {len(a['x_train']):,} training images; zoo sets {MNIST_VALIDATION:,} "
+                        "of them aside for validation and trains on the rest, so it needs more (MNIST's has 60,000): "
+                        "replace it with a fresh copy")
+    x_train, y_train, x_val, y_val = _split_off_validation(a["x_train"], a["y_train"], MNIST_VALIDATION)
     scale = np.float32(1 / 255)
     return Dataset(info, x_train * scale, y_train.astype(np.int64), x_val * scale, y_val.astype(np.int64),
                    a["x_test"] * scale, a["y_test"].astype(np.int64))

@@ -76,8 +76,17 @@ def user_model_paths() -> list[Path]:
     paths: list[Path] = []
     for entry in filter(None, os.environ.get("ZOO_MODELS_DIR", "").split(os.pathsep)):
         entry_path = Path(entry).expanduser()
-        paths += sorted(entry_path.glob("*.toml")) if entry_path.is_dir() else [entry_path]
+        # a file that is not a regular one (a FIFO, /dev/zero) is listed too: reading it is refused with why
+        paths += sorted(entry_path.glob("*.toml")) if _stat_ok(entry_path.is_dir) else [entry_path]
     return paths
+
+
+def _stat_ok(test: Callable[[], bool]) -> bool:
+    """`path.is_dir()` and the like, False where the path cannot even be looked up (a name too long, a NUL byte)."""
+    try:
+        return test()
+    except (OSError, ValueError):
+        return False
 
 
 def spec_paths() -> dict[str, Path]:
@@ -112,13 +121,19 @@ def load_spec(name_or_path: "str | Path | ModelSpec") -> "ModelSpec":
     paths = spec_paths()
     if text in paths:
         return read_spec_file(paths[text])
-    if text.endswith(".toml") or os.sep in text or Path(text).is_file():
-        if not Path(text).is_file():
-            raise SpecError(f"Spec file {text} does not exist")
-        return read_spec_file(text)
-    close = difflib.get_close_matches(text, list(paths), n=1)
+    exists = _stat_ok(Path(text).exists)
+    if text.endswith(".toml") or os.sep in text or (exists and not _stat_ok(Path(text).is_dir)):
+        if not exists:
+            raise SpecError(f"Spec file {_short(text)} does not exist")
+        return read_spec_file(text)  # reads regular files only: a FIFO or a device is refused, not read
+    close = difflib.get_close_matches(text[:200], list(paths), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise SpecError(f"Unknown model {text!r}.{hint} Known models: {', '.join(sorted(paths))}")
+    raise SpecError(f"Unknown model {_short(text)}.{hint} Known models: {', '.join(sorted(paths))}")
+
+
+def _short(text: str, limit: int = 100) -> str:
+    """A name or path for a one-line message: quoted and escaped as repr() does, cut to `limit` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def build(name_or_path: "str | Path | ModelSpec", compile: bool = True, **overrides) -> "keras.Model":

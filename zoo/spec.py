@@ -7,7 +7,9 @@ names the file, the dotted key, the received value and what is allowed.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -30,6 +32,12 @@ LayerKind = Literal["dense", "conv2d", "maxpool2d", "flatten", "dropout"]
 # TOML integers are 64-bit; tomllib reads larger ones (e.g. 0xfff...), which would overflow (or not even print) later.
 MAX_INT = 2**63 - 1
 Int = Annotated[int, Field(le=MAX_INT)]
+MAX_SEED = 2**32 - 1  # Keras' set_random_seed takes 0 .. 2**32 - 1
+MAX_SPEC_BYTES = 1_000_000  # a spec is a short text file; anything larger is refused before it is read
+MAX_DEPTH = 10_000  # hidden layers in all (repeats counted)
+MAX_RANK = 8  # dimensions of `input_shape`
+DEFAULT_MAX_PARAMS = 100_000_000  # raise with the environment variable ZOO_MAX_PARAMS
+TRAINING_BYTES_PER_PARAM = 16  # float32 weights, their gradients and Adam's two moments
 
 # Which keys each layer kind takes besides `kind` and `repeat`; the first tuple is required.
 LAYER_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -137,7 +145,7 @@ class Training(_Strict):
     metrics: list[Metric] = ["accuracy"]
     batch_size: int | Literal["full"] = 32
     epochs: Int = Field(10, gt=0)
-    seed: Int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Keras' random seed: 0 .. 2**32 - 1")
     augment: int = Field(0, ge=0, le=50, description="distorted copies of each training image, for image training "
                          "sets under 10,000 examples (the offline digits); larger ones are used as they are")
 
@@ -159,7 +167,7 @@ class ModelSpec(_Strict):
     description: str
     builder: str
     dataset: str
-    input_shape: list[Int] = Field(min_length=1)
+    input_shape: list[Int] = Field(min_length=1, max_length=MAX_RANK)
     layers: list[Layer] = []
     output: Output
     training: Training
@@ -252,10 +260,7 @@ def parse_spec(data: dict[str, Any], name: str = "", source: str = "<spec>") -> 
 def read_spec_file(path: Path | str) -> ModelSpec:
     """Read and validate one TOML spec file; its name is the file's stem."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise SpecError(f"Cannot read spec file {path}: {e.strerror or e}") from None
+    raw = read_spec_bytes(path)
     try:
         text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # newlines as read_text() reads them
     except UnicodeDecodeError as e:
@@ -274,6 +279,50 @@ def read_spec_file(path: Path | str) -> ModelSpec:
         line = f" (at line {text.count(chr(10), 0, digits.start()) + 1})" if digits else ""
         raise SpecError(f"Invalid TOML in {path}: an integer with too many digits{line}") from None
     return parse_spec(data, name=path.stem, source=str(path))
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_spec_bytes(path: Path | str) -> bytes:
+    """The bytes of a spec file: a regular file of at most `MAX_SPEC_BYTES`, else one-line `SpecError`.
+
+    A FIFO, a device (`/dev/zero`, also behind a symlink) or a socket is refused from its `stat`, before it is
+    opened, so reading can neither hang nor go on without end; the file is opened non-blocking (in case it was
+    swapped since) and checked again, and no more than the limit (plus one byte, to see it is over) is read.
+    """
+    path = Path(path)
+
+    def refuse_kind(mode: int) -> None:
+        if stat.S_ISREG(mode):
+            return
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+        target = f" (it links to {os.path.realpath(path)})" if path.is_symlink() else ""
+        raise SpecError(f"Cannot read spec file {path}: it is {kind}{target}, not a regular file; a spec is a TOML text file")
+
+    def too_large(size: str) -> SpecError:
+        return SpecError(f"Cannot read spec file {path}: it is {size} bytes, more than the {MAX_SPEC_BYTES:,} a spec "
+                         "may have; a spec is a short TOML text file")
+
+    try:
+        info = os.stat(path)
+        refuse_kind(info.st_mode)
+        if info.st_size > MAX_SPEC_BYTES:
+            raise too_large(f"{info.st_size:,}")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as f:
+            refuse_kind(os.fstat(f.fileno()).st_mode)
+            raw = f.read(MAX_SPEC_BYTES + 1)  # a file that grew, or one whose size stat does not tell (/proc)
+    except SpecError:
+        raise
+    except OSError as e:
+        raise SpecError(f"Cannot read spec file {path}: {e.strerror or e}") from None
+    except ValueError as e:  # a path with a NUL byte
+        raise SpecError(f"Cannot read spec file {_printable(str(path))}: {e}") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise too_large("over " + f"{MAX_SPEC_BYTES:,}")
+    return raw
 
 
 def _deepest_line(text: str) -> int:
@@ -342,6 +391,83 @@ def check_consistency(spec: ModelSpec) -> None:
         _fail(spec, "optimizer.schedule", spec.optimizer.schedule, "the perceptron rule takes a constant learning rate")
     if len(spec.optimizer.clipping) > 1:
         _fail(spec, "optimizer", spec.optimizer.clipping, "choose one of clipnorm, clipvalue, global_clipnorm")
+    check_size(spec)
+
+
+# ------------------------------------------------------------------------------------ size limits
+def max_params(source: str = "the spec") -> int:
+    """The most parameters a spec may declare: `ZOO_MAX_PARAMS` if set (a positive integer), else 100 million."""
+    text = os.environ.get("ZOO_MAX_PARAMS", "").strip()
+    if not text:
+        return DEFAULT_MAX_PARAMS
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:  # not a number (or thousands of digits)
+        value = 0
+    if value <= 0:
+        shown = _printable(text if len(text) <= 40 else text[:40] + "…")
+        raise SpecError(f"Cannot check the size of {source}: ZOO_MAX_PARAMS must be a positive whole number of "
+                        f"parameters, e.g. 200000000; received {shown!r}")
+    return value
+
+
+def check_size(spec: ModelSpec) -> None:
+    """Refuse, from the spec alone, a model that cannot be built or would not fit in memory.
+
+    Every layer's output must have a positive size (a kernel or pool window larger than its input cannot be
+    built), there may be at most `MAX_DEPTH` hidden layers, and at most `max_params()` parameters (their
+    memory to train: 4 bytes each, x4 for the gradients and Adam's two moments). Parameters are counted by
+    `zoo.summary.spec_layer_table`, the exact table of the built model; a builder it does not know is not
+    checked (its size is known only once built).
+    """
+    from .summary import spec_layer_table
+
+    depth = sum(layer.repeat for layer in spec.layers)
+    if depth > MAX_DEPTH:
+        _fail_plain(spec, "layers", f"{depth:,} hidden layers (repeats counted), more than the {MAX_DEPTH:,} a model may "
+                    "have")
+    try:
+        rows = spec_layer_table(spec)
+    except ValueError:
+        return
+    owners = [i for i, layer in enumerate(spec.layers) for _ in range(layer.repeat)]
+    # rows: [the mlp's own flatten], one per expanded hidden layer, then the output
+    owners = [None] * (len(rows) - 1 - len(owners)) + owners + ["output"]
+    for at, (row, owner) in enumerate(zip(rows, owners)):
+        if isinstance(owner, int) and any(d <= 0 for d in row.output_shape):
+            layer = spec.layers[owner]
+            key = "kernel_size" if layer.kind == "conv2d" else "pool_size"
+            window = (layer.kernel_size if layer.kind == "conv2d" else layer.pool_size) or (3 if layer.kind == "conv2d" else 2)
+            before = rows[at - 1].output_shape if at else tuple(spec.input_shape)
+            _fail(spec, f"layers[{owner}].{key}", window, f"{row.name} gets an input of {_shape(before)}, too small for a "
+                  f"{window}x{window} window (its output would be {_shape(row.output_shape)}); use a smaller "
+                  f"{key} or fewer conv and pool layers before it")
+    total, limit = sum(row.params for row in rows), max_params(spec.source)
+    if total <= limit:
+        return
+    parts: dict = {}
+    for row, owner in zip(rows, owners):
+        parts[owner] = parts.get(owner, 0) + row.params
+    owner, most = max(parts.items(), key=lambda item: item[1])
+    if owner == "output":
+        largest = f"the output layer ({most:,})"
+    else:
+        layer = spec.layers[owner]
+        size = f"{layer.units:,} units" if layer.kind == "dense" else f"{layer.filters:,} filters"
+        times = f" x{layer.repeat:,}" if layer.repeat > 1 else ""
+        largest = f"layers[{owner}] ({layer.kind}, {size}{times}: {most:,})"
+    gigabytes = total * TRAINING_BYTES_PER_PARAM / 1e9
+    _fail_plain(spec, "layers", f"the model would have {total:,} parameters (about {gigabytes:,.1f} GB of memory to "
+                f"train with Adam), more than the limit of {limit:,}; the largest part is {largest}. Make it smaller, "
+                f"or raise the limit: ZOO_MAX_PARAMS={total}")
+
+
+def _fail_plain(spec: ModelSpec, key: str, why: str) -> None:
+    raise SpecError(f"Invalid value for `{key}` in {spec.source}: {why}")
+
+
+def _shape(shape) -> str:
+    return "x".join(str(d) for d in shape)
 
 
 
