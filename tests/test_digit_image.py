@@ -185,7 +185,7 @@ def refused(path, *words) -> str:
 
 def test_bad_files_are_refused_with_one_line_naming_them(tmp_path, ink):
     (tmp_path / "notes.txt").write_text("this is a seven, honest\n")
-    refused(tmp_path / "notes.txt", "not an image file Pillow can read")
+    refused(tmp_path / "notes.txt", "not an image file zoo reads", "PNG, JPEG, BMP, GIF, TIFF, WebP")
     (tmp_path / "blank.png").write_bytes(b"")
     refused(tmp_path / "blank.png", "empty")
     refused(tmp_path / "missing.png", "does not exist")
@@ -209,3 +209,125 @@ def test_a_blank_image_has_no_ink(tmp_path):
     Image.new("RGBA", (50, 50), (0, 0, 0, 0)).save(tmp_path / "clear.png")
     with pytest.raises(DataError, match="no ink"):
         image_to_mnist(tmp_path / "clear.png")
+
+
+# ------------------------------------------------------------------ untrusted files (issue 14)
+TINY_EPS = b"""%!PS-Adobe-3.0 EPSF-3.0
+%%BoundingBox: 0 0 28 28
+%%EndComments
+{ } loop
+%%EOF
+"""  # PostScript that never ends: given to Ghostscript, it runs at 100% CPU forever
+
+
+@pytest.fixture
+def no_interpreter(monkeypatch):
+    """Record (and stop) any attempt to run a program or Pillow's Ghostscript bridge: the list of attempts."""
+    import subprocess
+
+    from PIL import EpsImagePlugin
+
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args[:1])
+        raise OSError("no external program may run in this test")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", refuse)
+    real_open = EpsImagePlugin.EpsImageFile._open
+
+    def eps_open(self):
+        attempts.append(("EpsImageFile._open",))
+        return real_open(self)
+
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", eps_open)
+    return attempts
+
+
+def test_postscript_never_reaches_an_interpreter(tmp_path, ink, no_interpreter):
+    for name in ("loop.eps", "loop.ps", "disguised.png"):  # checked by content, whatever the name
+        (tmp_path / name).write_bytes(TINY_EPS)
+        message = refused(tmp_path / name, "not an image file zoo reads", "PNG, JPEG, BMP, GIF, TIFF, WebP")
+        assert "PBM/PGM/PPM" in message
+    assert no_interpreter == []
+    Image.fromarray(paper(ink)).save(tmp_path / "real.png")
+    (tmp_path / "named.eps").write_bytes((tmp_path / "real.png").read_bytes())  # a PNG named .eps is read as a PNG
+    assert np.allclose(load_digit_image(tmp_path / "named.eps"), ink, atol=0.01)
+
+
+@pytest.mark.parametrize("suffix, mode", [("png", "L"), ("jpg", "L"), ("bmp", "RGB"), ("gif", "P"), ("tiff", "L"),
+                                          ("webp", "RGB"), ("pgm", "L"), ("ppm", "RGB"), ("pbm", "1")])
+def test_every_accepted_format_reads(tmp_path, ink, suffix, mode):
+    image = Image.fromarray(paper(ink)).convert(mode, dither=Image.Dither.NONE)
+    path = tmp_path / f"digit.{suffix}"
+    image.save(path, **({"lossless": True} if suffix == "webp" else {}))
+    m = image_to_mnist(path)
+    expected = to_mnist((ink > 0.5).astype(np.float32) if mode == "1" else ink)  # 1 bit: black or white
+    assert np.corrcoef(m.ravel(), expected.ravel())[0, 1] > 0.95, suffix
+
+
+def test_every_other_pillow_format_is_refused(tmp_path, ink, no_interpreter):
+    from zoo.digit_image import FORMATS
+
+    Image.init()
+    assert set(FORMATS) <= set(Image.OPEN)  # every name is a Pillow format
+    for fmt, suffix in (("PCX", "pcx"), ("TGA", "tga"), ("ICO", "ico"), ("SGI", "sgi"), ("IM", "im")):
+        path = tmp_path / f"digit.{suffix}"
+        Image.fromarray(paper(ink)[:64, :64]).save(path, format=fmt)
+        refused(path, "not an image file zoo reads")
+    assert no_interpreter == []
+
+
+@pytest.fixture
+def alarm():
+    """Fail a test that blocks (opening a FIFO waits for a writer forever) instead of hanging the suite."""
+    import signal
+
+    def ring(*_):
+        raise TimeoutError("blocked for 10 s")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs here")
+def test_only_regular_files_are_read(tmp_path, alarm):
+    import os
+
+    from zoo.digit_image import check_image_file
+
+    os.mkfifo(tmp_path / "pipe.png")
+    for path, word in ((tmp_path / "pipe.png", "FIFO"), (tmp_path, "folder")):
+        refused(path, word)
+        with pytest.raises(DataError, match=word):
+            check_image_file(path)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(DataError, match="device") as caught:
+            load_digit_image("/dev/zero")
+        assert "\n" not in str(caught.value) and "/dev/zero" in str(caught.value)
+
+
+@pytest.mark.parametrize("channels, most", [(4, 3.5), (3, 2.0)])
+def test_a_large_image_is_decoded_with_few_copies(tmp_path, channels, most):
+    """A 3000 x 3000 photo: NumPy holds at most `most` float32 copies of its pixels at once (before: 8.3 and 4)."""
+    import tracemalloc
+
+    pixels = 3000 * 3000
+    sheet = np.full((3000, 3000, 4), 255, np.uint8)
+    sheet[1000:2000, 1400:1600, :3] = 0  # a dark stroke
+    sheet[:, :100, 3] = 0  # a transparent margin (RGBA)
+    Image.fromarray(sheet[..., :channels]).save(tmp_path / "big.png", compress_level=1)
+    del sheet
+    tracemalloc.start()
+    try:
+        ink = load_digit_image(tmp_path / "big.png")
+        m = to_mnist(ink)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert m is not None and ink.shape == (3000, 3000) and ink.dtype == np.float32
+    assert peak < most * 4 * pixels, f"{peak / (4 * pixels):.2f} copies"

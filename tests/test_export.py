@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,3 +213,147 @@ def test_predict_errors_are_one_line_with_exit_2(runs, tmp_path, capsys, small_d
         assert len(err.splitlines()) == 1 and err.startswith("zoo: error:") and mention in err, err
     with pytest.raises(RunError, match="unknown model file type"):
         load_runtime(tmp_path / "digit.png")
+
+
+# ------------------------------------------------------------------ untrusted files, full disks (issue 14)
+def _one_line(capsys, *args) -> str:
+    assert main([str(a) for a in args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("zoo: error:") and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture
+def digit_png(tmp_path, small_data):
+    path = tmp_path / "digit.png"
+    Image.fromarray((255 * (1 - small_data("digits", 8).x_test[0].reshape(28, 28))).astype(np.uint8)).save(path)
+    return path
+
+
+def _onnx_file(path, opset=None, domain=None):
+    """A one-node ONNX model (Identity on 1x784) importing `opset` of the default domain, or a node of `domain`."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 784])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 784])
+    node = helper.make_node("Identity" if domain is None else "Mystery", ["x"], ["y"], domain=domain or "")
+    imports = [helper.make_opsetid("", opset or 17)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    model = helper.make_model(helper.make_graph([node], "g", [x], [y]), opset_imports=imports)
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_predict_on_foreign_exports_is_one_line(tmp_path, digit_png, capsys):
+    rng = np.random.default_rng(0)
+    for name in ("random.onnx", "random.tflite"):  # no model card: the file itself is asked for its input
+        (tmp_path / name).write_bytes(rng.bytes(4096))
+        assert name in _one_line(capsys, "predict", tmp_path / name, digit_png)
+    assert "unknown.onnx" in _one_line(capsys, "predict", _onnx_file(tmp_path / "unknown.onnx", opset=999), digit_png)
+    assert "mystery.onnx" in _one_line(capsys, "predict", _onnx_file(tmp_path / "mystery.onnx", domain="com.example"),
+                                       digit_png)
+    weird = _onnx_file(tmp_path / "weird.onnx")  # runs, but answers 784 numbers, not 10
+    assert "10 digit classes" in _one_line(capsys, "predict", weird, digit_png)
+    (tmp_path / "random.onnx.card.json").write_text(json.dumps({"input": {"shape": [784]}, "preprocessing": [1, 2]}))
+    assert "random.onnx" in _one_line(capsys, "predict", tmp_path / "random.onnx", digit_png)  # a card of nonsense
+
+
+def test_predict_with_a_fifo_for_a_model_does_not_wait(tmp_path, digit_png, capsys):
+    import os
+    import signal
+
+    os.mkfifo(tmp_path / "pipe.onnx")
+
+    def ring(*_):
+        raise TimeoutError("zoo predict blocked on a FIFO")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.alarm(10)
+    try:
+        assert "not a regular file" in _one_line(capsys, "predict", tmp_path / "pipe.onnx", digit_png)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _leftovers(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_export_into_a_folder_it_cannot_write_is_one_line(runs, tmp_path, monkeypatch, capsys):
+    import errno
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", kwargs.get("dir") or (args[2] if len(args) > 2 else None))
+
+    out = tmp_path / "shelf"
+    out.mkdir()
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)  # as a read-only folder answers (root ignores chmod)
+    err = _one_line(capsys, "export", runs["mlp"], "--format", "keras", "--out", out / "m.keras")
+    assert "Permission denied" in err and "m.keras" in err
+    assert _leftovers(out) == []
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_export_into_a_read_only_folder_is_one_line(runs, tmp_path, capsys):
+    out = tmp_path / "shelf"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        assert "Permission denied" in _one_line(capsys, "export", runs["mlp"], "--format", "keras", "--out",
+                                                out / "m.keras")
+        assert _leftovers(out) == []
+    finally:
+        out.chmod(0o755)
+
+
+def _disk_full_at_card(monkeypatch):
+    import errno
+
+    import zoo.runs
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(zoo.runs, "write_json_atomic", full)
+
+
+@pytest.mark.parametrize("format", ["keras", "onnx"])
+def test_a_full_disk_while_writing_the_card_leaves_nothing(runs, tmp_path, monkeypatch, capsys, format):
+    out = tmp_path / "shelf"
+    out.mkdir()
+    _disk_full_at_card(monkeypatch)
+    err = _one_line(capsys, "export", runs["mlp"], "--format", format, "--out", out / FILE_NAMES[format])
+    assert "No space left on device" in err
+    assert _leftovers(out) == []  # neither the model without its card, nor a temporary folder
+
+
+def test_a_failed_replacement_keeps_the_export_that_was_there(runs, tmp_path, monkeypatch, capsys):
+    import os
+
+    out = tmp_path / "shelf"
+    out.mkdir()
+    path = out / "m.keras"
+    export(runs["mlp"], "keras", path)
+    before = {name: (out / name).read_bytes() for name in _leftovers(out)}
+    assert sorted(before) == ["m.keras", "m.keras.card.json"]
+    with monkeypatch.context() as m:  # the disk fills while the new card is written
+        _disk_full_at_card(m)
+        assert "No space left" in _one_line(capsys, "export", runs["cnn"], "--format", "keras", "--out", path, "--force")
+    assert {name: (out / name).read_bytes() for name in _leftovers(out)} == before
+    real = os.replace
+
+    def fail_on_card(source, target):  # the model is in place, then its card cannot be: both undone
+        if str(target).endswith(".card.json") and "new" in Path(source).parts:
+            raise OSError(5, "Input/output error")
+        return real(source, target)
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "replace", fail_on_card)
+        assert "Input/output error" in _one_line(capsys, "export", runs["cnn"], "--format", "keras", "--out", path,
+                                                 "--force")
+    assert {name: (out / name).read_bytes() for name in _leftovers(out)} == before
+    assert keras_file_classes(path) and load_model(path).count_params() == load_model(runs["mlp"] / "model.keras").count_params()

@@ -139,7 +139,7 @@ def test_predict_file_lines(runs, images, tmp_path):
         Image.fromarray(np.round(255 * (1 - big)).astype(np.uint8)).save(path)
         paths.append(path)
     predictor = Predictor.from_run(runs["cnn"])
-    lines = predict_file(runs["cnn"], paths)
+    lines = list(predict_file(runs["cnn"], paths))
     assert len(lines) == 3
     for line, path in zip(lines, paths):
         match = re.fullmatch(rf"{re.escape(str(path))}: (\d) \((\d+\.\d)%\)", line)
@@ -148,7 +148,7 @@ def test_predict_file_lines(runs, images, tmp_path):
         assert int(match.group(1)) == expected.label
         shown = float(match.group(2))  # one decimal, rounded down
         assert shown <= expected.confidence * 100 + 1e-6 and expected.confidence * 100 - shown < 0.1 + 1e-6
-    top3 = predict_file(runs["cnn"] / "model.keras", paths[:1], top=3)
+    top3 = list(predict_file(runs["cnn"] / "model.keras", paths[:1], top=3))
     assert len(top3) == 1
     found = re.findall(r"(\d) \((\d+\.\d)%\)", top3[0])
     assert len(found) == 3 and len({d for d, _ in found}) == 3
@@ -317,6 +317,70 @@ def test_the_draw_view_default_is_the_best_run_for_drawings(tmp_path):
     twin = run("f", "mnist", 0.992, "2026-01-04T10:00:00+00:00")  # as accurate, newer
     assert best_digit_run([mnist_best, twin])[0] is twin
     assert best_digit_run([stopped])[0] is stopped
-    best, why = best_digit_run([old_digits, new_digits])  # no MNIST run: the newest, not the oldest
-    assert best is new_digits and why == "the newest run (none was trained on MNIST)"
+    best, why = best_digit_run([old_digits, new_digits])  # no MNIST run: the most accurate
+    assert best is new_digits and why == "the most accurate run (none was trained on MNIST)"
+    weak = run("g", "digits", 0.069, "2026-01-07T10:00:00+00:00")  # the newest, but it learnt nothing
+    assert best_digit_run([old_digits, weak])[0] is old_digits
     assert best_digit_run([]) == (None, "")
+
+
+# ------------------------------------------------------------------ untrusted inputs (issue 14)
+def test_predict_streams_one_image_at_a_time(runs, images, tmp_path, monkeypatch):
+    """Decode, predict, give the line, release: never two decoded images at once (12 large ones took 3.4 GB)."""
+    import weakref
+
+    from zoo import digit_image
+
+    paths = []
+    for k, image in enumerate(images[:3]):
+        path = tmp_path / f"digit{k}.png"
+        Image.fromarray(np.round(255 * (1 - np.kron(image / image.max(), np.ones((10, 10))))).astype(np.uint8)).save(path)
+        paths.append(path)
+    decoded = []  # weak references to each decoded image
+    real = digit_image.load_digit_image
+
+    def spy(path):
+        ink = real(path)
+        decoded.append(weakref.ref(ink))
+        return ink
+
+    monkeypatch.setattr(digit_image, "load_digit_image", spy)
+    lines = predict_file(runs["mlp"], paths)
+    assert decoded == []  # the images were checked from their headers, none decoded yet
+    for k, line in enumerate(lines, start=1):
+        assert line.startswith(f"{paths[k - 1]}: ") and len(decoded) == k
+        assert all(ref() is None for ref in decoded)  # the pixels are already gone
+    assert len(decoded) == 3
+
+
+def test_predict_refuses_what_is_not_an_image_file_before_loading_the_model(runs, tmp_path, capsys, monkeypatch):
+    """A folder, a FIFO, a device, PostScript: one line each, without waiting and without loading the model."""
+    import os
+    import signal
+
+    from PIL import EpsImagePlugin
+
+    from zoo.cli import main
+
+    monkeypatch.setattr(Predictor, "from_run", classmethod(lambda *a, **k: pytest.fail("the model was loaded")))
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *a, **k: pytest.fail("Ghostscript was started"))
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "page.eps").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n{ } loop\n")
+    cases = [(tmp_path / "pipe.png", "FIFO"), (tmp_path, "folder"), (tmp_path / "page.eps", "PNG, JPEG")]
+    if os.path.exists("/dev/zero"):
+        cases.append(("/dev/zero", "device"))
+
+    def ring(*_):
+        raise TimeoutError("zoo predict blocked")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    try:
+        for path, word in cases:
+            signal.alarm(10)
+            assert main(["predict", str(runs["mlp"]), str(path)]) == 2
+            signal.alarm(0)
+            err = capsys.readouterr().err.strip()
+            assert len(err.splitlines()) == 1 and err.startswith("zoo: error:") and word in err, err
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

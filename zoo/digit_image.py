@@ -11,7 +11,9 @@ NumPy, Pillow and scipy.ndimage only: no TensorFlow here, so the app can preproc
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 import warnings
 from pathlib import Path
 
@@ -36,6 +38,8 @@ def _as_unit_ink(ink: np.ndarray) -> np.ndarray:
         a = a[..., 0]
     if a.ndim != 2:
         raise ValueError(f"to_mnist takes a 2-D grayscale image, received an array of shape {a.shape}")
+    if a.size and float(a.min()) >= 0.0 and float(a.max()) <= 1.0:
+        return a  # already ink in [0, 1] (load_digit_image's): no copy of a large image (NaN fails both tests)
     a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
     if a.size and a.max() > 1.0:
         a = a / 255.0
@@ -138,32 +142,69 @@ def stroke_directions(images: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- reading image files
+# Formats read by Pillow's own decoders, with no external program: never EPS/PostScript (Pillow runs
+# Ghostscript on it, an interpreter that untrusted PostScript can keep busy forever), nor the rarer plugins.
+FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "TIFF", "WEBP", "PPM")  # JPEG includes MPO (phone photos); PPM: PBM/PGM/PPM too
+FORMAT_NAMES = "PNG, JPEG, BMP, GIF, TIFF, WebP, PBM/PGM/PPM"
+
+
 def _name(path: Path) -> str:
     return str(path)
 
 
-def _open(path: Path) -> Image.Image:
-    """Open lazily (header only) and check the size before any pixel is decoded."""
-    if not path.exists():
-        raise DataError(f"{_name(path)} does not exist")
-    if path.is_dir():
-        raise DataError(f"{_name(path)} is a folder, not an image file")
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _open_regular(path: Path):
+    """A binary file object for `path`, refused unless it is a non-empty regular file (never blocks on a FIFO)."""
     try:
-        if path.stat().st_size == 0:
-            raise DataError(f"{_name(path)} is empty (0 bytes), not an image file")
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DataError(f"{_name(path)} does not exist") from None
     except OSError as e:
         raise DataError(f"Cannot read {_name(path)}: {e.strerror or e}") from None
+    if not stat.S_ISREG(mode):
+        what = _kind(mode)
+        if what == "a folder":
+            raise DataError(f"{_name(path)} is a folder, not an image file")
+        raise DataError(f"{_name(path)} is {what}, not an image file; zoo reads images from regular files only")
+    try:  # O_NONBLOCK: should it have become a FIFO since, opening it does not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        raise DataError(f"Cannot read {_name(path)}: {e.strerror or e}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise DataError(f"{_name(path)} is {_kind(st.st_mode)}, not an image file; zoo reads images from regular files only")
+    if st.st_size == 0:
+        os.close(fd)
+        raise DataError(f"{_name(path)} is empty (0 bytes), not an image file")
+    return os.fdopen(fd, "rb")
+
+
+def _open(path: Path, file) -> Image.Image:
+    """Identify the image in `file` by its content (FORMATS only) and check its size before any pixel is decoded."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
-            image = Image.open(path)
+            image = Image.open(file, formats=FORMATS)
     except Image.DecompressionBombError as e:
         match = re.search(r"\((\d+) pixels\)", str(e))
         pixels = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
         raise DataError(f"{_name(path)} is too large ({pixels}; at most {MAX_PIXELS // 1_000_000} megapixels)") from None
     except UnidentifiedImageError:
-        raise DataError(f"{_name(path)} is not an image file Pillow can read") from None
-    except (OSError, ValueError, SyntaxError) as e:  # unreadable, or a header Pillow rejects
+        raise DataError(f"{_name(path)} is not an image file zoo reads (by its content): it reads {FORMAT_NAMES}") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as e:  # unreadable, or a header Pillow rejects
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DataError(f"{_name(path)} is not an image file Pillow can read ({reason})") from None
     w, h = image.size
@@ -176,8 +217,32 @@ def _open(path: Path) -> Image.Image:
     return image
 
 
+def check_image_file(path: str | Path) -> tuple[int, int]:
+    """(width, height) of an image file zoo can read, from its header only (nothing decoded); else `DataError`.
+
+    The same checks as `load_digit_image` before it decodes: a non-empty regular file (not a folder,
+    FIFO or device), one of `FORMATS` by content, at most `MAX_PIXELS` pixels.
+    """
+    path = Path(path)
+    with _open_regular(path) as file, _open(path, file) as image:
+        return image.size
+
+
+def _unit_float(image: Image.Image) -> np.ndarray:
+    """An 8-bit single-band image as float32 in [0, 1], scaled in place (one float array, no temporaries)."""
+    a = np.asarray(image, dtype=np.float32)
+    if not a.flags.writeable:
+        a = a.copy()
+    a *= np.float32(1 / 255)
+    return a
+
+
 def _luminance_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """Luminance in [0, 1] (high = light) and alpha in [0, 1] (None when the image is opaque)."""
+    """Luminance (high = light) and alpha (None when the image is opaque).
+
+    Opaque: float32 luminance in [0, 1]. Transparent: both uint8 (0..255), for `_composite`, so that
+    a large image never has more than one float copy.
+    """
     mode = image.mode
     if mode.startswith("I;16") or mode == "I":
         a = np.asarray(image, dtype=np.float64)
@@ -189,28 +254,53 @@ def _luminance_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | N
         return np.clip(a / (top if top > 1.0 else 1.0), 0.0, 1.0), None
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
     if has_alpha:
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-        lum = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
-        return lum, rgba[..., 3]
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0, None
+        rgba = image if mode == "RGBA" else image.convert("RGBA")
+        with rgba.convert("L") as grey, rgba.getchannel("A") as alpha:  # luminance by ITU-R 601
+            lum8, alpha8 = np.asarray(grey, np.uint8), np.asarray(alpha, np.uint8)
+        if rgba is not image:
+            rgba.close()
+        return lum8, alpha8
+    if mode == "L":
+        return _unit_float(image), None
+    with image.convert("L") as grey:
+        return _unit_float(grey), None
 
 
-def _composite(lum: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Flatten transparency onto the background it stands for.
+def _composite(lum8: np.ndarray, alpha8: np.ndarray) -> np.ndarray:
+    """Flatten transparency onto the background it stands for: float32 luminance in [0, 1].
 
     Mostly transparent (a digit on a transparent sheet): the background contrasts with the drawn
     pixels (white under dark strokes, black under light ones). Mostly opaque (a scanned sheet with
-    transparent margins): the background is the sheet's own colour.
+    transparent margins): the background is the sheet's own colour. Takes 8-bit luminance and alpha
+    and works row block by row block or in place: no temporary as large as the image in float.
     """
-    weight = float(alpha.sum())
+    weight = float(alpha8.sum(dtype=np.uint64))
     if weight <= 0.0:
-        return np.zeros_like(lum)  # nothing drawn at all: "no ink" downstream
-    opaque = alpha > 0.5
+        return np.zeros(lum8.shape, np.float32)  # nothing drawn at all: "no ink" downstream
+    opaque = alpha8 > 127  # alpha above one half
     if opaque.mean() < 0.5:
-        background = 1.0 if float((lum * alpha).sum()) / weight < 0.5 else 0.0
+        rows = max(1, 4_000_000 // max(1, lum8.shape[1]))
+        weighted = sum(float(np.einsum("ij,ij->", lum8[i:i + rows], alpha8[i:i + rows], dtype=np.float64))
+                       for i in range(0, lum8.shape[0], rows))
+        background = 1.0 if weighted / (255.0 * weight) < 0.5 else 0.0
     else:
-        background = float(np.median(lum[opaque]))
-    return lum * alpha + background * (1.0 - alpha)
+        background = _median8(np.bincount(lum8[opaque], minlength=256)) / 255.0
+    del opaque
+    lum = _unit_float(lum8)
+    lum -= np.float32(background)  # lum * alpha + background * (1 - alpha) = background + alpha * (lum - background)
+    np.multiply(lum, alpha8, out=lum)
+    lum *= np.float32(1 / 255)
+    lum += np.float32(background)
+    return lum
+
+
+def _median8(counts: np.ndarray) -> float:
+    """The median (as np.median gives it: the mean of the middle two for an even count) of 8-bit levels from their counts."""
+    n = int(counts.sum())
+    cumulative = np.cumsum(counts)
+    lower = int(np.searchsorted(cumulative, (n - 1) // 2, side="right"))  # the value at sorted index (n - 1) // 2
+    upper = int(np.searchsorted(cumulative, n // 2, side="right"))  # ... and at n // 2
+    return (lower + upper) / 2
 
 
 def _border(a: np.ndarray) -> np.ndarray:
@@ -225,29 +315,37 @@ def grayscale_to_ink(lum: np.ndarray) -> np.ndarray:
     (inverted); a dark one means light ink on a dark background. The background level becomes 0 and
     the ink is stretched to reach 1, so grey paper and faint pencil look like MNIST.
     """
+    return _to_ink(np.array(lum, dtype=np.float32))
+
+
+def _to_ink(lum: np.ndarray) -> np.ndarray:
+    """`grayscale_to_ink` in place on a float32 array of ours (no temporaries the size of the image)."""
     background = float(np.median(_border(lum)))
-    ink = (1.0 - lum) if background >= 0.5 else lum
+    if background >= 0.5:
+        np.subtract(1.0, lum, out=lum)
     level = (1.0 - background) if background >= 0.5 else background
-    ink = np.clip((ink - level) / max(1.0 - level, 1e-6), 0.0, 1.0)
-    top = float(ink.max(initial=0.0))
+    lum -= np.float32(level)
+    lum *= np.float32(1.0 / max(1.0 - level, 1e-6))
+    np.clip(lum, 0.0, 1.0, out=lum)
+    top = float(lum.max(initial=0.0))
     if top >= 2 * NOISE:  # real ink: stretch its darkest stroke to 1 (noise alone is left below NOISE)
-        ink = ink / top
-    return ink.astype(np.float32)
+        lum *= np.float32(1.0 / top)
+        np.minimum(lum, 1.0, out=lum)
+    return lum
 
 
 def load_digit_image(path: str | Path) -> np.ndarray:
-    """Any common image file (PNG, JPEG, BMP, GIF, TIFF, WebP...) as a float32 ink-is-high array in [0, 1].
+    """An image file (PNG, JPEG, BMP, GIF, TIFF, WebP, PBM/PGM/PPM) as a float32 ink-is-high array in [0, 1].
 
     16-bit images are scaled, transparency is composited over the background, palettes are resolved
     and animations give their first frame. Dark-on-light and light-on-dark give the same result.
-    Raises `DataError` (one line naming the file) for a missing, empty, unreadable or too large file.
+    Raises `DataError` (one line naming the file) for a missing, empty, unreadable or too large file,
+    one that is not a regular file, or one in another format (by content, whatever its name: no
+    PostScript, so no Ghostscript ever runs).
     """
     path = Path(path)
-    image = _open(path)
     try:
-        with image:
-            if getattr(image, "n_frames", 1) > 1:
-                image.seek(0)
+        with _open_regular(path) as file, _open(path, file) as image:  # at its first frame
             image.load()
             lum, alpha = _luminance_and_alpha(image)
     except DataError:
@@ -259,7 +357,8 @@ def load_digit_image(path: str | Path) -> np.ndarray:
         raise DataError(f"{_name(path)} is damaged or truncated; Pillow cannot decode it ({reason})") from None
     if alpha is not None:
         lum = _composite(lum, alpha)
-    return grayscale_to_ink(lum)
+        del alpha
+    return _to_ink(lum)
 
 
 def image_to_mnist(path: str | Path, centre: str = "mass") -> np.ndarray:

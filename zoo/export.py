@@ -10,8 +10,10 @@ Next to each export, `<name>.card.json` says what the model expects and how well
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -73,17 +75,81 @@ def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = Fal
     _refuse_custom(model)
     x = _check_inputs(model, run_dir) if x_check is None else np.asarray(x_check, np.float32)
     expected = np.asarray(model(x, training=False))
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
-        staged = Path(tmp) / (path.name if format != "keras" else "model.keras")
+    try:
+        staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    except OSError as e:
+        raise ExportError(f"Cannot write {path}: {_reason(e)}") from None
+    try:  # the model and its card are written and checked here, then moved into place together
+        (staging / "new").mkdir()
+        staged = staging / "new" / (path.name if format != "keras" else "model.keras")
         _write(model, format, staged)
         outputs = load_runtime(staged, format)(x)
         diff = float(np.max(np.abs(outputs - expected))) if outputs.shape == expected.shape else float("inf")
         if not diff <= tolerance:
             raise ExportError(f"The {format} export does not match the model: largest output difference {diff:.3g} "
                               f"(tolerance {tolerance:g}); nothing was written")
-        _replace(staged, path)
-    card = write_card(path, format, model, run_dir, diff)
-    return ExportResult(path, format, diff, card, RUNTIMES[format])
+        try:
+            staged_card = write_card(path, format, model, run_dir, diff, to=staging / "new" / card_path(path).name)
+        except OSError as e:
+            raise ExportError(f"Cannot write the model card {card_path(path)}: {_reason(e)}; nothing was written") from None
+        _install([(staged, path), (staged_card, card_path(path))], staging)
+    except ExportError as e:
+        if not getattr(e, "keep_staging", False):
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(path, format, diff, card_path(path), RUNTIMES[format])
+
+
+def _reason(e: OSError) -> str:
+    return e.strerror or str(e) or type(e).__name__
+
+
+def _install(moves: list[tuple[Path, Path]], staging: Path) -> None:
+    """Move each staged file or folder onto its target, all or nothing.
+
+    What the targets held before (an export being replaced) is first moved aside into `staging`,
+    and put back should any move fail, so a failure leaves the folder as it was; renames within one
+    folder need no space, so a full disk fails earlier, while staging.
+    """
+    aside: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
+    try:
+        (staging / "old").mkdir()
+        for i, (_, target) in enumerate(moves):
+            if target.exists() or target.is_symlink():
+                keep = staging / "old" / str(i)
+                os.replace(target, keep)
+                aside.append((keep, target))
+        for source, target in moves:
+            os.replace(source, target)
+            placed.append(target)
+    except BaseException as e:  # an error, or Ctrl-C between two renames: undo them all
+        for target in placed:
+            try:
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink(missing_ok=True)
+            except OSError:
+                pass
+        stranded = []
+        for keep, target in aside:
+            try:
+                os.replace(keep, target)
+            except OSError:
+                stranded.append(target.name)
+        if stranded:  # never delete what the user had: it stays in the staging folder, which is then kept
+            error = ExportError(f"Cannot write {moves[0][1]}: {_reason(e) if isinstance(e, OSError) else type(e).__name__}"
+                                f"; the previous {' and '.join(stranded)} could not be put back: they are in {staging}")
+            error.keep_staging = True
+            raise error from None
+        if isinstance(e, OSError):
+            raise ExportError(f"Cannot write {moves[0][1]}: {_reason(e)}; nothing was changed") from None
+        raise
 
 
 # -- writing -----------------------------------------------------------------------------------------
@@ -121,16 +187,10 @@ def _write(model, format: str, target: Path) -> None:
             model.export(str(target), format="litert", verbose=False)
         else:
             model.export(str(target), format="onnx", verbose=False)
+    except OSError as e:  # a full disk, a folder made read-only meanwhile
+        raise ExportError(f"Cannot write the {format} export: {_reason(e)}; nothing was written") from None
     except Exception as e:  # a converter failing says many things; one line of it is enough
         raise ExportError(f"The {format} converter failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-
-
-def _replace(staged: Path, path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
-    staged.replace(path)
 
 
 # -- runtimes ------------------------------------------------------------------------------------------
@@ -145,6 +205,8 @@ def detect_format(path: str | Path) -> str:
         raise RunError(f"{path} is neither a run folder (no model.keras) nor a SavedModel (no saved_model.pb)")
     if not path.exists():
         raise RunError(f"{path} does not exist")
+    if not path.is_file():
+        raise RunError(f"{path} is not a regular file (a FIFO or a device?); a model is a file or a folder")
     for format, suffix in FORMATS.items():
         if suffix and path.suffix.lower() == suffix:
             return format
@@ -160,13 +222,27 @@ def load_runtime(path: str | Path, format: str | None = None) -> Callable[[np.nd
         path, format = path / "model.keras", "keras"
     if format in NEEDS:
         _check_dependencies(format)
+    with _one_line(path, format, "load"):
+        run = _RUNTIME_LOADERS[format](path)
+
+    def checked(x):
+        with _one_line(path, format, "run"):
+            return run(x)
+
+    return checked
+
+
+@contextlib.contextmanager
+def _one_line(path: Path, format: str, doing: str):
+    """Whatever a runtime raises on a damaged or foreign model, as one `RunError` naming the file."""
     try:
-        return _RUNTIME_LOADERS[format](path)
+        yield
     except ZooError:
         raise
     except Exception as e:
         reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise RunError(f"Cannot load {path} as {format} ({reason}); it is damaged or not a {format} model") from None
+        raise RunError(f"Cannot {doing} {path} as {format} ({reason}); it is damaged, not a {format} model, or needs "
+                       "what this runtime lacks") from None
 
 
 def _keras_runtime(path: Path):
@@ -221,26 +297,44 @@ _RUNTIME_LOADERS: dict[str, Callable[[Path], Callable]] = {
 
 
 def input_shape_of(path: str | Path) -> tuple[int, ...] | None:
-    """The input shape (without the batch) an exported model expects, from its model card or the file."""
+    """The input shape (without the batch) an exported model expects, from its model card or the file.
+
+    None when unknown; `RunError` (one line) when the file cannot be read as its format.
+    """
     card = read_card(path)
-    if card and card.get("input", {}).get("shape"):
-        return tuple(card["input"]["shape"])
+    shape = card.get("input", {}).get("shape") if card and isinstance(card.get("input"), dict) else None
+    if _dims(shape) is not None:
+        return _dims(shape)
     format = detect_format(path)
     if format in ("run", "keras"):
         from .inference import load_model
 
         model = load_model(Path(path) / "model.keras" if format == "run" else path)
-        return tuple(model.inputs[0].shape[1:])
-    if format == "onnx":
-        import onnxruntime
+        return _dims(model.inputs[0].shape[1:])
+    if format in NEEDS:
+        _check_dependencies(format)
+    with _one_line(Path(path), format, "load"):
+        if format == "onnx":
+            import onnxruntime
 
-        shape = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()[0].shape
-        return tuple(int(d) for d in shape[1:])
-    if format == "tflite":
-        from ai_edge_litert.interpreter import Interpreter
+            shape = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()[0].shape
+            return _dims(shape[1:])
+        if format == "tflite":
+            from ai_edge_litert.interpreter import Interpreter
 
-        return tuple(int(d) for d in Interpreter(model_path=str(path)).get_input_details()[0]["shape"][1:])
+            return _dims(Interpreter(model_path=str(path)).get_input_details()[0]["shape"][1:])
     return None
+
+
+def _dims(shape) -> tuple[int, ...] | None:
+    """A shape of positive ints (a card's or a runtime's), or None (symbolic, missing or nonsense dimensions)."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        return None
+    if len(dims) > 8 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims):
+        return None
+    return tuple(int(d) for d in dims)
 
 
 # -- model cards ---------------------------------------------------------------------------------------
@@ -287,7 +381,8 @@ def preprocessing_for(dataset: str | None, input_shape: tuple) -> dict:
     return {"kind": "features", "text": f"float32 features shaped {list(input_shape)}, as the dataset gives them"}
 
 
-def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float) -> Path:
+def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float, to: Path | None = None) -> Path:
+    """Write the model card of the export at `path` (to `card_path(path)`, or to `to`); its path."""
     from . import __version__
     from ._backend import keras
     from .datasets import dataset_info
@@ -307,7 +402,10 @@ def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float
     if run_dir is not None and (run_dir / "spec.toml").is_file():
         import tomllib
 
-        spec = tomllib.loads((run_dir / "spec.toml").read_text(encoding="utf-8"))
+        try:
+            spec = tomllib.loads((run_dir / "spec.toml").read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # unreadable: the card goes without it
+            spec = None
     card = {
         "model": status.get("model", model.name), "format": format, "file": path.name,
         "input": {"shape": list(shape), "dtype": "float32", "batch": "first axis, any size"},
@@ -318,28 +416,37 @@ def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float
         "versions": {"zoo": __version__, "keras": keras.__version__}, "date": now_iso(),
         "run": str(run_dir) if run_dir is not None else None,
     }
-    target = card_path(path)
+    target = card_path(path) if to is None else Path(to)
     write_json_atomic(target, card)
     return target
 
 
+MAX_CARD_BYTES = 2**20  # a model card is a few kB; a larger one is not read
+
+
 def read_card(path: str | Path) -> dict | None:
+    """The model card next to an export, or None when there is none (or it is not a small regular JSON file)."""
     target = card_path(path)
-    if not target.is_file():
-        return None
     try:
-        card = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if not target.is_file() or target.stat().st_size > MAX_CARD_BYTES:
+            return None
+        with open(target, "rb") as f:
+            card = json.loads(f.read(MAX_CARD_BYTES + 1).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
     return card if isinstance(card, dict) else None
 
 
 def keras_file_classes(path: str | Path) -> set[str]:
     """The modules of every object a `.keras` file's config names (what loading it would need)."""
+    from .inference import MAX_CONFIG_BYTES
+
     try:
         with zipfile.ZipFile(path) as archive:
+            if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
+                raise RunError(f"{path}: its config.json is over {MAX_CONFIG_BYTES // 2**20} MB uncompressed; refused")
             config = json.loads(archive.read("config.json"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+    except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile) as e:
         raise RunError(f"{path} is not a readable .keras file ({type(e).__name__})") from None
     modules: set[str] = set()
 

@@ -10,7 +10,7 @@ real digits (`zoo.inference.NoveltyCheck`, fitted once per dataset on a backgrou
 cached); one unlike them gets "Not sure this is a digit: ... (best guess 6, 99%: ...)" and grey bars.
 
 Which model: the user's choice, else `zoo.inference.best_digit_run` (the most accurate run trained on
-MNIST, else the newest run), re-chosen when runs appear until the user picks one.
+MNIST, else the most accurate run), re-chosen when runs appear until the user picks one.
 """
 from __future__ import annotations
 
