@@ -17,6 +17,12 @@ def _pyplot():
     return plt
 
 
+def _whole_ticks(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))
+
+
 def gradient_summary(run: RunRecords) -> dict:
     """First and last hidden layer's gradient norm at the first and the last recorded (finite) step."""
     norms = run.grad("grad_norm")[:, run.hidden]
@@ -58,6 +64,7 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
         ax.set_yscale("log")
         ax.set_title(f"{run.name} ({run.status.state.value})")
         ax.set_xlabel("training step")
+        _whole_ticks(ax.xaxis)
         axes[0, 0].set_ylabel("gradient L2 norm per layer")
         if run.status.state == "diverged":
             _mark_divergence(ax, run, norms)
@@ -83,6 +90,7 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
                 ax.plot(run.history["epoch"], values, style, marker="o", label=key)
                 drawn = True
         ax.set_xlabel("epoch")
+        _whole_ticks(ax.xaxis)  # epochs are whole: no "1.5"
         axes[2, 0].set_ylabel("loss")
         if drawn:
             ax.legend(fontsize=8)
@@ -90,7 +98,7 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
             ax.text(0.5, 0.5, "no finite loss to plot:\n" + (f"diverged at step {run.status.step}"
                     if run.status.state == "diverged" else "no epoch finished"),
                     ha="center", va="center", color="red", transform=ax.transAxes)
-            ax.set_xlim(0.5, max(len(run.history.get("epoch", [])), 1) + 0.5)
+            ax.set_xticks([])  # no epoch to mark
     fig.tight_layout()
     return _save(fig, out)
 
@@ -119,6 +127,7 @@ def optimizers_figure(results, out: str | Path | None = None):
         label = f"{r.variant.label}: {r.updates_per_epoch} update{'s' if r.updates_per_epoch != 1 else ''}/epoch"
         line, = by_epoch.plot(r.history["epoch"], loss, marker="o", ms=3, label=label)
         by_time.plot(r.history["seconds"], loss, marker="o", ms=3, color=line.get_color())
+    _whole_ticks(by_epoch.xaxis)
     by_epoch.set(xlabel="epoch", ylabel="training loss", yscale="log", title="loss per epoch")
     by_time.set(xlabel="wall-clock seconds (log)", xscale="log", yscale="log", title="loss against time")
     by_epoch.legend(fontsize=8)
