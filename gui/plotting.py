@@ -1,14 +1,17 @@
-"""pyqtgraph set-up shared by the views: light theme, colours by depth, saving figures as PNG or SVG."""
+"""pyqtgraph set-up shared by the views: light theme, colours by depth, axes whose tick labels never overlap,
+text boxes that stay a few lines tall, saving figures as PNG or SVG."""
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
+from PySide6.QtWidgets import QFrame, QGraphicsScene, QLabel, QScrollArea, QSizePolicy
 
 pg.setConfigOptions(background="w", foreground="#222", antialias=True, imageAxisOrder="row-major")
 
@@ -24,6 +27,176 @@ def depth_colors(n: int) -> list:
     """n colours from near the input (dark blue) to near the output (yellow), viridis-like."""
     cmap = pg.colormap.get("viridis")
     return [cmap.map(0.9 * i / max(n - 1, 1), mode="qcolor") for i in range(n)]
+
+
+class ReadableAxis(pg.AxisItem):
+    """An axis whose tick labels never overlap, whatever the plot's size.
+
+    Major ticks are at least one label apart on screen (a label's height plus half of it on a vertical
+    axis, its width plus a gap on a horizontal one): a short axis gets fewer, not overlapping, labels.
+    Only the major ticks are labelled. `integer`: ticks at whole numbers only (steps, depths, epochs).
+    `fixed`: [(value, text)] ticks always labelled (e.g. "exact 0"); regular ticks keep clear of them.
+    `names`: {value: text} for an index axis (e.g. histogram column -> its recorded step). On a log axis
+    the labels are whole decades, and the 2..9 minor ticks show only where a decade is tall enough.
+    """
+
+    def __init__(self, orientation: str, integer: bool = False, **kwargs):
+        super().__init__(orientation, **kwargs)
+        self.integer = integer
+        self.fixed: list[tuple[float, str]] = []
+        self.names: dict[int, str] | None = None
+        self.enableAutoSIPrefix(False)  # "epoch", never "epoch (x0.001)"
+        self.setStyle(maxTextLevel=0)
+
+    def set_fixed(self, fixed) -> None:
+        self.fixed = [(float(v), str(t)) for v, t in fixed]
+        self.picture = None
+        self.update()
+
+    def set_names(self, names: dict | None) -> None:
+        self.names = None if names is None else {int(k): str(v) for k, v in names.items()}
+        self.picture = None
+        self.update()
+
+    def _metrics(self) -> QFontMetricsF:
+        return QFontMetricsF(self.style["tickFont"] or self.font())
+
+    def label_gap(self, lo: float, hi: float) -> float:
+        """The pixels two neighbouring major ticks need between them for their labels not to touch."""
+        metrics = self._metrics()
+        if self.orientation in ("left", "right"):
+            return metrics.height() * 1.5
+        if self.names:
+            texts = list(self.names.values())
+        elif self.logMode:
+            texts = ["10⁻¹⁰", "0.001"]
+        else:
+            texts = [f"{v:g}" for v in (lo, hi, (lo + hi) / 2, lo + (hi - lo) / 3)]
+        return max(metrics.horizontalAdvance(t) for t in texts) + 2 * metrics.averageCharWidth() + 4
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        if self._tickSpacing is not None:
+            return self._tickSpacing
+        span = abs(maxVal - minVal)
+        if span == 0 or size <= 0 or not np.isfinite(span):
+            return super().tickSpacing(minVal, maxVal, size)
+        pixels = size / span  # per unit
+        need = self.label_gap(min(minVal, maxVal), max(minVal, maxVal)) / pixels  # units between labels, at least
+        need = max(need, span / 8)  # never more than ~8 labels: a scale, not a ruler
+        whole = self.integer or self.logMode or self.names is not None
+        major = _nice(max(need, 1.0) if whole else need)
+        levels = [(major, 0)]
+        for divisor in (5, 2):  # unlabelled minor ticks, at least 4 px apart (whole ones on a whole-number axis)
+            minor = major / divisor
+            if minor * pixels >= 4 and (not whole or (minor >= 1 and abs(minor - round(minor)) < 1e-9)):
+                levels.append((minor, 0))
+                break
+        return levels
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
+        levels = super().tickValues(minVal, maxVal, size)
+        if self.names is not None:
+            levels = [(spacing, [v for v in values if round(v) in self.names]) for spacing, values in levels]
+        if not self.fixed:
+            return levels
+        lo, hi = sorted((minVal, maxVal))
+        fixed = [v for v, _ in self.fixed if lo <= v <= hi]
+        clear = self.label_gap(lo, hi) * (hi - lo) / max(size, 1)  # no regular label this close to a fixed one
+        kept = []
+        for index, (spacing, values) in enumerate(levels):
+            if index == 0:
+                values = fixed + [v for v in values if all(abs(v - f) >= clear for f in fixed)]
+            kept.append((spacing, values))
+        return kept or [(None, fixed)]
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        ticks = [(spacing, values) for spacing, values in stdTicks if spacing is not None and spacing >= 1.0]
+        if ticks and ticks[0][0] == 1 and size / max(abs(maxVal - minVal), 1e-9) >= 30:  # a tall decade: 2..9 too
+            minor = [v + math.log10(k) for v in range(int(math.floor(minVal)), int(math.ceil(maxVal)))
+                     for k in range(2, 10)]
+            ticks.append((None, [x for x in minor if minVal < x < maxVal]))
+        return ticks
+
+    def tickStrings(self, values, scale, spacing):
+        texts = []
+        for value in values:
+            fixed = [text for v, text in self.fixed if abs(v - value) <= 1e-9 * max(1.0, abs(v))]
+            if fixed:
+                texts.append(fixed[0])
+            elif self.names is not None:
+                texts.append(self.names.get(int(round(value)), ""))
+            elif self.integer and not self.logMode:
+                texts.append(f"{int(round(value))}")
+            else:
+                texts.append(super().tickStrings([value], scale, spacing or 1.0)[0])
+        return texts
+
+
+def _nice(value: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is at least `value`."""
+    power = 10.0 ** math.floor(math.log10(value))
+    for factor in (1, 2, 5, 10):
+        if factor * power >= value * (1 - 1e-9):
+            return factor * power
+    return 10 * power
+
+
+def readable_axes(integer_x: bool = False, integer_y: bool = False) -> dict:
+    """axisItems for a PlotItem: ReadableAxis on the left and at the bottom."""
+    return {"left": ReadableAxis("left", integer=integer_y), "bottom": ReadableAxis("bottom", integer=integer_x)}
+
+
+class BoxLabel(QLabel):
+    """A QLabel whose scrolling box (TextBox) takes the height of its new text."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        box = self.parentWidget().parentWidget() if self.parentWidget() else None
+        if isinstance(box, TextBox):
+            box.updateGeometry()
+
+
+class TextBox(QScrollArea):
+    """A word-wrapped label at most `lines` lines tall; longer text scrolls (a small window keeps room for the plots).
+
+    `set_lines` changes the limit (a view gives its texts fewer lines in a small window)."""
+
+    def __init__(self, label: QLabel, lines: int):
+        super().__init__()
+        self.label, self.lines = label, lines
+        label.setWordWrap(True)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the window
+        label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setWidget(label)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.set_lines(lines)
+
+    def set_lines(self, lines: int) -> None:
+        self.lines = lines
+        self.setMaximumHeight(self._height(lines))  # whole lines: never half of the next one showing
+        self.updateGeometry()
+
+    def _height(self, lines: int) -> int:
+        return int(math.ceil(self.label.fontMetrics().lineSpacing() * lines))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():  # the text wraps differently: another height
+            self.updateGeometry()
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        width = max(self.viewport().width(), 200)
+        hint.setHeight(min(self.label.heightForWidth(width) + 4, self.maximumHeight()))
+        return hint
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setHeight(min(self._height(2), self.maximumHeight()))
+        return hint
 
 
 def _source(item) -> tuple[QGraphicsScene, QRectF, QColor]:

@@ -61,3 +61,35 @@ def assert_all_visible(plot) -> None:
 def point_count(plot) -> int:
     """How many finite points the plot's curves draw (0: an empty plot)."""
     return sum(len(drawn_points(item)[0]) for item in curves(plot))
+
+
+def axis_labels(axis) -> list[tuple]:
+    """The tick labels an AxisItem draws, as it lays them out: [(rect in the axis' coordinates, text)]."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(4, 4, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [] if specs is None else [(rect, text) for rect, _, text in specs[2]]
+
+
+def overlapping_labels(axis) -> list[tuple[str, str]]:
+    """Pairs of tick labels of the axis that touch each other on screen."""
+    labels = axis_labels(axis)
+    return [(a, b) for i, (ra, a) in enumerate(labels) for rb, b in labels[i + 1:] if ra.intersects(rb)]
+
+
+def cut_labels(axis) -> list[str]:
+    """Tick labels that stick out of the axis (drawn cut off by the plot beside it or the window's edge)."""
+    bounds = axis.boundingRect()
+    return [text for rect, text in axis_labels(axis) if not bounds.contains(rect)]
+
+
+def scene_point(plot, x: float, y: float):
+    """Where a point in view coordinates is on screen (scene pixels)."""
+    from PySide6.QtCore import QPointF
+
+    return plot_item(plot).getViewBox().mapViewToScene(QPointF(x, y))

@@ -6,6 +6,7 @@ Run folders are written by hand (gradients.csv, activations.csv, histograms.npz,
 shaped like what `zoo train` writes: no training here.
 """
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTabWidget
 
 import zoo
-from picture import assert_all_visible, drawn_points, point_count, visible_range
+from picture import (assert_all_visible, axis_labels, cut_labels, drawn_points, overlapping_labels, point_count,
+                     scene_point, visible_range)
 
 pytest.importorskip("pytestqt")
 
@@ -28,14 +30,14 @@ LAYERS = [f"hidden_{i}" for i in range(1, 11)] + ["output"]
 
 def make_run(folder: Path, model: str, norms: np.ndarray, *, clipped=None, state="completed", activation="relu",
              saturated=None, dead=None, act_steps=None, hist_steps=(1,), hist=None, message="", step=None,
-             started="2026-01-01T10:00:00+00:00", spec: str | None = None) -> Path:
-    """A run folder like `zoo train` leaves: norms (steps, layers), steps numbered from 1."""
+             started="2026-01-01T10:00:00+00:00", spec: str | None = None, steps=None) -> Path:
+    """A run folder like `zoo train` leaves: norms (steps, layers), steps numbered from 1 unless given."""
     folder.mkdir(parents=True)
-    steps = np.arange(1, len(norms) + 1)
+    steps = np.arange(1, len(norms) + 1) if steps is None else np.asarray(steps)
     lines = ["step,epoch,layer,depth,grad_norm,grad_norm_clipped"]
-    for s, row in zip(steps, norms):
+    for i, (s, row) in enumerate(zip(steps, norms)):
         for d, (name, value) in enumerate(zip(LAYERS, row), start=1):
-            after = "nan" if clipped is None else f"{clipped[s - 1, d - 1]:.7g}"
+            after = "nan" if clipped is None else f"{clipped[i, d - 1]:.7g}"
             lines.append(f"{s},1,{name},{d},{value:.7g},{after}")
     (folder / "gradients.csv").write_text("\n".join(lines) + "\n")
     act_steps = list(act_steps if act_steps is not None else (0, len(norms)))
@@ -94,23 +96,61 @@ def settle(qtbot) -> None:
     qtbot.wait(30)
 
 
+def open_tab(view: GradientsView, key: str, qtbot) -> None:
+    """Show one tab of the view (by its key: "norms", "heatmap", "histograms", "units", "profile")."""
+    view.tabs.setCurrentIndex(list(view.pages).index(key))
+    settle(qtbot)
+
+
 def draw_all_tabs(view: GradientsView, qtbot) -> None:
-    for index in range(view.tabs.count()):
-        view.tabs.setCurrentIndex(index)
-        settle(qtbot)
+    for key in view.pages:
+        open_tab(view, key, qtbot)
+
+
+def covered_steps(view: GradientsView, key: str) -> list[np.ndarray]:
+    """Per plot of a tab, in the runs' order: the x values its run has data at (steps; depths on the Profile;
+    columns, one per recorded step, on the Histograms)."""
+    covered = []
+    for run in view.runs:
+        if key in ("norms", "heatmap"):
+            xs = run.steps
+        elif key == "units":
+            xs = run.activations.get("steps", [])
+        elif key == "profile":
+            xs = np.arange(1, len(run.layers) + 1)
+        else:
+            xs = np.arange(len(run.histograms["steps"])) if run.histograms else []
+        covered.append(np.asarray(xs, float))
+    return covered
 
 
 def assert_page_shows_everything(view: GradientsView, key: str) -> None:
-    """Every run's curves are inside its plot's visible range, all plots of a row show the same range,
-    and a run with data draws something."""
-    rows = len(view.plots[key][0])
-    for row in range(rows):
-        plots = [items[row] for items in view.plots[key]]
-        ranges = [visible_range(p) for p in plots]
-        for other in ranges[1:]:
-            assert np.allclose(other, ranges[0]), f"{key} row {row}: ranges differ {ranges}"
-        for plot in plots:
-            assert_all_visible(plot)
+    """Every finite point of every curve lies inside its plot's visible range; the plots of the row share one
+    y range; each plot's x range covers its own run's steps, and not many more (a run that diverged at step 2 is
+    not squeezed into a few pixels beside one that trained for 200)."""
+    plots = [items[0] for items in view.plots[key]]
+    assert len(plots) == len(view.runs), f"{key}: {len(plots)} plots for {len(view.runs)} runs"
+    ranges = [visible_range(p) for p in plots]
+    for other in ranges[1:]:
+        assert np.allclose(other[1], ranges[0][1]), f"{key}: y ranges differ {ranges}"
+    for plot, ((x0, x1), _), xs in zip(plots, ranges, covered_steps(view, key)):
+        assert_all_visible(plot)
+        if len(xs):
+            assert x0 <= xs.min() and x1 >= xs.max(), f"{key}: x range {x0, x1} misses {xs.min()}..{xs.max()}"
+            assert x1 - x0 <= 1.2 * (xs.max() - xs.min()) + 1.5, f"{key}: x range {x0, x1} is not its run's"
+
+
+def assert_no_cross_on_a_ring(plot) -> None:
+    """On screen, the inf/NaN crosses at the top edge keep clear of the rings on the last finite norms."""
+    named = {c.name(): c for c in plot.listDataItems()}
+    rings, crosses = named["last finite norm"], named["became inf/NaN"]
+    reach = (rings.opts["symbolSize"] + crosses.opts["symbolSize"]) / 2
+    for cx, cy in zip(*drawn_points(crosses)):
+        cross = scene_point(plot, cx, cy)
+        for rx, ry in zip(*drawn_points(rings)):
+            ring = scene_point(plot, rx, ry)
+            distance = np.hypot(cross.x() - ring.x(), cross.y() - ring.y())
+            assert distance >= reach, f"the cross at step {cx} hides the ring at step {rx} ({distance:.1f} px)"
 
 
 def image_inside(plot, image, tolerance=1e-6) -> bool:
@@ -126,8 +166,10 @@ def test_exploding_pair_shows_both_runs_the_divergence_and_clipping(qtbot, shown
     view = shown(GradientsView())
     view.show_runs([exploding, clipped])
     settle(qtbot)
-    (boom, boom_profile), (calm, calm_profile) = view.plots["norms"]
+    (boom,), (calm,) = view.plots["norms"]
     assert_page_shows_everything(view, "norms")
+    (x0, x1), (y0, y1) = visible_range(boom)
+    assert x1 - x0 < 3  # the exploding run's 3 steps fill its plot
     # the clipped run's 200 steps are all on screen (clip-to-view drops off-screen points: compare counts)
     layer_curves = [c for c in calm.listDataItems() if c.name() in LAYERS]
     assert sum(len(drawn_points(c)[0]) for c in layer_curves) == 200 * 11
@@ -140,12 +182,17 @@ def test_exploding_pair_shows_both_runs_the_divergence_and_clipping(qtbot, shown
     named = {c.name(): c for c in boom.listDataItems()}
     xs, ys = drawn_points(named["last finite norm"])
     assert len(xs) == 11 and set(xs) == {1.0} and np.isclose(ys.max(), np.log10(4e4 * 5.7), rtol=1e-4)
-    xs, _ = drawn_points(named["became inf/NaN"])
-    assert len(xs) == 11 and set(xs) == {2.0}
+    xs, ys = drawn_points(named["became inf/NaN"])  # one cross per inf/NaN step, at the top edge
+    assert set(xs) == {2.0, 3.0} and (ys >= y1 - 0.05 * (y1 - y0)).all() and (ys > np.log10(4e4 * 5.7)).all()
+    assert_no_cross_on_a_ring(boom)
     lines = [i for i in boom.items if isinstance(i, __import__("pyqtgraph").InfiniteLine) and i.isVisible()]
     assert [line.value() for line in lines] == [2.0] and "step 2" in lines[0].label.toPlainText()
-    # the profile of the clipped run at the last step is there; the exploding one shows its last finite step
-    assert view.slider.value() == 200 and point_count(calm_profile) > 0
+    # the profile (its own tab) of the clipped run at the last step is there; the exploding one shows its last
+    # finite step
+    open_tab(view, "profile", qtbot)
+    (boom_profile,), (calm_profile,) = view.plots["profile"]
+    assert_page_shows_everything(view, "profile")
+    assert view.slider.value() == 200 and view.step_label.text() == "step 200" and point_count(calm_profile) > 0
     assert "step 200" in calm_profile.titleLabel.text
     assert "last finite" in boom_profile.titleLabel.text and point_count(boom_profile) > 0
     # a story that fits each run
@@ -160,13 +207,12 @@ def test_exploding_pair_other_tabs_cover_both_runs(qtbot, shown, tmp_path):
     view = shown(GradientsView())
     view.show_runs([exploding, clipped])
     settle(qtbot)
-    view.tabs.setCurrentIndex(3)  # Units: not cut to the exploding run's steps 0-3
-    settle(qtbot)
+    open_tab(view, "units", qtbot)  # Units: not cut to the exploding run's steps 0-3
     assert_page_shows_everything(view, "units")
     (units,) = view.plots["units"][1]
     assert visible_range(units)[0][1] >= 200 and point_count(units) == 6 * 10
-    view.tabs.setCurrentIndex(1)  # Heatmap: both images inside, the non-finite cells crossed out
-    settle(qtbot)
+    open_tab(view, "heatmap", qtbot)  # Heatmap: both images inside, the non-finite cells crossed out
+    assert_page_shows_everything(view, "heatmap")
     for (plot, image), extra in zip(view.plots["heatmap"], view.extras["heatmap"]):
         assert image_inside(plot, image)
         assert_all_visible(plot)
@@ -184,23 +230,17 @@ def test_shared_axes_hold_every_run_whatever_the_order(qtbot, shown, tmp_path, o
     view.show_runs([paths[name] for name in order])
     settle(qtbot)
     assert_page_shows_everything(view, "norms")
-    for curves, _ in view.plots["norms"]:
+    for (curves,) in view.plots["norms"]:
         assert sum(len(drawn_points(c)[0]) for c in curves.listDataItems() if c.name() in LAYERS) in (120 * 11, 200 * 11)
     (_, (y0, y1)) = visible_range(view.plots["norms"][0][0])
     assert y0 <= -7 and y1 >= 1  # deep-sigmoid's ten decades and deep-relu's 10
-    view.tabs.setCurrentIndex(3)
-    settle(qtbot)
-    assert_page_shows_everything(view, "units")
-    view.tabs.setCurrentIndex(1)
-    settle(qtbot)
-    for plot, image in view.plots["heatmap"]:
-        assert image_inside(plot, image)
-    assert np.allclose(*[visible_range(p) for p, _ in view.plots["heatmap"]])
-    view.tabs.setCurrentIndex(2)
-    settle(qtbot)
-    for plot, image in view.plots["histograms"]:
-        assert image_inside(plot, image)
-    assert np.allclose(*[visible_range(p) for p, _ in view.plots["histograms"]])
+    for key in ("units", "heatmap", "histograms", "profile"):
+        open_tab(view, key, qtbot)
+        assert_page_shows_everything(view, key)
+    for key in ("heatmap", "histograms"):
+        open_tab(view, key, qtbot)
+        for plot, image in view.plots[key]:
+            assert image_inside(plot, image)
 
 
 def test_shared_ranges_follow_new_data_and_a_zoom_moves_the_whole_row(qtbot, shown, tmp_path):
@@ -211,10 +251,11 @@ def test_shared_ranges_follow_new_data_and_a_zoom_moves_the_whole_row(qtbot, sho
     view.add_run(str(sigmoid))  # a second run arrives later (a preset's second training)
     settle(qtbot)
     assert_page_shows_everything(view, "norms")
-    (first, _), (second, _) = view.plots["norms"]
+    (first,), (second,) = view.plots["norms"]
     first.getViewBox().setRange(xRange=(10, 20), padding=0)
     first.getViewBox().sigRangeChangedManually.emit([True, True])  # as a mouse zoom does
-    assert np.allclose(visible_range(second)[0], (10, 20))
+    assert np.allclose(visible_range(second)[0], (10, 20))  # 120 and 200 steps: about the same, x follows too
+    assert np.allclose(visible_range(second)[1], visible_range(first)[1])
     first.autoBtn.clicked.emit(first.autoBtn)  # "A": fit every run again
     assert_page_shows_everything(view, "norms")
 
@@ -286,7 +327,7 @@ def test_save_figure_of_one_plot_item(qtbot, shown, tmp_path):
     view = shown(GradientsView())
     view.show_runs([relu])
     settle(qtbot)
-    curves, _ = view.plots["norms"][0]
+    (curves,) = view.plots["norms"][0]
     out = save_figure(curves, tmp_path / "one.png")
     pixels = _png(out)
     rect = curves.sceneBoundingRect()
@@ -311,9 +352,10 @@ def test_legends_and_colour_bars_sit_beside_the_data(qtbot, shown, tmp_path):
         legends = [item for item in view.pages[key].scene().items() if type(item).__name__ == "LegendItem"]
         for legend in legends:
             assert legend.isVisible() and not _overlaps(legend, plots), f"{key}: a legend on the data"
-    labels = [legend for legend in view.legends["norms"] for _, label in legend.items]
-    texts = [label.text for legend in view.legends["norms"] for _, label in legend.items]
-    assert labels and "after clipping" in texts and "became inf/NaN" in texts
+    samples = {label.text: sample for legend in view.legends["norms"] for sample, label in legend.items}
+    assert {"before clipping", "after clipping", "last finite", "inf/NaN (top)"} <= set(samples)
+    dashed = samples["after clipping"]  # long enough to show its dashes
+    assert dashed.item.opts["pen"].style() == Qt.PenStyle.DashLine and dashed.boundingRect().width() >= 30
     import pyqtgraph as pg
 
     for key, label in (("histograms", "share of |g| in bin"), ("heatmap", "log10 gradient norm")):
@@ -321,6 +363,79 @@ def test_legends_and_colour_bars_sit_beside_the_data(qtbot, shown, tmp_path):
         assert label in bar.getAxis("right").labelText + bar.getAxis("left").labelText
         plots = [p for p, _ in view.plots[key]]
         assert not _overlaps(bar, plots)
+        open_tab(view, key, qtbot)  # as tall as the data beside it
+        data, scale = plots[0].getViewBox().sceneBoundingRect(), bar.getViewBox().sceneBoundingRect()
+        assert abs(scale.top() - data.top()) <= 2 and abs(scale.bottom() - data.bottom()) <= 2, (key, data, scale)
+
+
+def test_the_rings_sit_on_the_curves_as_drawn_and_the_crosses_leave_them_free(qtbot, shown, tmp_path):
+    rng = np.random.default_rng(0)
+    finite = np.geomspace(1, 1e4, 60)[:, None] * np.geomspace(1, 5, 11)[None, :] * rng.uniform(0.5, 2, (60, 11))
+    run = make_run(tmp_path / "boom", "exploding", np.vstack([finite, np.full((3, 11), np.inf)]), state="diverged")
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([run])
+    settle(qtbot)
+    (plot,) = view.plots["norms"][0]
+    rings = {}
+    for weight in (0.0, 0.9):
+        view.smoothing.setValue(weight)
+        settle(qtbot)
+        named = {c.name(): c for c in plot.listDataItems()}
+        xs, ys = drawn_points(named["last finite norm"])
+        ends = [drawn_points(named[name]) for name in LAYERS]  # each layer's last point, as drawn
+        assert np.allclose(xs, [x[-1] for x, _ in ends]) and np.allclose(ys, [y[-1] for _, y in ends])
+        assert set(xs) == {60.0} and set(drawn_points(named["became inf/NaN"])[0]) == {61.0, 62.0, 63.0}
+        assert_all_visible(plot)
+        assert_no_cross_on_a_ring(plot)
+        rings[weight] = ys
+    assert not np.allclose(rings[0.0], rings[0.9])  # the rings moved with the smoothed lines
+
+
+def test_the_profile_slider_names_the_recorded_step_it_shows(qtbot, shown, tmp_path):
+    norms = np.geomspace(1e-3, 1, 11)[None, :] * np.linspace(1, 2, 11)[:, None]
+    run = make_run(tmp_path / "r", "deep-sigmoid", norms, steps=np.arange(0, 101, 10))
+    view = shown(GradientsView())
+    view.show_runs([run])
+    open_tab(view, "profile", qtbot)
+    (profile,) = view.plots["profile"][0]
+    view.slider.setValue(view.slider.minimum())
+    assert view.step_label.text() == "step 0" and re.search(r"step 0\b", profile.titleLabel.text)
+    line = [c for c in profile.listDataItems() if c.name() == "step 0"][0]
+    assert np.allclose(drawn_points(line)[1], np.log10(norms[0]))
+    view.slider.setValue(15)  # between two recorded steps: the one drawn is named
+    assert view.step_label.text() == "step 10" and re.search(r"step 10\b", profile.titleLabel.text)
+    assert_page_shows_everything(view, "profile")
+
+
+def test_heatmap_colours_are_each_runs_own_when_their_norms_are_decades_apart(qtbot, shown, tmp_path):
+    import pyqtgraph as pg
+
+    relu, sigmoid = vanishing_pair(tmp_path)  # largest norms 13 and 1: one colour scale
+    huge = make_run(tmp_path / "huge", "exploding", np.geomspace(1e5, 1e7, 11)[None, :].repeat(5, axis=0))
+    view = shown(GradientsView())
+
+    def bars():
+        return [item for item in view.legends["heatmap"] if isinstance(item, pg.ColorBarItem)]
+
+    view.show_runs([relu, sigmoid])
+    open_tab(view, "heatmap", qtbot)
+    [bar] = bars()
+    assert view.colour_scale.currentText() == "auto: shared"
+    assert all(np.allclose(image.levels, bar.levels()) for _, image in view.plots["heatmap"])
+    assert bar.levels()[0] <= np.log10(1e-7) + 0.1 and bar.levels()[1] >= np.log10(13) - 0.1
+    view.show_runs([sigmoid, huge])  # 7 decades apart: one shared scale would make deep-sigmoid a single colour
+    settle(qtbot)
+    assert len(bars()) == 2 and view.colour_scale.currentText() == "auto: each run's own"
+    for (plot, image), bar, run in zip(view.plots["heatmap"], bars(), view.runs):
+        own = np.log10(np.nanmin(run.norms)), np.log10(np.nanmax(run.norms))
+        assert np.allclose(image.levels, own) and np.allclose(bar.levels(), own)
+        assert not _overlaps(bar, [p for p, _ in view.plots["heatmap"]])
+        assert_all_visible(plot)
+    view.colour_scale.setCurrentIndex(view.colour_scale.findData("shared"))
+    settle(qtbot)
+    [bar] = bars()
+    assert all(np.allclose(image.levels, bar.levels()) for _, image in view.plots["heatmap"])
+    assert_page_shows_everything(view, "heatmap")
 
 
 def test_histograms_label_the_exact_zeros_bin(qtbot, shown, tmp_path):
@@ -328,18 +443,19 @@ def test_histograms_label_the_exact_zeros_bin(qtbot, shown, tmp_path):
     view = shown(GradientsView())
     view.show_runs([relu, sigmoid])
     settle(qtbot)
-    view.tabs.setCurrentIndex(2)
-    settle(qtbot)
+    open_tab(view, "histograms", qtbot)
     plot, image = view.plots["histograms"][0]
-    ticks = plot.getAxis("left")._tickLevels[0]
-    zero = [value for value, text in ticks if "exact 0" in text]
+    axis = plot.getAxis("left")
+    zero = [plot.getViewBox().mapSceneToView(axis.mapToScene(rect.center())).y()
+            for rect, text in axis_labels(axis) if text == "exact 0"]
     assert zero and EDGES[0] <= zero[0] <= EDGES[1]  # the bottom bin, where the brightest cell of deep-relu is
     brightest_row = int(np.unravel_index(np.nanargmax(image.image), image.image.shape)[0])
     assert brightest_row == 0
-    notes = [i for i in plot.items if type(i).__name__ == "TextItem" and "exact zeros" in i.toPlainText()]
-    assert notes and "%" in notes[0].toPlainText()
-    note = view.histogram_note
+    assert [text for _, text in axis_labels(plot.getAxis("bottom"))] == ["1", "101"]  # the recorded steps
+    assert not [i for i in plot.items if type(i).__name__ == "TextItem"]  # nothing written on the data
+    note = view.histogram_note  # the share of exact zeros, beside the figure
     assert note.isVisible() and "exact 0" in note.text() and "dead" in note.text()
+    assert re.search(r"Exact zeros</b> in hidden_1: deep-relu up to \d+%", note.text())
 
 
 def test_units_tab_says_what_saturated_means_and_that_zero_is_measured(qtbot, shown, tmp_path):
@@ -347,8 +463,7 @@ def test_units_tab_says_what_saturated_means_and_that_zero_is_measured(qtbot, sh
     view = shown(GradientsView())
     view.show_runs([sigmoid, relu])
     settle(qtbot)
-    view.tabs.setCurrentIndex(3)
-    settle(qtbot)
+    open_tab(view, "units", qtbot)
     assert view.units_note.isVisible()
     note = view.units_note.text()
     assert "0.02" in note and "0.98" in note and "dead" in note
@@ -367,19 +482,45 @@ def test_the_saturation_thresholds_are_zoos_one_definition():
     assert saturated("relu", np.zeros(3)) is None
 
 
+INTEGER_AXES = {"norms": ("bottom",), "heatmap": ("bottom", "left"), "units": ("bottom",), "profile": ("bottom",),
+                "histograms": ("bottom",)}  # steps, depths (a histogram's columns are named by their steps)
+
+
+def assert_axes_readable(view: GradientsView, key: str) -> None:
+    """Every axis of the tab: tick labels that do not touch, none cut off, whole numbers for steps and depths,
+    no SI prefix in a label ("(x0.001)")."""
+    for items in view.plots[key]:
+        plot = items[0]
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            texts = [text for _, text in axis_labels(axis)]
+            assert texts, f"{key} {side}: no tick labels"
+            assert not overlapping_labels(axis), f"{key} {side}: labels overlap {overlapping_labels(axis)}"
+            assert not cut_labels(axis), f"{key} {side}: labels cut off {cut_labels(axis)}"
+            assert "(x" not in axis.labelString() and "×" not in axis.labelString(), axis.labelString()
+            if side in INTEGER_AXES.get(key, ()):
+                assert all(re.fullmatch(r"-?\d+", t) for t in texts), f"{key} {side}: {texts}"
+
+
 def test_the_view_fits_a_small_window_without_growing_it(qtbot, shown, tmp_path):
     exploding, clipped = exploding_pair(tmp_path)
     view = shown(GradientsView(), 640, 420)
     view.show_runs([exploding, clipped])
     settle(qtbot)
-    draw_all_tabs(view, qtbot)
-    hint = view.minimumSizeHint()
-    assert hint.width() <= 640 and hint.height() <= 420, hint
-    assert (view.width(), view.height()) == (640, 420)
-    for key, page in view.pages.items():  # nothing of the figure is cut off at the window's edge
-        if not page.isVisible():
-            continue
+    for key, page in view.pages.items():
+        open_tab(view, key, qtbot)
+        hint = view.minimumSizeHint()
+        assert hint.width() <= 640 and hint.height() <= 420, (key, hint)
+        assert (view.width(), view.height()) == (640, 420)
+        # one row of plots, nothing of the figure cut off at the window's edge, every run's data on screen
+        assert len({round(items[0].sceneBoundingRect().top()) for items in view.plots[key]}) == 1, key
         assert page.centralWidget.sceneBoundingRect().width() <= page.viewport().width() + 1, key
+        assert_page_shows_everything(view, key)
+        assert_axes_readable(view, key)
+        for plot in (items[0] for items in view.plots[key]):
+            assert plot.getViewBox().height() >= 100, f"{key}: plots {plot.getViewBox().height()} px tall"
+    lines = view.status.fontMetrics().lineSpacing()  # the status scrolls rather than taking the plots' height
+    assert view.status_box.height() <= 3 * lines + 8 and view.status_box.verticalScrollBar().maximum() > 0
 
 
 def test_the_figure_follows_the_window_down_to_a_small_size(qtbot, shown, tmp_path):

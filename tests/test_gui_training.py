@@ -17,6 +17,7 @@ from gui.views.gradients_view import GradientsView  # noqa: E402
 from gui.views.runs_view import RunsView  # noqa: E402
 from gui.views.train_view import TrainView  # noqa: E402
 from gui.views.zoo_view import ZooView  # noqa: E402
+from picture import assert_all_visible  # noqa: E402
 
 TRAINING_TIMEOUT_MS = 120_000
 
@@ -161,11 +162,11 @@ def test_gradients_view_shows_the_recorded_norms_and_heatmap(qtbot, tmp_path, sm
     view.show()  # a hidden view draws nothing until shown
     view.show_runs([run])
     norms = _csv_norms(run)
-    curves, profile = view.plots["norms"][0]
+    (curves,) = view.plots["norms"][0]
     first = curves.listDataItems()[0]
     xs, ys = first.getOriginalDataset()
     assert np.allclose(ys, [norms[(int(s), "hidden_1")] for s in xs], rtol=1e-6)
-    view.tabs.setCurrentIndex(1)  # each tab is drawn when shown
+    view.tabs.setCurrentIndex(list(view.pages).index("heatmap"))  # each tab is drawn when shown
     _, image = view.plots["heatmap"][0]
     assert image.image.shape == (11, 8)  # layers x steps
     assert image.image[0, 0] == pytest.approx(np.log10(norms[(1, "hidden_1")]), rel=1e-6)
@@ -191,8 +192,13 @@ def test_vanishing_preset_trains_both_models_side_by_side(qtbot, monkeypatch):
     sigmoid, relu = view.runs
     ratio = lambda r: r.norms[0, 9] / r.norms[0, 0]  # noqa: E731  last hidden / first hidden, at step 1
     assert ratio(sigmoid) > 100 and ratio(relu) < 10
-    (first, _), (second, _) = view.plots["norms"]
-    assert first.getViewBox().viewRange() == second.getViewBox().viewRange()  # shared axes: both runs' data
+    (first,), (second,) = view.plots["norms"]
+    (_, y), (_, other_y) = first.getViewBox().viewRange(), second.getViewBox().viewRange()
+    assert np.allclose(y, other_y)  # one y scale: both runs' data
+    for run, plot in zip(view.runs, (first, second)):  # each run's x axis covers its own steps, every point shows
+        (x0, x1), _ = plot.getViewBox().viewRange()
+        assert x0 <= run.steps[0] and x1 >= run.steps[-1]
+        assert_all_visible(plot)
 
 
 def test_an_interrupted_run_is_resumed_from_the_runs_view(qtbot):

@@ -1,10 +1,15 @@
 """Gradients: per-layer gradient norms (live), the norm-by-depth profile, a layer x step heatmap,
-gradient histograms over time, saturated or dead units; runs side by side with shared axes.
+gradient histograms over time, saturated or dead units; runs side by side with a shared y axis.
 
-Shared axes are computed, not linked: every plot of a row gets the union of all runs' finite data
-(in whatever order the runs were opened), set again on every data update; panning or zooming one
-plot moves the others of its row, and the "A" button of any plot fits all of them again. A diverged
-run is drawn up to its last finite norms, with a marker line and crosses where they became inf/NaN.
+One row of plots per tab, so that each stays readable in a 640x420 window. The y axes are computed,
+not linked: every plot of a tab gets the union of all runs' finite data (in whatever order the runs were
+opened), set again on every data update; each run's x axis covers its own steps (a run that diverged at
+step 5 beside one that trained for 600 would otherwise be 3 pixels wide). Panning or zooming one plot
+moves the others' y (and x, where their runs cover about the same steps); the "A" button of any plot
+fits all of them again. A diverged run is drawn up to its last finite norms, ringed on the lines as drawn
+(smoothed or not), with a marker line and crosses at the top edge where they became inf/NaN: in a band kept
+free above the data, so that they never hide a ring. Legends and colour bars sit right of the row (a colour
+bar as tall as the data), notes below it in boxes of a few lines that scroll.
 """
 from __future__ import annotations
 
@@ -15,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QMessageBox,
-                               QPushButton, QScrollArea, QSizePolicy, QSlider, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QSizePolicy, QSlider, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from zoo.activations import SIGMOID_SATURATED, TANH_SATURATED
 from zoo.demos import PAIRS
@@ -24,17 +29,27 @@ from zoo.errors import ZooError
 from zoo.records import GradientTail, read_activations, read_histograms, smooth
 from zoo.runs import list_runs, read_run
 
-from ..plotting import depth_colors, save_figure
+from ..history_plots import LegendSample
+from ..plotting import BoxLabel, TextBox, depth_colors, readable_axes, save_figure
 from ..training_process import TrainingOptions, TrainingProcess
 
 LIVE_REFRESH_MS = 1000
 PRESETS = {"vanishing": "Vanishing gradients", "exploding": "Exploding gradients"}
-TABS = (("norms", "Norms"), ("heatmap", "Heatmap"), ("histograms", "Histograms"), ("units", "Units"))
+TABS = (("norms", "Norms"), ("heatmap", "Heatmap"), ("histograms", "Histograms"), ("units", "Units"),
+        ("profile", "Profile"))
+COLOUR_SCALES = (("auto", "auto"), ("shared", "shared"), ("each run's own", "own"))
+OWN_SCALE_DECADES = 4.0  # the runs' largest norms further apart than this: each heatmap gets its own colour scale
+SHORT_VIEW = 560  # px: a view shorter than this gives its texts fewer lines (a 640x420 window)
+STATUS_LINES = (2, 5)  # (short view, otherwise)
+UNITS_NOTE_LINES = (2, 6)
+CROSS_BAND_PX = 26  # px kept free above the highest finite norm when a run diverged: the inf/NaN crosses' band
+CROSS_PX = 9  # px: the crosses' centres sit this far below the top edge (clear of the rings below the band)
+UNLAID_HEIGHT = 250  # px: a plot's height assumed before it was ever laid out (a figure saved unseen)
 FINISHED = ("completed", "diverged")  # a preset run that ran to its end (the exploding one is meant to diverge)
 DIVERGED_COLOUR = "#d62728"
 PADDING = 0.04  # of a shared range, on each side
 CLIPPING_ACTIVE = 1e-3  # after/before below 1 - this: the step was clipped
-TITLE_MIN_WIDTH = 140  # px: a plot title longer than the plot's share of the page wraps, down to this width
+TITLE_MIN_WIDTH = 120  # px: a plot title longer than the plot's share of the page wraps, down to this width
 HOLLOW = pg.mkBrush(0, 0, 0, 0)
 EXACT_ZEROS = ("Bottom bin, <i>exact 0</i>: |g| = 0 exactly (or below 10<sup>-11.5</sup>): weights whose input is always 0 "
                "(blank pixels, dead ReLUs below) or whose unit is dead.")
@@ -87,9 +102,18 @@ class RunData:
     def diverged(self) -> bool:
         return self.state == "diverged" or self.first_bad is not None
 
-    def last_finite_points(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each layer's last finite, positive norm before the divergence: (steps, norms)."""
-        rows = self.norms[:self.first_bad] if self.first_bad is not None else self.norms
+    @property
+    def nonfinite_steps(self) -> np.ndarray:
+        """The steps with an inf or NaN gradient norm."""
+        if not self.norms.size:
+            return np.zeros(0, np.int64)
+        return self.steps[~np.isfinite(self.norms).all(axis=1)]
+
+    def last_finite_points(self, table: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Each layer's last finite, positive norm before the divergence: (steps, norms). `table`: the norms as
+        drawn (smoothed), by default the raw ones."""
+        table = self.norms if table is None else table
+        rows = table[:self.first_bad] if self.first_bad is not None else table
         xs, ys = [], []
         for depth in range(rows.shape[1] if rows.ndim == 2 else 0):
             ok = np.flatnonzero(np.isfinite(rows[:, depth]) & (rows[:, depth] > 0))
@@ -291,77 +315,54 @@ def _set_title(plot: pg.PlotItem, text: str, width: float = TITLE_MIN_WIDTH) -> 
         option = label.item.document().defaultTextOption()
         option.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         label.item.document().setDefaultTextOption(option)
-    height = max(30.0, label.item.boundingRect().height())
-    label.setMaximumHeight(height)
-    plot.layout.setRowFixedHeight(0, height)
     label.resizeEvent(None)
 
 
-def _divergence_line() -> pg.InfiniteLine:
+def _align_titles(plots) -> None:
+    """Every title row of a row of plots as tall as the tallest title: their data areas line up."""
+    height = max((max(20.0, p.titleLabel.item.boundingRect().height()) for p in plots), default=20.0)
+    for plot in plots:  # pyqtgraph's setTitle fixes the row at 30 px each time: set again
+        if plot.layout.rowMaximumHeight(0) != height or plot.layout.rowMinimumHeight(0) != height:
+            plot.titleLabel.setMaximumHeight(height)
+            plot.layout.setRowFixedHeight(0, height)
+
+
+def _divergence_line(labelled: bool = False) -> pg.InfiniteLine:
+    """The dashed red line at the step a run's gradient norms became inf or NaN; on the Norms it says so in the
+    crosses' band (`_label_in_band`), elsewhere a legend entry or the crosses do."""
     pen = pg.mkPen(DIVERGED_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)
-    line = pg.InfiniteLine(angle=90, movable=False, pen=pen, label="",
-                           labelOpts={"position": 0.9, "color": DIVERGED_COLOUR, "anchors": [(0, 0), (0, 0)],
-                                      "fill": pg.mkBrush(255, 255, 255, 210)})
+    options = {"label": "", "labelOpts": {"position": 0.95, "color": DIVERGED_COLOUR, "anchors": [(1, 0.5)] * 2}}
+    line = pg.InfiniteLine(angle=90, movable=False, pen=pen, **(options if labelled else {}))
     line.hide()
     return line
 
 
-def _place_divergence(line: pg.InfiniteLine, run: RunData, y_range, y_values=()) -> None:
-    """Show the marker line at the step the run's gradients became non-finite, its label away from the data."""
+def _place_divergence(line: pg.InfiniteLine, run: RunData) -> None:
+    """Show the marker line at the step the run's gradient norms became non-finite (hide it if they never did)."""
     step = run.nonfinite_step
     if step is None:
         line.hide()
         return
     line.show()  # a hidden label does not update its text
     line.setValue(step)
-    line.label.setFormat(f"inf/NaN from step {step}")
-    values = np.asarray(y_values, float)
-    values = values[np.isfinite(values)]
-    high = y_range is not None and values.size and np.median(values) > (y_range[0] + y_range[1]) / 2
-    line.label.anchors = [(0, 1), (0, 1)] if high else [(0, 0), (0, 0)]
-    line.label.setPosition(0.08 if high else 0.92)
+    if getattr(line, "label", None) is not None:
+        line.label.setFormat(f"inf/NaN from step {step}")
 
 
-class _Label(QLabel):
-    """A QLabel whose scrolling box (_TextBox) takes the height of its new text."""
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        box = self.parentWidget().parentWidget() if self.parentWidget() else None
-        if isinstance(box, _TextBox):
-            box.updateGeometry()
-
-
-class _TextBox(QScrollArea):
-    """A word-wrapped label at most `lines` lines tall; longer text scrolls (a small window keeps room for the plots)."""
-
-    def __init__(self, label: QLabel, lines: int):
-        super().__init__()
-        self.label, self.lines = label, lines
-        label.setWordWrap(True)
-        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the window
-        self.setWidget(label)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        self.setMaximumHeight(label.fontMetrics().lineSpacing() * lines + 6)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if event.oldSize().width() != event.size().width():  # the text wraps differently: another height
-            self.updateGeometry()
-
-    def sizeHint(self):
-        hint = super().sizeHint()
-        width = max(self.viewport().width(), 200)
-        hint.setHeight(min(self.label.heightForWidth(width) + 4, self.maximumHeight()))
-        return hint
-
-    def minimumSizeHint(self):
-        hint = super().minimumSizeHint()
-        hint.setHeight(min(self.label.fontMetrics().lineSpacing() * 2 + 6, self.maximumHeight()))
-        return hint
+def _label_in_band(line: pg.InfiniteLine, box: pg.ViewBox, height: float) -> None:
+    """The line's label in the band at the top edge, above all the data: left of the line (the crosses are at and
+    right of it), unless the plot's left edge would cut it off."""
+    if getattr(line, "label", None) is None or not line.isVisible():
+        return
+    (x0, x1), _ = box.viewRange()
+    room = (line.value() - x0) / max(x1 - x0, 1e-12) * box.width()
+    side = 1 if room > line.label.boundingRect().width() + 4 else 0
+    gap = "\u2002"  # an en space between the text and the line (and the cross on it)
+    text = f"inf/NaN from step {line.value():g}"
+    line.label.setFormat(text + gap if side else gap + text)
+    line.label.anchors = [(side, 0.5)] * 2
+    line.label.setPosition(1 - CROSS_PX / height)
+    line.label.updatePosition()
 
 
 class GradientsView(QWidget):
@@ -389,72 +390,96 @@ class GradientsView(QWidget):
             self.preset_buttons[key] = button
             toolbar.addWidget(button)
         self.smoothing = QDoubleSpinBox(minimum=0.0, maximum=0.99, singleStep=0.1, value=0.0, decimals=2)
-        self.smoothing.setToolTip("Smoothing of the norm curves (TensorBoard's): 0 = none")
+        self.smoothing.setToolTip("Smoothing of the norm curves (TensorBoard's): 0 = none. The rings of a diverged "
+                                  "run sit on the smoothed lines.")
         self.smoothing.valueChanged.connect(self.redraw)
         self.slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=0)
+        self.slider.setMinimumWidth(60)
         self.slider.valueChanged.connect(self._draw_profile)
         self.step_label = QLabel("step —")
         self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance("step 0000000"))
         self.layer = QComboBox()
         self.layer.currentIndexChanged.connect(self._draw_histograms)
+        self.colour_scale = QComboBox()
+        for text, mode in COLOUR_SCALES:
+            self.colour_scale.addItem(text, mode)
+        self.colour_scale.setToolTip("The heatmap's colours: one scale for every run (comparable colours), or each "
+                                     f"run its own (automatic when the runs' largest norms differ by over "
+                                     f"{OWN_SCALE_DECADES:g} decades: one run would be a single colour)")
+        self.colour_scale.currentIndexChanged.connect(self.redraw)
         save = QPushButton("Save figure…")
         save.clicked.connect(self._save_dialog)
         toolbar.addStretch(1)
         toolbar.addWidget(QLabel("Smoothing"))
         toolbar.addWidget(self.smoothing)
         toolbar.addWidget(save)
-        self.status = _Label("Open runs from the Runs tab (Gradients button), or click a preset.")
+        self.status = BoxLabel("Open runs from the Runs tab (Gradients button), or click a preset.")
+        self.status_box = TextBox(self.status, STATUS_LINES[1])
         self.train_again = QPushButton("Train again")
         self.train_again.setToolTip("Train a new pair with the same settings")
         self.train_again.clicked.connect(self._train_again)
         self.train_again.hide()
         status_row = QHBoxLayout()
-        status_row.addWidget(_TextBox(self.status, 5), 1)
+        status_row.addWidget(self.status_box, 1)
         status_row.addWidget(self.train_again, 0, Qt.AlignmentFlag.AlignTop)
-        self.units_note = _Label()
-        self.histogram_note = _Label(EXACT_ZEROS)
+        self.units_note = BoxLabel()
+        self.histogram_note = BoxLabel(EXACT_ZEROS)
+        self.notes = {"units": TextBox(self.units_note, UNITS_NOTE_LINES[1]),
+                      "histograms": TextBox(self.histogram_note, 2)}
 
         self.tabs = QTabWidget()
+        self.corner = QStackedWidget()  # the visible tab's own control, right of the tab bar: no row of its own
+        self.corner.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.corner_pages = {}
         self.pages = {}
         for key, title in TABS:
             page = pg.GraphicsLayoutWidget()
             page.setMinimumSize(200, 120)
+            page.ci.setContentsMargins(2, 2, 2, 2)
             page.installEventFilter(self)  # titles re-wrap to the space each plot gets
             self.pages[key] = page
             holder = QWidget()
             layout = QVBoxLayout(holder)
             layout.setContentsMargins(2, 2, 2, 2)
-            if key in ("norms", "histograms"):
-                row = QHBoxLayout()
-                if key == "norms":
-                    row.addWidget(QLabel("Profile at"))
-                    row.addWidget(self.slider, 1)
-                    row.addWidget(self.step_label)
-                else:
-                    row.addWidget(QLabel("Layer"))
-                    row.addWidget(self.layer)
-                    row.addStretch(1)
-                layout.addLayout(row)
+            layout.setSpacing(2)
             layout.addWidget(page, 1)
-            if key == "units":
-                layout.addWidget(_TextBox(self.units_note, 6))
-            elif key == "histograms":
-                layout.addWidget(_TextBox(self.histogram_note, 2))
+            if key in self.notes:
+                layout.addWidget(self.notes[key])
             self.tabs.addTab(holder, title)
+            control = QWidget()
+            row = QHBoxLayout(control)
+            row.setContentsMargins(6, 0, 2, 0)
+            if key == "profile":
+                row.addWidget(QLabel("at"))
+                row.addWidget(self.slider, 1)
+                row.addWidget(self.step_label)
+            elif key == "histograms":
+                row.addWidget(QLabel("Layer"))
+                row.addWidget(self.layer)
+            elif key == "heatmap":
+                row.addWidget(QLabel("Colours"))
+                row.addWidget(self.colour_scale)
+            self.corner_pages[key] = control
+            self.corner.addWidget(control)
+        self.tabs.setCornerWidget(self.corner, Qt.Corner.TopRightCorner)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
         layout.addLayout(toolbar)
         layout.addLayout(status_row)
         layout.addWidget(self.tabs, 1)
-        self.tabs.currentChanged.connect(self.redraw)
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         self._shape: list | None = None  # the runs and layers the plots were built for
         self._stale = False  # data arrived while hidden: redraw when shown
         self._timer = QTimer(self, interval=LIVE_REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
-        self.plots: dict[str, list] = {key: [] for key in self.pages}  # per run: its PlotItems (and image)
+        self.plots: dict[str, list] = {key: [] for key in self.pages}  # per run: its PlotItem (and image)
         self.extras: dict[str, list] = {key: [] for key in self.pages}  # per run: markers, lines, labels
         self.legends: dict[str, list] = {key: [] for key in self.pages}  # side legends and colour bars
         self._curves: list[list] = []
+        self._heat_scale: str | None = None  # "shared" or "own": how the heatmap page was built
+        self._fit_lines()
 
     # -- which runs ----------------------------------------------------------------------------
     def show_runs(self, paths) -> None:
@@ -551,26 +576,31 @@ class GradientsView(QWidget):
 
     def _rebuild(self) -> None:
         """Forget the plots; each tab builds its own when it is next shown (building all at once stalls the window)."""
-        for page in self.pages.values():
-            page.clear()
-        self.plots = {key: [] for key in self.pages}
-        self.extras = {key: [] for key in self.pages}
-        self.legends = {key: [] for key in self.pages}
-        self._curves: list[list] = []
+        for key in self.pages:
+            self._forget(key)
         self._update_controls()
         self.redraw()
+
+    def _forget(self, key: str) -> None:
+        self.pages[key].clear()
+        self.plots[key], self.extras[key], self.legends[key] = [], [], []
+        if key == "norms":
+            self._curves = []
+        if key == "heatmap":
+            self._heat_scale = None
 
     def _update_controls(self) -> None:
         self.status.setText(self._summary())
         self.units_note.setText(_units_note(self.runs))
-        max_step = max((int(r.steps[-1]) for r in self.runs if len(r.steps)), default=0)
+        first = min((int(r.steps[0]) for r in self.runs if len(r.steps)), default=0)
+        last = max((int(r.steps[-1]) for r in self.runs if len(r.steps)), default=0)
         self.slider.blockSignals(True)
         at_end = self.slider.value() >= self.slider.maximum()
-        self.slider.setMaximum(max_step)
+        self.slider.setRange(first, last)  # its left end is the first recorded step, as the plots say
         if at_end:
-            self.slider.setValue(max_step)
+            self.slider.setValue(last)
         self.slider.blockSignals(False)
-        self.step_label.setText(f"step {self.slider.value()}")
+        self._label_step()
         layers = self.runs[0].layers if self.runs else []
         if [self.layer.itemText(i) for i in range(self.layer.count())] != layers:
             current = self.layer.currentText()
@@ -582,18 +612,21 @@ class GradientsView(QWidget):
             self.layer.blockSignals(False)
 
     def _title(self, run: RunData) -> str:
-        return f"{run.name} ({run.state})"
+        """The run's name, and its state unless it simply completed (a short title keeps the plots tall)."""
+        return run.name if run.state == "completed" else f"{run.name} ({run.state})"
 
-    def _new_plot(self, page, row: int, col: int, title: str) -> pg.PlotItem:
-        plot = page.addPlot(row=row, col=col)
+    def _new_plot(self, page, row: int, col: int, title: str, integer_x: bool = True,
+                  integer_y: bool = False) -> pg.PlotItem:
+        plot = page.addPlot(row=row, col=col, axisItems=readable_axes(integer_x, integer_y))
         _set_title(plot, title)
         plot.getViewBox().disableAutoRange()
         return plot
 
     def _side_legend(self, page, row: int, col: int, entries) -> pg.LegendItem:
-        """A legend in its own layout cell, right of the row's plots: never on top of the data."""
+        """A legend in its own layout cell, right of the row's plots: never on top of the data. Its samples
+        are long enough to show a dashed line (LegendSample)."""
         holder = pg.GraphicsWidget()
-        legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-4)
+        legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-4, sampleType=LegendSample)
         legend.setParentItem(holder)
         for sample, name in entries:
             legend.addItem(sample, name)
@@ -607,174 +640,208 @@ class GradientsView(QWidget):
 
     def _colour_bar(self, page, col: int, colormap: str, label: str) -> pg.ColorBarItem:
         bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(colormap), label=label, interactive=False,
-                              width=14, pen="#555", rounding=1e-6)
+                              width=12, pen="#555", rounding=1e-6)
         bar.setMenuEnabled(False)
+        bar.axis.setStyle(tickFont=None)
         page.addItem(bar, row=0, col=col)
         self.legends[self._building].append(bar)
         return bar
 
     def _build(self, key: str) -> None:
-        page = self.pages[key]
+        """The tab's plots, one per run side by side, and its legend or colour bar on their right."""
         self._building = key
-        n = len(self.runs)
-        clipping = any(r.clipping for r in self.runs)
-        diverged = any(r.diverged for r in self.runs)
+        if key == "heatmap":
+            self._heat_scale = self._heat_mode()
+        builders = {"norms": self._norms_plot, "profile": self._profile_plot, "heatmap": self._image_plot,
+                    "histograms": self._image_plot, "units": self._units_plot}
         for column, run in enumerate(self.runs):
-            title = self._title(run)
-            colours = depth_colors(len(run.layers))
-            if key == "norms":
-                curves = self._new_plot(page, 0, column, title)
-                curves.setLogMode(y=True)
-                curves.setDownsampling(auto=True, mode="peak")  # a long MNIST run has tens of thousands of steps
-                curves.setClipToView(True)
-                self._curves.append([curves.plot(pen=pg.mkPen(colours[d], width=1.5), name=name, symbolSize=6,
-                                                 symbolBrush=colours[d], symbolPen=None)
-                                     for d, name in enumerate(run.layers)])
-                extra = {"clipped": [], "line": _divergence_line()}
-                if run.clipping:
-                    extra["clipped"] = [curves.plot(pen=pg.mkPen(colours[d], width=1.2, style=Qt.PenStyle.DashLine),
-                                                    name=f"{name} after clipping") for d, name in enumerate(run.layers)]
-                extra["last"] = curves.plot(pen=None, symbol="o", symbolSize=9, symbolPen=pg.mkPen("#222", width=1.5),
-                                            symbolBrush=HOLLOW, name="last finite norm")
-                extra["bad"] = curves.plot(pen=None, symbol="x", symbolSize=12, symbolBrush=DIVERGED_COLOUR,
-                                           symbolPen=pg.mkPen(DIVERGED_COLOUR, width=2), name="became inf/NaN")
-                curves.addItem(extra["line"], ignoreBounds=True)
-                curves.setLabel("bottom", "step")
-                curves.setLabel("left", "gradient L2 norm")
-                curves.getAxis("left").enableAutoSIPrefix(False)
-                profile = self._new_plot(page, 1, column, "norm by depth")
-                profile.setLogMode(y=True)
-                profile.setLabel("bottom", "depth (1 = input side)")
-                profile.setLabel("left", "norm")
-                profile.getAxis("left").enableAutoSIPrefix(False)
-                self.plots[key].append((curves, profile))
-                self.extras[key].append(extra)
-            elif key in ("heatmap", "histograms"):
-                plot = self._new_plot(page, 0, column, title)
-                plot.setLabel("bottom", "step" if key == "heatmap" else "recorded step")
-                plot.setLabel("left", "depth (1 = input side)" if key == "heatmap" else "log10 |g|")
-                image = pg.ImageItem()
-                plot.addItem(image)
-                crosses = plot.plot(pen=None, symbol="x", symbolSize=10, symbolPen=pg.mkPen(DIVERGED_COLOUR, width=2),
-                                    name="inf/NaN")
-                extra = {"bad": crosses, "line": _divergence_line(), "notes": []}
-                if key == "heatmap":
-                    plot.addItem(extra["line"], ignoreBounds=True)
-                    plot.getAxis("left").setTickSpacing(major=max(1, len(run.layers) // 6), minor=1)
-                self.plots[key].append((plot, image))
-                self.extras[key].append(extra)
-            else:
-                units = self._new_plot(page, 0, column, title)
-                units.setLabel("bottom", "step")
-                units.setLabel("left", "fraction of units")
-                self.plots[key].append((units,))
-                self.extras[key].append({"line": _divergence_line()})
+            items, extra = builders[key](self.pages[key], column, run)
+            self.plots[key].append(items)
+            self.extras[key].append(extra)
         if not self.runs:
             return
+        self._side_items(key, self.pages[key], len(self.runs))
+        for plot in self._row_plots(key):
+            plot.getViewBox().sigRangeChangedManually.connect(
+                lambda *_, k=key, vb=plot.getViewBox(): self._follow(k, vb))
+            try:
+                plot.autoBtn.clicked.disconnect()
+            except (RuntimeError, TypeError):
+                pass
+            plot.autoBtn.clicked.connect(lambda *_, k=key: self._fit(k))
+        QTimer.singleShot(0, self, lambda k=key: self._wrap_titles(k) if self.plots[k] else None)  # once laid out
+
+    def _norms_plot(self, page, column: int, run: RunData) -> tuple[tuple, dict]:
+        """A run's norms by step (log y): a line per layer, dashed after clipping; rings on the last finite norms,
+        crosses at the top edge where they were inf/NaN, a line at the step they became so."""
+        curves = self._new_plot(page, 0, column, self._title(run))
+        curves.setLogMode(y=True)
+        curves.setDownsampling(auto=True, mode="peak")  # a long MNIST run has tens of thousands of steps
+        curves.setClipToView(True)
+        curves.setLabel("bottom", "step")
+        curves.setLabel("left", "gradient L2 norm")
+        colours = depth_colors(len(run.layers))
+        self._curves.append([curves.plot(pen=pg.mkPen(colours[d], width=1.5), name=name, symbolSize=6,
+                                         symbolBrush=colours[d], symbolPen=None) for d, name in enumerate(run.layers)])
+        extra = {"clipped": [], "line": _divergence_line(labelled=True)}
+        if run.clipping:
+            extra["clipped"] = [curves.plot(pen=pg.mkPen(colours[d], width=1.2, style=Qt.PenStyle.DashLine),
+                                            name=f"{name} after clipping") for d, name in enumerate(run.layers)]
+        extra["last"] = curves.plot(pen=None, symbol="o", symbolSize=11, symbolPen=pg.mkPen("#222", width=2),
+                                    symbolBrush=HOLLOW, name="last finite norm")
+        extra["last"].setZValue(20)  # on top of the lines it ends
+        extra["bad"] = curves.plot(pen=None, symbol="x", symbolSize=12, symbolBrush=DIVERGED_COLOUR,
+                                   symbolPen=pg.mkPen(DIVERGED_COLOUR, width=2), name="became inf/NaN")
+        extra["bad"].setZValue(15)  # above the lines, below the rings
+        curves.getViewBox().sigRangeChanged.connect(lambda *_: self._place_crosses())
+        curves.addItem(extra["line"], ignoreBounds=True)
+        return (curves,), extra
+
+    def _profile_plot(self, page, column: int, run: RunData) -> tuple[tuple, dict]:
+        profile = self._new_plot(page, 0, column, "norm by depth")
+        profile.setLogMode(y=True)
+        profile.setLabel("bottom", "depth (1 = input side)")
+        profile.setLabel("left", "gradient L2 norm")
+        return (profile,), {}
+
+    def _image_plot(self, page, column: int, run: RunData) -> tuple[tuple, dict]:
+        """A heatmap (layer x step) or a histogram over time (log10|g| x recorded step), crosses on inf/NaN cells;
+        a heatmap with its own colour scale has its colour bar beside it."""
+        key = self._building
+        own_scale = key == "heatmap" and self._heat_scale == "own"
+        plot = self._new_plot(page, 0, 2 * column if own_scale else column, self._title(run),
+                              integer_y=key == "heatmap")
+        plot.setLabel("bottom", "step" if key == "heatmap" else "recorded step")
+        plot.setLabel("left", "depth (1 = input side)" if key == "heatmap" else "log10 |g|")
+        image = pg.ImageItem()
+        plot.addItem(image)
+        crosses = plot.plot(pen=None, symbol="x", symbolSize=10, symbolPen=pg.mkPen(DIVERGED_COLOUR, width=2),
+                            name="inf/NaN")
+        extra = {"bad": crosses, "line": _divergence_line()}
+        if key == "heatmap":
+            plot.addItem(extra["line"], ignoreBounds=True)
+        if own_scale:
+            extra["bar"] = self._colour_bar(page, 2 * column + 1, "viridis", "log10 gradient norm")
+        if column == 0:  # its title row changed height, or the window its size: the colour bars follow
+            plot.getViewBox().sigResized.connect(lambda *_: QTimer.singleShot(0, self, lambda: self._fit_bars(key)))
+        return (plot, image), extra
+
+    def _units_plot(self, page, column: int, run: RunData) -> tuple[tuple, dict]:
+        units = self._new_plot(page, 0, column, self._title(run))
+        units.setLabel("bottom", "step")
+        units.setLabel("left", "fraction of units")
+        return (units,), {"line": _divergence_line()}
+
+    def _side_items(self, key: str, page, column: int) -> None:
+        """Right of the row: the legend (the first and last layer's colours, the line styles, the markers) or the
+        colour bar shared by the runs."""
+        clipping = any(r.clipping for r in self.runs)
+        diverged = any(r.diverged for r in self.runs)
+        if key == "heatmap":
+            if self._heat_scale != "own":
+                self._colour_bar(page, column, "viridis", "log10 gradient norm")
+            return
+        if key == "histograms":
+            self._colour_bar(page, column, "magma", "share of |g| in bin")
+            return
+        if key == "profile":
+            self._side_legend(page, 0, column, [(_sample(pen, **symbol), label)
+                                                for pen, symbol, label in _profile_styles(clipping, diverged)])
+            return
+        entries = self._layer_entries(key)
+        if key == "norms" and clipping:
+            entries += [(_sample(pg.mkPen("#555", width=1.5)), "before clipping"),
+                        (_sample(pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine)), "after clipping")]
+        if key == "norms" and diverged:
+            entries += [(_sample(None, symbol="o", symbolSize=10, symbolPen=pg.mkPen("#222", width=2),
+                                 symbolBrush=HOLLOW), "last finite"),
+                        (_sample(None, symbol="x", symbolSize=10, symbolPen=pg.mkPen(DIVERGED_COLOUR, width=2),
+                                 symbolBrush=DIVERGED_COLOUR), "inf/NaN (top)")]
+        if key == "units" and diverged:
+            entries.append((_sample(pg.mkPen(DIVERGED_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)),
+                            "inf/NaN from here"))
+        self._side_legend(page, 0, column, entries)
+
+    def _layer_entries(self, key: str) -> list[tuple]:
+        """Legend entries for the colours of the first and the last layer (on the Units, the hidden layers whose
+        units can be counted, if any)."""
         layers = max((r.layers for r in self.runs), key=len)
-        colours = depth_colors(len(layers))
-        if key == "units":  # hidden layers only: those the activation records cover, if any can be counted
+        if key == "units":
             counted = [r for r in self.runs if {"sigmoid", "tanh", "relu"} & set(r.activations.get("activation", []))]
             layers = max((r.activations.get("layers", []) for r in counted), key=len, default=[])
-            colours = depth_colors(len(layers))
-        ends = [(_sample(pg.mkPen(colours[0], width=2)), f"{layers[0]} (input)"),
-                (_sample(pg.mkPen(colours[-1], width=2)), layers[-1])] if layers else []
-        if key == "norms":
-            entries = list(ends)
-            if clipping:
-                entries += [(_sample(pg.mkPen("#555", width=1.5)), "before clipping"),
-                            (_sample(pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine)), "after clipping")]
-            if diverged:
-                entries += [(_sample(None, symbol="o", symbolPen=pg.mkPen("#222", width=1.5), symbolBrush=HOLLOW),
-                             "last finite"),
-                            (_sample(None, symbol="x", symbolPen=pg.mkPen(DIVERGED_COLOUR, width=2),
-                                     symbolBrush=DIVERGED_COLOUR), "became inf/NaN")]
-            self._side_legend(page, 0, n, entries)
-            dot = {"symbol": "o", "symbolSize": 5, "symbolPen": None}
-            entries = [(_sample(pg.mkPen("#333", width=2, style=Qt.PenStyle.DashLine), symbolBrush="#333", **dot),
-                        "first step"),
-                       (_sample(pg.mkPen("#333", width=2), symbolBrush="#333", **dot), "slider step")]
-            if clipping:
-                entries.append((_sample(pg.mkPen("#333", width=2, style=Qt.PenStyle.DotLine)), "after clipping"))
-            if diverged:
-                entries.append((_sample(pg.mkPen(DIVERGED_COLOUR, width=2), symbolBrush=DIVERGED_COLOUR, **dot),
-                                "last finite step"))
-            self._side_legend(page, 1, n, entries)
-        elif key == "heatmap":
-            self._colour_bar(page, n, "viridis", "log10 gradient norm")
-        elif key == "histograms":
-            self._colour_bar(page, n, "magma", "share of |g| in bin")
-        else:
-            entries = list(ends)
-            if diverged:
-                entries.append((_sample(pg.mkPen(DIVERGED_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)),
-                                "inf/NaN from here"))
-            self._side_legend(page, 0, n, entries)
-        for row in range(len(self.plots[key][0]) if self.plots[key] else 0):
-            for items in self.plots[key]:
-                plot = items[row]
-                if isinstance(plot, pg.PlotItem):
-                    plot.getViewBox().sigRangeChangedManually.connect(
-                        lambda *_, k=key, r=row, vb=plot.getViewBox(): self._follow(k, r, vb))
-                    try:
-                        plot.autoBtn.clicked.disconnect()
-                    except (RuntimeError, TypeError):
-                        pass
-                    plot.autoBtn.clicked.connect(lambda *_, k=key: self._fit(k))
+        if not layers:
+            return []
+        colours = depth_colors(len(layers))
+        return [(_sample(pg.mkPen(colours[0], width=2)), f"{layers[0]} (input)"),
+                (_sample(pg.mkPen(colours[-1], width=2)), layers[-1])]
 
-    # -- shared ranges ---------------------------------------------------------------------------
-    def _row_plots(self, key: str, row: int) -> list[pg.PlotItem]:
-        return [items[row] for items in self.plots[key] if isinstance(items[row], pg.PlotItem)]
+    # -- ranges: y shared by all runs, x each run's own ------------------------------------------
+    def _row_plots(self, key: str) -> list[pg.PlotItem]:
+        return [items[0] for items in self.plots[key]]
 
-    def _follow(self, key: str, row: int, source: pg.ViewBox) -> None:
-        """The user panned or zoomed one plot: the others of its row show the same range."""
+    def _follow(self, key: str, source: pg.ViewBox) -> None:
+        """The user panned or zoomed one plot: the others show the same y range (and the same x range, where
+        their runs cover about the same steps)."""
         (x0, x1), (y0, y1) = source.viewRange()
-        for plot in self._row_plots(key, row):
-            if plot.getViewBox() is not source:
-                plot.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        plots = self._row_plots(key)
+        fitted = self._ranges(key)
+        boxes = [p.getViewBox() for p in plots]
+        if source not in boxes or len(fitted) != len(boxes):
+            return
+        mine = fitted[boxes.index(source)][0]
+        for box, (x, _) in zip(boxes, fitted):
+            if box is not source:
+                box.setRange(xRange=(x0, x1) if _similar(mine, x) else None, yRange=(y0, y1), padding=0)
 
     def _fit(self, key: str) -> None:
         self._apply_ranges(key)
-        for plot in (p for items in self.plots[key] for p in items if isinstance(p, pg.PlotItem)):
+        for plot in self._row_plots(key):
             plot.autoBtn.hide()
 
     def _ranges(self, key: str) -> list[tuple]:
-        """Per row of the page: the (x, y) range, in view coordinates, that holds every run's finite data."""
+        """Per run (in the order shown): the (x, y) range, in view coordinates, its plot shows.
+
+        y is shared: the union of every run's finite data, whatever order the runs came in (the vanishing
+        comparison needs one scale); x covers each run's own steps (a run that diverged at step 5 is not
+        squeezed into a few pixels by one that trained for 600)."""
         runs = self.runs
-        if key == "norms":
+        if key in ("norms", "profile"):
             # smoothed values are weighted means of the raw ones: the raw range holds them too
             y = _positive_log_range([r.norms for r in runs] + [r.clipped for r in runs])
-            x = _union([(float(r.steps[0]), float(r.steps[-1])) for r in runs if len(r.steps)])
-            depth = max((len(r.layers) for r in runs), default=1)
-            return [(x, y), ((0.5, depth + 0.5), y)]
+            if key == "profile":
+                depth = max((len(r.layers) for r in runs), default=1)
+                return [((0.5, depth + 0.5), y) for _ in runs]
+            return [(_union([(float(r.steps[0]), float(r.steps[-1]))]) if len(r.steps) else None, y) for r in runs]
         if key == "heatmap":
-            x = _union([(r.steps[0] - r.step_spacing() / 2, r.steps[-1] + r.step_spacing() / 2)
-                        for r in runs if len(r.steps)])
             depth = max((len(r.layers) for r in runs), default=1)
-            return [(x, (0.5, depth + 0.5))]
+            return [((r.steps[0] - r.step_spacing() / 2, r.steps[-1] + r.step_spacing() / 2) if len(r.steps) else None,
+                     (0.5, depth + 0.5)) for r in runs]
         if key == "histograms":
-            hs = [r.histograms for r in runs if r.histograms and len(r.histograms["steps"])]
-            x = (-0.5, max(len(h["steps"]) for h in hs) - 0.5) if hs else None
-            y = _union([(float(h["edges"][0]), float(h["edges"][-1])) for h in hs])
-            return [(x, y)]
-        spans = []
+            hs = [r.histograms if r.histograms and len(r.histograms["steps"]) else None for r in runs]
+            y = _union([(float(h["edges"][0]), float(h["edges"][-1])) for h in hs if h is not None])
+            return [((-0.5, len(h["steps"]) - 0.5) if h is not None else None, y) for h in hs]
+        ranges = []
         for r in runs:
             steps = r.activations.get("steps", np.zeros(0))
-            if len(steps):
-                spans.append((float(steps[0]), float(steps[-1])))
+            spans = [(float(steps[0]), float(steps[-1]))] if len(steps) else []
             if r.nonfinite_step is not None:
                 spans.append((float(r.nonfinite_step), float(r.nonfinite_step)))
-        return [(_union(spans), (0.0, 1.0))]
+            ranges.append((_union(spans), (0.0, 1.0)))
+        return ranges
 
     def _apply_ranges(self, key: str) -> None:
-        """Set each row's shared range on all its plots, explicitly: the same whatever order the runs came in."""
+        """Set each plot's range explicitly: the same y for all, whatever order the runs came in; on the Norms,
+        a band above the data for the inf/NaN crosses when a run has some."""
         padding = 0 if key in ("heatmap", "histograms") else PADDING
-        for row, (x, y) in enumerate(self._ranges(key)):
-            for plot in self._row_plots(key, row):
-                box = plot.getViewBox()
-                box.disableAutoRange()
-                if x is not None or y is not None:  # no data yet (a training that just began): leave it
-                    box.setRange(xRange=x, yRange=y, padding=padding, update=True)
+        band = key == "norms" and any(len(r.nonfinite_steps) for r in self.runs)
+        for plot, extra, (x, y) in zip(self._row_plots(key), self.extras[key], self._ranges(key)):
+            box = plot.getViewBox()
+            box.disableAutoRange()
+            if x is None and y is None:  # no data yet (a training that just began): leave it
+                continue
+            height = box.height() if box.height() > 2 * CROSS_BAND_PX else UNLAID_HEIGHT
+            y = _with_band(y, padding, CROSS_BAND_PX / height) if band and y is not None else _padded(y, padding)
+            box.setRange(xRange=_padded(x, padding), yRange=y, padding=0, update=True)
 
     # -- drawing ---------------------------------------------------------------------------------
     def redraw(self, *_) -> None:
@@ -783,44 +850,92 @@ class GradientsView(QWidget):
             self._stale = True
             return
         self._stale = False
-        self._draw_page(list(self.pages)[self.tabs.currentIndex()])
+        self._draw_page(self._current_key())
+
+    def _current_key(self) -> str:
+        return list(self.pages)[self.tabs.currentIndex()]
+
+    def _tab_changed(self, index: int) -> None:
+        self.corner.setCurrentWidget(self.corner_pages[list(self.pages)[index]])
+        self.redraw()
 
     def _draw_page(self, page: str) -> None:
+        if page == "heatmap" and self.plots[page] and self._heat_scale != self._heat_mode():
+            self._forget(page)  # the colour scale changed (shared <-> each run's own): other colour bars
         if self.runs and not self.plots[page]:
             self._build(page)
         for run, items in zip(self.runs, self.plots[page]):  # a run's state changes as it trains
-            _set_title(items[0], self._title(run), self._title_width(page))
-        if page == "norms":
-            self._draw_norms()
-            self._draw_profile()
-        elif page == "heatmap":
-            self._draw_heatmap()
-        elif page == "histograms":
-            self._draw_histograms()
-        else:
-            self._draw_units()
+            if page != "profile":
+                _set_title(items[0], self._page_title(page, run), self._title_width(page))
+        getattr(self, f"_draw_{page}")()
+        _align_titles(self._row_plots(page))
         self._apply_ranges(page)
+        if page == "norms":
+            self._place_crosses()
+
+    def _page_title(self, key: str, run: RunData) -> str:
+        if key == "histograms":
+            return f"{run.name}: {self.layer.currentText() or 'no layer'}"
+        return self._title(run)
+
+    def _fit_lines(self) -> None:
+        """Fewer lines of text in a short window: the plots keep their height."""
+        short = self.height() < SHORT_VIEW
+        self.status_box.set_lines(STATUS_LINES[0] if short else STATUS_LINES[1])
+        self.notes["units"].set_lines(UNITS_NOTE_LINES[0] if short else UNITS_NOTE_LINES[1])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_lines()
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Resize:
             for key, page in self.pages.items():
                 if watched is page and self.plots[key]:
-                    QTimer.singleShot(0, lambda k=key: self._wrap_titles(k))
+                    QTimer.singleShot(0, self, lambda k=key: self._wrap_titles(k) if self.plots[k] else None)
         return super().eventFilter(watched, event)
 
     def _title_width(self, key: str) -> float:
-        """A plot's share of the page's width, less its axis: where its title wraps."""
-        side = 160 if self.legends[key] else 0
-        return (self.pages[key].viewport().width() - side) / max(len(self.runs), 1) - 70
+        """A plot's share of the page's width, less its axis and the gaps between cells: where its title wraps."""
+        page, plots = self.pages[key], self._row_plots(key)
+        side = 0.0
+        for item in self.legends[key]:
+            holder = item.parentItem() if isinstance(item, pg.LegendItem) else item
+            side += max(holder.width(), holder.minimumWidth()) if holder is not None else 160.0
+        cells = len(plots) + len(self.legends[key])
+        gaps = page.ci.layout.horizontalSpacing() * max(cells - 1, 0) + 4  # and the page's margins
+        axis = max((max(p.getAxis("left").width(), p.getAxis("left").minimumWidth()) for p in plots), default=0.0)
+        return (page.viewport().width() - side - gaps) / max(len(self.runs), 1) - (axis or 60.0) - 6
 
     def _wrap_titles(self, key: str) -> None:
-        """Each title gets its plot's share of the page's width (long ones wrap, short ones stay on one line)."""
+        """Each title gets its plot's share of the page's width (long ones wrap, short ones stay on one line);
+        the ranges are set again for the plots' new sizes."""
         width = self._title_width(key)
-        for plot in (p for items in self.plots[key] for p in items if isinstance(p, pg.PlotItem)):
+        for plot in self._row_plots(key):
             _set_title(plot, plot.titleLabel.text, width)
+        _align_titles(self._row_plots(key))
         page = self.pages[key]
         if page.centralWidget is not None:  # lay the figure out again in the page: narrower titles, narrower plots
             page.centralWidget.setGeometry(page.range)
+        self._apply_ranges(key)
+        self._fit_bars(key)
+        if key == "norms":
+            self._place_crosses()
+
+    def _fit_bars(self, key: str) -> None:
+        """Each colour bar as tall as the data beside it (the plots' view boxes), not as its whole layout cell."""
+        plots = self._row_plots(key)
+        bars = [item for item in self.legends[key] if isinstance(item, pg.ColorBarItem)]
+        if not plots or not bars:
+            return
+        self.pages[key].ci.layout.activate()
+        data = plots[0].getViewBox().sceneBoundingRect()
+        for bar in bars:  # its layout cell is the row's height: margins take off the title and the x axis
+            cell = bar.sceneBoundingRect()
+            left, old_top, right, old_bottom = bar.layout.getContentsMargins()
+            top, bottom = max(data.top() - cell.top(), 0.0), max(cell.bottom() - data.bottom(), 0.0)
+            if max(abs(top - old_top), abs(bottom - old_bottom)) > 0.5:
+                bar.layout.setContentsMargins(left, top, right, bottom)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -829,33 +944,54 @@ class GradientsView(QWidget):
 
     def _draw_norms(self) -> None:
         weight = self.smoothing.value()
-        y_range = (self._ranges("norms")[0][1]) if self.runs else None
         for run, items, extra in zip(self.runs, self._curves, self.extras["norms"]):
-            for table, curves in ((run.norms, items), (run.clipped, extra["clipped"])):
-                shown = smooth(table, weight) if table.size else table
+            shown = {}
+            for key, table, curves in (("norms", run.norms, items), ("clipped", run.clipped, extra["clipped"])):
+                shown[key] = smooth(table, weight) if table.size else table
                 for depth, item in enumerate(curves):
-                    values = shown[:, depth] if shown.size else np.zeros(0)
+                    values = shown[key][:, depth] if shown[key].size else np.zeros(0)
                     ok = np.isfinite(values) & (values > 0)
                     item.setData(run.steps[ok], values[ok])
                     item.setSymbol("o" if 0 < ok.sum() <= 3 else None)  # one or two points draw no line
             if run.nonfinite_step is not None:
-                xs, ys = run.last_finite_points()
+                xs, ys = run.last_finite_points(shown["norms"])  # on the lines as drawn (smoothed or not)
                 extra["last"].setData(xs, ys)
-                extra["bad"].setData(np.full(len(ys), float(run.nonfinite_step)), ys)
-                _place_divergence(extra["line"], run, y_range, np.log10(ys) if len(ys) else ())
             else:
                 extra["last"].setData([], [])
+            _place_divergence(extra["line"], run)
+
+    def _place_crosses(self) -> None:
+        """Crosses at the top edge of each diverged run's plot, at the steps its norms were inf or NaN: in the band
+        kept free above the data, clear of the rings on its last finite values (again whenever the range moves)."""
+        for run, (plot,), extra in zip(self.runs, self.plots["norms"], self.extras["norms"]):
+            bad = run.nonfinite_steps
+            if not len(bad):
                 extra["bad"].setData([], [])
-                extra["line"].hide()
+                continue
+            box = plot.getViewBox()
+            _, (y0, y1) = box.viewRange()
+            height = box.height() if box.height() > 2 * CROSS_BAND_PX else UNLAID_HEIGHT
+            top = y1 - (y1 - y0) * CROSS_PX / height
+            extra["bad"].setData(bad.astype(float), np.full(len(bad), 10.0 ** top))
+            _label_in_band(extra["line"], box, height)
+
+    def _heat_mode(self) -> str:
+        """"shared" (one colour scale: comparable colours) or "own" (each run its own)."""
+        chosen = self.colour_scale.currentData()
+        if chosen in ("shared", "own"):
+            return chosen
+        tops = [span[1] for span in (_positive_log_range([r.norms]) for r in self.runs) if span is not None]
+        return "own" if len(tops) > 1 and max(tops) - min(tops) > OWN_SCALE_DECADES else "shared"
 
     def _draw_heatmap(self) -> None:
-        levels = _positive_log_range([r.norms for r in self.runs]) or (0.0, 1.0)  # shared: comparable colours
-        if levels[1] <= levels[0]:
-            levels = (levels[0] - 0.5, levels[1] + 0.5)
+        automatic = "auto: each run's own" if self._heat_mode() == "own" else "auto: shared"
+        self.colour_scale.setItemText(0, automatic)  # what "auto" chose, where the choice is made
+        shared = _levels(_positive_log_range([r.norms for r in self.runs]))
         for run, (heat, image), extra in zip(self.runs, self.plots["heatmap"], self.extras["heatmap"]):
             if not run.norms.size:
                 image.clear()
                 continue
+            levels = _levels(_positive_log_range([run.norms])) if "bar" in extra else shared
             with np.errstate(divide="ignore", invalid="ignore"):
                 data = np.log10(run.norms.T)
             data[~np.isfinite(data)] = np.nan  # transparent; marked with crosses below
@@ -866,9 +1002,12 @@ class GradientsView(QWidget):
                           len(run.layers))
             rows, layers = np.nonzero(~np.isfinite(run.norms))
             extra["bad"].setData(run.steps[rows].astype(float), layers + 1.0)
-            _place_divergence(extra["line"], run, None)
+            _place_divergence(extra["line"], run)
+            if "bar" in extra:
+                extra["bar"].setLevels(values=levels)
         for bar in self.legends["heatmap"]:
-            bar.setLevels(values=levels)
+            if not any(bar is extra.get("bar") for extra in self.extras["heatmap"]):
+                bar.setLevels(values=shared)
 
     def _draw_units(self) -> None:
         for run, (units,), extra in zip(self.runs, self.plots["units"], self.extras["units"]):
@@ -886,97 +1025,74 @@ class GradientsView(QWidget):
                 units.plot(acts["steps"][ok], values[ok], pen=pg.mkPen(colours[depth], width=1.5), symbol="o",
                            symbolSize=4, symbolBrush=colours[depth], symbolPen=None, name=f"{name} ({column})")
             units.setLabel("left", f"fraction {' or '.join(sorted(columns))}" if columns else "fraction of units")
-            if not columns and acts.get("layers"):
+            if not columns and acts.get("layers"):  # said in the empty plot, not in a title that takes its height
                 kinds = ", ".join(sorted(set(acts.get("activation", []))))
-                _set_title(units, f"{self._title(run)}: {kinds}, nothing to count", self._title_width("units"))
+                note = pg.TextItem(html=f"<div style='text-align:center'>{kinds}:<br>nothing to count</div>",
+                                   color="#555", anchor=(0.5, 0.5))
+                note.setPos(float(np.mean(acts["steps"][[0, -1]])) if len(acts["steps"]) else 0.0, 0.5)
+                units.addItem(note, ignoreBounds=True)
             units.addItem(extra["line"], ignoreBounds=True)
-            _place_divergence(extra["line"], run, None)
+            _place_divergence(extra["line"], run)
+
+    def _recorded_step(self, step: int) -> int | None:
+        """The last step at or before `step` that a run recorded (what the Profile draws for the slider's value)."""
+        steps = np.unique(np.concatenate([r.steps for r in self.runs] or [np.zeros(0, np.int64)]))
+        at = int(np.searchsorted(steps, step, side="right")) - 1
+        return int(steps[max(at, 0)]) if len(steps) else None
+
+    def _label_step(self) -> None:
+        shown = self._recorded_step(self.slider.value())
+        self.step_label.setText("step —" if shown is None else f"step {shown}")
 
     def _draw_profile(self, *_) -> None:
-        step = self.slider.value()
-        self.step_label.setText(f"step {step}")
-        for run, (_, profile) in zip(self.runs, self.plots.get("norms", [])):
+        self._label_step()
+        styles = {label: (pen, symbol) for pen, symbol, label in _profile_styles(True, True)}
+        for run, (profile,) in zip(self.runs, self.plots.get("profile", [])):
             profile.clear()
             if not len(run.steps):
                 continue
-            at = max(int(np.searchsorted(run.steps, step, side="right")) - 1, 0)
+            title, lines = _profile_lines(run, self.slider.value())
             depths = np.arange(1, len(run.layers) + 1)
-            first_bad = run.first_bad
-            shown, colour, title = at, "#333", f"norm by depth, step {run.steps[at]}"
-            if first_bad is not None and at >= first_bad:
-                shown, colour = first_bad - 1, DIVERGED_COLOUR
-                title = f"step {run.steps[at]}: inf/NaN"
-                if shown >= 0:
-                    title += f"; step {run.steps[shown]}: last finite"
-            lines = [(0, Qt.PenStyle.DashLine, "#333", run.norms, f"step {run.steps[0]}")]
-            if shown >= 0:
-                lines.append((shown, Qt.PenStyle.SolidLine, colour, run.norms, f"step {run.steps[shown]}"))
-                if run.clipping:
-                    lines.append((shown, Qt.PenStyle.DotLine, colour, run.clipped,
-                                  f"step {run.steps[shown]} after clipping"))
-            for index, style, pen_colour, table, label in lines:
-                values = table[index]
+            for style, values, label in lines:
+                pen, symbol = styles[style]
                 ok = np.isfinite(values) & (values > 0)
-                profile.plot(depths[ok], values[ok], pen=pg.mkPen(pen_colour, width=2, style=style), symbol="o",
-                             symbolSize=5, symbolBrush=pen_colour, symbolPen=None, name=label)
-            _set_title(profile, title, self._title_width("norms"))
+                profile.plot(depths[ok], values[ok], pen=pen, name=label, **symbol)
+            _set_title(profile, title, self._title_width("profile"))
+        _align_titles(self._row_plots("profile"))
+        self._apply_ranges("profile")
 
     def _draw_histograms(self, *_) -> None:
         name = self.layer.currentText()
-        shares = []
-        for run in self.runs:
-            h = run.histograms
-            if h and name in h["layers"]:
-                counts = h["counts"][:, h["layers"].index(name), :].astype(float)
-                shares.append(counts / np.maximum(counts.sum(axis=1, keepdims=True), 1))
-        top = max((float(s.max()) for s in shares if s.size), default=1.0) or 1.0
-        for run, (hist, image), extra in zip(self.runs, self.plots.get("histograms", []), self.extras["histograms"]):
-            for note in extra["notes"]:
-                hist.removeItem(note)
-            extra["notes"] = []
-            h = run.histograms
-            if not h or name not in h["layers"]:
+        shown = [_layer_histogram(run, name) for run in self.runs]
+        top = max((float(np.nanmax(h[1])) for h in shown if h is not None and np.isfinite(h[1]).any()),
+                  default=1.0) or 1.0  # one colour scale: the largest share in any run's bins
+        zeros, broken = [], []
+        for run, histogram, (plot, image), extra in zip(self.runs, shown, self.plots.get("histograms", []),
+                                                       self.extras["histograms"]):
+            if histogram is None:
                 image.clear()
                 extra["bad"].setData([], [])
-                _set_title(hist, f"{run.name}: no histograms of {name or 'this layer'}", self._title_width("histograms"))
+                _set_title(plot, f"{run.name}: no histograms of {name or 'this layer'}", self._title_width("histograms"))
                 continue
-            counts = h["counts"][:, h["layers"].index(name), :].astype(float)
-            totals = counts.sum(axis=1)
-            fractions = counts / np.maximum(totals[:, None], 1)
-            fractions[totals == 0] = np.nan  # no finite gradient at that step (it diverged): marked below
-            image.setImage(fractions.T, levels=(0, top), autoLevels=False)
-            image.setColorMap(pg.colormap.get("magma"))
-            edges = np.asarray(h["edges"], float)
-            width = float(edges[1] - edges[0])
-            image.setRect(-0.5, float(edges[0]), len(h["steps"]), float(edges[-1] - edges[0]))
-            hist.getAxis("bottom").setTicks([[(i, str(s)) for i, s in enumerate(h["steps"])]])
-            zero_bin = float(edges[0]) + width / 2
-            majors = [(v, f"{v:g}") for v in np.arange(np.ceil(edges[0] / 2) * 2 + 2, edges[-1] - width, 2.0)]
-            hist.getAxis("left").setTicks([[(zero_bin, "exact 0"), *majors,
-                                            (float(edges[-1]) - width / 2, f"≥{edges[-1] - width:g}")], []])
-            bad = np.flatnonzero(totals == 0)
+            steps, fractions, edges = histogram
+            _show_histogram(plot, image, steps, fractions, edges, top)
+            bad = np.flatnonzero(~np.isfinite(fractions).all(axis=1))  # no finite gradient at that step
             extra["bad"].setData(bad.astype(float), np.full(len(bad), float(np.mean(edges[[0, -1]]))))
-            share = fractions[:, 0]
-            if np.isfinite(share).any() and np.nanmax(share) > 0:
-                note = pg.TextItem(f"exact zeros: {np.nanmax(share):.0%}", color="#222", anchor=(0, 1),
-                                   fill=pg.mkBrush(255, 255, 255, 200))
-                note.setToolTip(EXACT_ZEROS)
-                note.setPos(-0.45, float(edges[1]) + width * 0.2)
-                hist.addItem(note, ignoreBounds=True)
-                extra["notes"].append(note)
+            if np.isfinite(fractions[:, 0]).any() and np.nanmax(fractions[:, 0]) > 0:
+                zeros.append(f"{run.name} up to {np.nanmax(fractions[:, 0]):.0%}")
             if len(bad):
-                note = pg.TextItem("inf/NaN: no finite gradient", color=DIVERGED_COLOUR, anchor=(0.5, 1))
-                note.setPos(float(bad[0]), float(np.mean(edges[[0, -1]])) - width)
-                hist.addItem(note, ignoreBounds=True)
-                extra["notes"].append(note)
-            _set_title(hist, f"{run.name}: {name}", self._title_width("histograms"))
+                broken.append(f"{run.name} at step {', '.join(str(steps[i]) for i in bad[:3])}"
+                              + ("…" if len(bad) > 3 else ""))
+            _set_title(plot, self._page_title("histograms", run), self._title_width("histograms"))
+        _align_titles(self._row_plots("histograms"))
         for bar in self.legends["histograms"]:
             bar.setLevels(values=(0, top))
+        self.histogram_note.setText(_histogram_note(name, zeros, broken))
 
     # -- saving ----------------------------------------------------------------------------------
     def save(self, path: str) -> Path:
         """Save the current tab's figure (PNG or SVG, by suffix), drawing it first if it was never shown."""
-        key = list(self.pages)[self.tabs.currentIndex()]
+        key = self._current_key()
         if self.runs:
             self._draw_page(key)
         page = self.pages[key]
@@ -993,3 +1109,106 @@ class GradientsView(QWidget):
                 self.status.setText(self._summary() + f"<br>Saved {out}")
             except (ValueError, OSError) as e:
                 self.status.setText(f"<span style='color:{DIVERGED_COLOUR}'>Cannot save: {e}</span>")
+
+
+def _layer_histogram(run: RunData, name: str) -> tuple[list, np.ndarray, np.ndarray] | None:
+    """One layer's log10|g| histograms: (recorded steps, share of the weights in each bin (steps, bins), NaN at a
+    step with no finite gradient; the bin edges), or None if the run has none of that layer."""
+    h = run.histograms
+    if not h or name not in h["layers"] or not len(h["steps"]):
+        return None
+    counts = h["counts"][:, h["layers"].index(name), :].astype(float)
+    totals = counts.sum(axis=1)
+    fractions = counts / np.maximum(totals[:, None], 1)
+    fractions[totals == 0] = np.nan
+    return list(h["steps"]), fractions, np.asarray(h["edges"], float)
+
+
+def _show_histogram(plot: pg.PlotItem, image: pg.ImageItem, steps: list, fractions: np.ndarray, edges: np.ndarray,
+                    top: float) -> None:
+    """The histograms as an image, a column per recorded step (named by its step), the bottom bin "exact 0"."""
+    image.setImage(fractions.T, levels=(0, top), autoLevels=False)
+    image.setColorMap(pg.colormap.get("magma"))
+    width = float(edges[1] - edges[0])
+    image.setRect(-0.5, float(edges[0]), len(steps), float(edges[-1] - edges[0]))
+    plot.getAxis("bottom").set_names({i: str(step) for i, step in enumerate(steps)})
+    plot.getAxis("left").set_fixed([(float(edges[0]) + width / 2, "exact 0"),
+                                    (float(edges[-1]) - width / 2, f"≥{edges[-1] - width:g}")])
+
+
+def _histogram_note(name: str, zeros: list[str], broken: list[str]) -> str:
+    """Beside the figure rather than on its data: the share of exact zeros, and the steps with no finite gradient."""
+    text = EXACT_ZEROS
+    if zeros:
+        text = f"<b>Exact zeros</b> in {name}: {'; '.join(zeros)}. " + text
+    if broken:
+        text += (f" <span style='color:{DIVERGED_COLOUR}'>✕</span>: a recorded step with no finite gradient "
+                 f"(inf/NaN): {'; '.join(broken)}.")
+    return text
+
+
+def _similar(a, b) -> bool:
+    """Whether two x ranges cover about the same steps (the shorter at least half the longer, overlapping)."""
+    if a is None or b is None:
+        return False
+    (a0, a1), (b0, b1) = a, b
+    overlap = min(a1, b1) - max(a0, b0)
+    return overlap > 0 and overlap >= 0.5 * max(a1 - a0, b1 - b0)
+
+
+def _padded(span, fraction: float):
+    """The span widened by `fraction` of its length on each side (None stays None)."""
+    if span is None:
+        return None
+    lo, hi = span
+    return lo - fraction * (hi - lo), hi + fraction * (hi - lo)
+
+
+def _with_band(span, fraction: float, band: float) -> tuple[float, float]:
+    """The span padded below, and above with `band` (a fraction of the final range) free for markers."""
+    lo, hi = _padded(span, fraction)
+    band = min(max(band, fraction), 0.3)
+    top = (span[1] - band * lo) / (1 - band)  # (top - data max) is `band` of (top - lo)
+    return lo, max(top, hi)
+
+
+def _levels(span) -> tuple[float, float]:
+    levels = span or (0.0, 1.0)
+    return (levels[0] - 0.5, levels[1] + 0.5) if levels[1] <= levels[0] else levels
+
+
+def _profile_lines(run: RunData, step: int) -> tuple[str, list[tuple[str, np.ndarray, str]]]:
+    """The Profile of a run at the slider's step: its title and (style, norms by depth, legend name) of each line:
+    the first step, the slider's step (or, once the run's norms were inf/NaN, its last finite step), and that
+    step's norms after clipping."""
+    at = max(int(np.searchsorted(run.steps, step, side="right")) - 1, 0)
+    shown, kind, title = at, "slider step", f"{run.name}: step {run.steps[at]}"
+    if run.first_bad is not None and at >= run.first_bad:
+        shown, kind = run.first_bad - 1, "last finite step"
+        title = f"{run.name}: step {run.steps[at]} inf/NaN"
+        if shown >= 0:
+            title = f"{run.name}: step {run.steps[shown]}, last finite"
+    lines = [("first step", run.norms[0], f"step {run.steps[0]}")]
+    if shown >= 0:
+        lines.append((kind, run.norms[shown], f"step {run.steps[shown]}"))
+        if run.clipping:
+            lines.append(("after clipping", run.clipped[shown], f"step {run.steps[shown]} after clipping"))
+    return title, lines
+
+
+def _profile_styles(clipping: bool, diverged: bool) -> list[tuple]:
+    """(pen, symbol options, label) of the profile's lines: dashes and markers tell them apart."""
+    dark = "#333"
+    styles = [(pg.mkPen(dark, width=2, style=Qt.PenStyle.DashLine),
+               {"symbol": "o", "symbolSize": 7, "symbolPen": pg.mkPen(dark, width=1.5), "symbolBrush": HOLLOW},
+               "first step"),
+              (pg.mkPen(dark, width=2), {"symbol": "o", "symbolSize": 6, "symbolPen": None, "symbolBrush": dark},
+               "slider step")]
+    if clipping:
+        styles.append((pg.mkPen(dark, width=2, style=Qt.PenStyle.DotLine),
+                       {"symbol": "s", "symbolSize": 5, "symbolPen": None, "symbolBrush": dark}, "after clipping"))
+    if diverged:
+        styles.append((pg.mkPen(DIVERGED_COLOUR, width=2),
+                       {"symbol": "t", "symbolSize": 7, "symbolPen": None, "symbolBrush": DIVERGED_COLOUR},
+                       "last finite step"))
+    return styles
