@@ -1,8 +1,12 @@
 """A run's per-epoch curves, drawn alike by the Train and Runs views.
 
-`history_plot`, `plot_series` (non-finite values left out, the line broken there), `mark_non_finite`
-(a red line with "loss = NaN" where the loss stopped being a number), `frame` (one x range covering
-every finite point of linked plots) and `PlotPanel` (plots side by side when there is room, in tabs when not).
+`history_plot`, `plot_series` (non-finite values left out, the line broken there; the values measured after
+the loss stopped being a number drawn grey, apart), `mark_non_finite` (a red line with "loss = NaN" where
+the loss stopped being a number), `add_key` (a legend entry for a style, not a curve: the Runs view's
+"train" and "validation" when several runs share a plot), `frame` (one x range covering every finite point
+of linked plots) and `PlotPanel` (plots side by side when there is room, in tabs when not).
+
+The axes are `ReadableAxis`: whole epochs on x ("epoch", never "epoch (x0.001)"), tick labels that never overlap.
 """
 from __future__ import annotations
 
@@ -16,7 +20,12 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QWidget
 
+from .plotting import readable_axes
+
 NON_FINITE_COLOUR = "#c00000"
+STALE_COLOUR = "#a0a0a0"  # values measured after the loss stopped being a number: not the model's
+KEY_COLOUR = "#444444"  # the style key's samples (train, validation) when the colours are the runs'
+LEGEND_SLACK = 4  # pixels a legend row keeps free on its right: a label is never cut at the plot's edge
 METRIC_TITLES = {"accuracy": "Accuracy", "mae": "Mean absolute error", "mse": "Mean squared error"}
 NOT_METRICS = {"epoch", "seconds", "loss", "learning_rate", "lr"}
 
@@ -45,29 +54,76 @@ class LegendSample(ItemSample):
             drawSymbol(p, opts["symbol"], opts["symbolSize"], pg.mkPen(opts["symbolPen"]), pg.mkBrush(opts["symbolBrush"]))
 
 
+class HistorySample(LegendSample):
+    """A history plot's legend sample: long enough for two dashes either side of the marker, short enough for
+    three entries in a row of a 280-pixel plot."""
+
+    WIDTH = 32
+
+
 class HistoryPlot(pg.PlotWidget):
-    """A plot of per-epoch values, with its legend below the axis (never on the data), in as many columns as fit."""
+    """A plot of per-epoch values, with its legend below the axis (never on the data), in as many columns as fit.
+
+    Its axes are `ReadableAxis`es: whole-epoch ticks on x, labels that never overlap, no SI prefix."""
 
     def __init__(self, title: str):
-        super().__init__()  # the title is the y axis' label: a title row would take height small windows lack
+        super().__init__(axisItems=readable_axes(integer_x=True))  # the title is the y axis' label: no title row
+        self.__dict__.pop("clear", None)  # PlotWidget binds its PlotItem's clear() to the instance: ours clears the keys too
         self.setLabel("left", title)
         self.setLabel("bottom", "epoch")
-        self.getAxis("left").enableAutoSIPrefix(False)  # accuracies read 0.123, not 123 (x0.001)
         self.getViewBox().setDefaultPadding(0.06)  # markers at the extremes stay whole
         self.showGrid(x=True, y=True, alpha=0.2)
         item = self.getPlotItem()
-        self.history_legend = pg.LegendItem(colCount=2, sampleType=LegendSample, labelTextSize="8pt", horSpacing=4, frame=False)
+        item.layout.setContentsMargins(2, 2, 10, 2)  # room on the right for the last tick label ("3", not "3.(")
+        self.history_legend = pg.LegendItem(colCount=2, sampleType=HistorySample, labelTextSize="8pt", horSpacing=4,
+                                            frame=False)
+        self.history_legend.layout.setContentsMargins(2, 0, 2, 0)
         item.layout.addItem(self.history_legend, 4, 1)
         item.legend = self.history_legend  # plot(name=...) adds its entry, clear() removes it
+        self.key_items: list = []  # the items behind `add_key` entries (a legend sample keeps a reference too)
+
+    def clear(self) -> None:
+        """Every curve, mark and legend entry (style keys included) gone."""
+        self.getPlotItem().clear()
+        self.history_legend.clear()
+        self.key_items = []
+
+    def legend_texts(self) -> list[str]:
+        """The legend's entries, in order (what a person reads under the plot)."""
+        return [label.text for _, label in self.history_legend.items]
+
+    def legend_width(self, columns: int) -> float:
+        """The width the legend's layout needs in `columns` columns (entries fill the rows left to right): each
+        column its widest sample and label, the spacing between all of them, the margins."""
+        legend = self.history_legend
+        spacing = legend.layout.horizontalSpacing()
+        widths = [(sample.boundingRect().width(), label.minimumWidth()) for sample, label in legend.items]
+        used = [widths[column::columns] for column in range(columns) if widths[column::columns]]
+        total = sum(max(w for w, _ in entries) + max(w for _, w in entries) for entries in used)
+        left, _, right, _ = legend.layout.getContentsMargins()
+        return total + (2 * len(used) - 1) * spacing + left + right
+
+    def legend_room(self, width: int | None = None) -> float:
+        """The width the legend has: the plot's, less its left axis and margins (the legend sits under the data)."""
+        item = self.getPlotItem()
+        left, _, right, _ = item.layout.getContentsMargins()
+        axis = item.getAxis("left")
+        axis_width = axis.width() if axis.isVisible() else 0
+        return (width or self.width()) - axis_width - left - right - LEGEND_SLACK - 2 * self.frameWidth()
 
     def fit_legend(self, width: int | None = None) -> None:
-        """As many legend columns as the plot's width holds (a legend wider than the plot would widen it past its edge)."""
+        """As many legend columns as the plot's width holds (a legend wider than the plot would widen it past its
+        edge and cut its last label: "validatior")."""
         legend = self.__dict__.get("history_legend")  # resize events come before __init__ has made it
         entries = legend.items if legend is not None else []
         if not entries:
             return
-        widest = max(sample.width() + label.item.boundingRect().width() for sample, label in entries) + 12
-        columns = max(1, min(len(entries), int(((width or self.width()) - 50) // widest)))
+        room = self.legend_room(width)
+        columns = 1
+        for n in range(len(entries), 1, -1):
+            if self.legend_width(n) <= room:
+                columns = n
+                break
         if columns != legend.columnCount:
             legend.setColumnCount(columns)
             if width is None and self.centralWidget is not None:  # the plot's own size again, under the new minimum
@@ -82,9 +138,10 @@ def history_plot(title: str) -> HistoryPlot:
     return HistoryPlot(title)
 
 
-def frame(plots) -> None:
+def frame(plots, empty_x: tuple[float, float] | None = None) -> None:
     """Show every finite point and every mark of plots that share their x axis (one x range spans them all: a
-    linked auto-range would show only the last plot's); each y range fits its own points, 0-1 when it has none."""
+    linked auto-range would show only the last plot's); each y range fits its own points, 0-1 when it has none.
+    `empty_x`: the x range to show while there is no point at all (a new run's epochs, not the last run's)."""
     xs = []
     for plot in plots:
         for item in plot.listDataItems():
@@ -99,6 +156,8 @@ def frame(plots) -> None:
         else:
             box.enableAutoRange(y=False)
             box.setYRange(0, 1, padding=0.05)
+    if not xs and empty_x is not None:
+        xs = list(empty_x)
     if xs:
         lo, hi = min(xs), max(xs)
         if hi - lo < 1e-9:
@@ -135,24 +194,110 @@ def set_series(curve: pg.PlotDataItem, xs, ys) -> None:
     curve.setData(x, y, connect=connect if len(x) else "all")
 
 
-def plot_series(plot, xs, ys, colour, *, validation: bool = False, name: str | None = None) -> pg.PlotDataItem:
-    """Per-epoch values: train solid with filled circles, validation dashed with hollow squares."""
-    curve = plot.plot(name=name, pen=series_pen(colour, validation), symbol="s" if validation else "o",
-                      symbolSize=7 if validation else 6, symbolPen=pg.mkPen(colour, width=1.5),
-                      symbolBrush=pg.mkBrush("w" if validation else colour))
-    set_series(curve, xs, ys)
+def series_style(colour, validation: bool = False) -> dict:
+    """How a series is drawn: train solid with filled circles, validation dashed with hollow squares."""
+    return dict(pen=series_pen(colour, validation), symbol="s" if validation else "o", symbolSize=7 if validation else 6,
+                symbolPen=pg.mkPen(colour, width=1.5), symbolBrush=pg.mkBrush("w" if validation else colour))
+
+
+def stale_style(validation: bool = False) -> dict:
+    """Values measured after the loss stopped being a number: grey, thin, hollow (the series' own marker shape)."""
+    pen = series_pen(STALE_COLOUR, validation, width=1.2)
+    return dict(pen=pen, symbol="s" if validation else "o", symbolSize=6, symbolPen=pg.mkPen(STALE_COLOUR, width=1.2),
+                symbolBrush=pg.mkBrush("w"))
+
+
+def stale_name(word: str = "NaN") -> str:
+    """The legend entry of the grey values: what they come after."""
+    return f"after {word}"
+
+
+def plot_series(plot, xs, ys, colour, *, validation: bool = False, name: str | None = None, legend: bool = True,
+                stale_from: float | None = None, word: str = "NaN", empty_in_legend: bool = True) -> pg.PlotDataItem:
+    """Per-epoch values: train solid with filled circles, validation dashed with hollow squares.
+
+    `legend`: whether `name` gets a legend entry (the curve keeps its name either way); `empty_in_legend`: whether
+    a curve without a finite point gets one (the Train view's curves fill later; a finished run's never will).
+    `stale_from`: the x where the loss stopped being a number; the values from there on (measured with weights
+    that are no longer numbers) are a separate grey curve, `stale`, named "<name>, after NaN" (`add_stale_key`
+    gives the plot one grey legend entry for them all), so they never read as the model's."""
+    xs = list(xs)
+    ys = list(ys)[:len(xs)]
+    keep = [i for i, x in enumerate(xs) if stale_from is None or (x is not None and x < stale_from)]
+    later = [i for i in range(len(xs)) if i not in keep]
+    if not empty_in_legend and not len(finite_points([xs[i] for i in keep], [ys[i] for i in keep])[0]):
+        legend = False
+    curve = plot.plot(name=name if legend else None, **series_style(colour, validation))
+    curve.opts["name"] = name  # named either way (tests and the Runs view find curves by name)
+    set_series(curve, [xs[i] for i in keep], [ys[i] for i in keep])
+    if stale_from is not None and len(finite_points([xs[i] for i in later], [ys[i] for i in later])[0]):
+        stale = plot.plot(**stale_style(validation))
+        stale.opts["name"] = f"{name or ('validation' if validation else 'train')}, {stale_name(word)}"
+        stale.stale = True
+        stale.word = word
+        set_series(stale, [xs[i] for i in later], [ys[i] for i in later])
     return curve
 
 
-def mark_non_finite(plot, x: float, text: str) -> pg.InfiniteLine:
-    """A red vertical line at `x` labelled with `text` (e.g. "loss = NaN"), kept inside the view."""
+def add_stale_key(plot) -> None:
+    """The grey values' legend entry ("after NaN"), last, once the plot's series are drawn (none without them)."""
+    for curve in stale_curves(plot):
+        add_key(plot, stale_name(getattr(curve, "word", "NaN")), STALE_COLOUR, stale=True)
+        return
+
+
+def add_key(plot, name: str, colour=KEY_COLOUR, *, validation: bool = False, stale: bool = False) -> None:
+    """A legend entry for a style rather than a curve (once per name): its sample is drawn as such a curve is."""
+    legend = plot.getPlotItem().legend
+    if legend is None or name in [label.text for _, label in legend.items]:
+        return
+    item = pg.PlotDataItem(**(stale_style(validation) if stale else series_style(colour, validation)))
+    keys = plot.__dict__.setdefault("key_items", [])
+    keys.append(item)
+    legend.addItem(item, name)
+
+
+def stale_curves(plot) -> list:
+    """The grey curves of values measured after the loss stopped being a number."""
+    return [item for item in plot.listDataItems() if getattr(item, "stale", False)]
+
+
+def mark_non_finite(plot, x: float, text: str, position: float = 0.9, row: int = 0) -> pg.InfiniteLine:
+    """A red vertical line at `x` labelled with `text` (e.g. "loss = NaN"), the label wholly inside the view
+    however short the plot: hanging from its top edge (`position` over 0.5) or standing on its bottom edge;
+    `row`: how many labels of other marks are above it (below it, at the bottom), when several runs are compared."""
+    top = position > 0.5
+    height = -row if top else 1 + row  # in the label's own height: rows stack without overlapping
+    anchors = [(0, height), (1, height)]  # right of the line, or left of it past the view's middle (pyqtgraph picks)
     line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(NON_FINITE_COLOUR, width=2, style=Qt.PenStyle.DashLine),
-                           label=text, labelOpts={"position": 0.9, "color": NON_FINITE_COLOUR,
-                                                  "fill": pg.mkBrush(255, 255, 255, 230)})
+                           label=text, labelOpts={"position": 0.99 if top else 0.01, "color": NON_FINITE_COLOUR,
+                                                  "fill": pg.mkBrush(255, 255, 255, 200), "anchors": anchors})
     line.setZValue(-5)  # behind the curves: it marks a place, it does not hide points
     line.marker_text = text
     plot.addItem(line)
     return line
+
+
+def free_position(plot, x: float | None = None) -> float:
+    """Where on a mark's line at `x` its label covers the fewest points: near the top (0.9) unless fewer of the
+    plot's finite points lie in the bottom band, right of the line where the label goes (accuracies: near 1)."""
+    xs, ys = [], []
+    for item in plot.listDataItems():
+        dx, dy = item.getData()
+        if dx is not None and dy is not None and len(dx):
+            ok = np.isfinite(dx) & np.isfinite(dy)
+            xs.extend(np.asarray(dx, float)[ok])
+            ys.extend(np.asarray(dy, float)[ok])
+    if len(ys) < 2 or max(ys) - min(ys) < 1e-12:
+        return 0.9
+    xs, ys = np.asarray(xs), np.asarray(ys)
+    lo, hi = ys.min(), ys.max()
+    x = xs.min() if x is None else x
+    span = max(xs.max() - xs.min(), 1.0)
+    near = (xs >= x - 0.1 * span) & (xs <= x + 0.5 * span)  # under the label: it starts at the line, goes right
+    top = np.sum(near & (ys >= hi - 0.35 * (hi - lo)))
+    bottom = np.sum(near & (ys <= lo + 0.35 * (hi - lo)))
+    return 0.1 if bottom < top else 0.9
 
 
 def markers(plot) -> list[pg.InfiniteLine]:

@@ -71,7 +71,7 @@ def test_a_separating_line_for_and_marks_every_point_right(view):
     polygon = view.region.polygon()  # the shaded half-plane is where it fires
     corners = np.array([[polygon[i].x(), polygon[i].y()] for i in range(polygon.size())])
     assert len(corners) >= 3 and (w1 * corners[:, 0] + w2 * corners[:, 1] + b >= -1e-9).all()
-    assert "x1 AND x2 = " in view.output_label.text()
+    assert view.output_label.text().startswith("x1 AND x2 = ")
 
 
 def test_step_shows_one_rule_update(view):
@@ -241,3 +241,71 @@ def test_the_view_fits_a_640_by_420_window(qtbot):
     rows = sum(view.table.rowHeight(r) for r in range(4))
     assert view.table.viewport().height() >= rows  # all four rows of the truth table
     assert view.plot.width() >= 120 and view.plot.height() >= 120
+
+
+# ------------------------------------------------------------------- user walkthrough (issue 14) findings
+def test_the_headline_gives_the_tables_answer_and_the_units_output_apart(view, qtbot):
+    view.load_preset("XOR")  # no line gets XOR right: the unit's output is never put as XOR's value
+    seen = {}
+    for (x1, x2), xor in {(0, 0): 0, (0, 1): 1, (1, 0): 1, (1, 1): 0}.items():
+        view.set_inputs(bool(x1), bool(x2))
+        z = 0.0  # the weights are 0: the unit never fires
+        seen[(x1, x2)] = view.output_label.text()
+        assert view.output_label.text() == f"x1 XOR x2 = {xor}; unit: {int(z > 0)} {'✓' if xor == 0 else '✗'}"
+    view.set_weights(1.0, 1.0, -0.5)  # OR's line: right on three rows, wrong on (1, 1)
+    view.set_inputs(True, True)
+    assert view.output_label.text() == "x1 XOR x2 = 0; unit: 1 ✗"
+    assert "= 1" not in view.output_label.text().split(";")[0]  # not "x1 XOR x2 = 1", the unit's answer
+    view.set_target(0, 1)  # [1, 1, 1, 0]: NAND, no preset: the headline names the target, not XOR
+    assert view.output_label.text().startswith("target = 0; unit: 1 ✗")
+    view.load_preset("AND")
+    view.set_target(1, 1)
+    view.set_target(2, 1)  # AND edited into OR: the OR table, with its own question
+    view.set_inputs(False, True)
+    assert view.output_label.text() == "x1 OR x2 = 1; unit: 0 ✗" and view.description_label.text().startswith("Logical OR")
+
+
+def test_plot_axes_read_x1_and_x2_with_whole_ticks_and_the_legend_draws_the_dotted_ring(view, qtbot):
+    view.load_preset("XOR")
+    qtbot.wait(20)
+    view.plot.grab()
+    item = view.plot.getPlotItem()
+    assert item.getAxis("bottom").labelText == "x1" and item.getAxis("left").labelText == "x2"  # not "x1: x1"
+    for name in ("bottom", "left"):
+        axis = item.getAxis(name)
+        (x0, x1), (y0, y1) = item.getViewBox().viewRange()
+        lo, hi = (x0, x1) if name == "bottom" else (y0, y1)
+        length = axis.width() if name == "left" else axis.geometry().width()
+        values = [v for _, vs in axis.tickValues(lo, hi, view.plot.width() if name == "bottom" else view.plot.height())
+                  for v in vs]
+        assert {0.0, 1.0} <= set(values) and all(float(v).is_integer() for v in values), (name, values, length)
+        assert all("." not in t for t in axis.tickStrings(values, 1, 1))
+        assert axis.label.toPlainText().strip() in ("x1", "x2")  # no SI prefix either
+    view.load_preset("Concert")
+    assert item.getAxis("bottom").labelText == "x1: raining" and item.getAxis("left").labelText == "x2: ticket_free"
+    legend = view.legend_label.text()
+    assert "◌ the inputs" in legend  # the ring on the inputs is dotted: so is its sign
+    assert "<b>—</b> w·x + b = 0" in legend  # the line is solid
+    assert view.current.opts["pen"].style() == Qt.PenStyle.DotLine and view.line.opts["pen"].style() == Qt.PenStyle.SolidLine
+
+
+def test_train_after_step_says_it_continues_the_steps_run(view, qtbot):
+    view.load_preset("XOR")
+    view.timer.setInterval(1)
+    qtbot.mouseClick(view.step_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.step_button, Qt.MouseButton.LeftButton)  # rows 1 and 2: w=(0, 1), b=1
+    assert view.weights() == (0.0, 1.0, 1.0)
+    qtbot.mouseClick(view.train_button, Qt.MouseButton.LeftButton)
+    notice = "Train continues the Steps' run: epoch 1, row 3, from the weights they left, w=(0, 1), b=1."
+    assert view.step_note.text() == notice and notice in [view.log.item(i).text() for i in range(view.log.count())]
+    qtbot.waitUntil(lambda: not view.is_training(), timeout=5000)
+    assert view.step_note.text() == notice and view.step_note.isVisible()  # still there once training has ended
+    assert view.status_label.text().startswith("No line separates")
+    # a finished run: Train starts a new one at row 1, from the weights it ended with (not from 0)
+    w1, w2, b = view.weights()
+    qtbot.mouseClick(view.train_button, Qt.MouseButton.LeftButton)
+    assert view.step_note.text() == (f"Train starts a new run at row 1 of epoch 1 from the current weights, "
+                                     f"w=({w1:g}, {w2:g}), b={b:g} (Reset sets them to 0).")
+    qtbot.waitUntil(lambda: not view.is_training(), timeout=5000)
+    qtbot.mouseClick(view.step_button, Qt.MouseButton.LeftButton)  # a Step by hand: the note is the Step's again
+    assert view.step_note.text().startswith("Step used row 1")

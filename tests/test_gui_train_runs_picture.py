@@ -142,12 +142,15 @@ def _train_in_view(qtbot, view: TrainView, model: str, watch=None, **settings) -
     return finished.args[0]
 
 
-def write_run(folder: Path, history: dict, state: str = "completed", message: str = "", classes: int = 10) -> Path:
+def write_run(folder: Path, history: dict, state: str = "completed", message: str = "", classes: int = 10,
+              model: str = "mlp", step: int | None = None, started: str = "2026-01-01T10:00:00+00:00") -> Path:
     """A run folder written by hand (no training): status, history (None for NaN) and a confusion matrix."""
     folder.mkdir(parents=True)
     epochs = len(history["epoch"])
-    status = {"state": state, "model": "mlp", "dataset": "digits", "epochs": epochs, "epochs_completed": epochs,
-              "started": "2026-01-01T10:00:00+00:00", "message": message, "test": {"accuracy": 0.9}}
+    status = {"state": state, "model": model, "dataset": "digits", "epochs": epochs, "epochs_completed": epochs,
+              "started": started, "message": message, "test": {} if state == "diverged" else {"accuracy": 0.9}}
+    if step is not None:
+        status["step"] = step
     (folder / "status.json").write_text(json.dumps(status))
     (folder / "history.json").write_text(json.dumps(history))
     matrix = (np.eye(classes) * 40 + np.arange(classes * classes).reshape(classes, classes) % 3).astype(int)
@@ -188,7 +191,7 @@ def test_train_view_draws_the_epochs_of_history_json_and_the_runs_view_draws_the
             assert list(xs) == [1.0, 2.0, 3.0], f"{name} {key} is drawn at {list(xs)}, not at the epochs"
             assert np.allclose(ys, values, rtol=1e-6), f"{name} {key} {list(ys)} is not history.json's {values}"
         for curve in curves(plot):
-            if curve.name() not in ("train", "validation"):
+            if curve.name() not in ("train", "validation") and not getattr(curve, "stale", False):
                 assert curve.opts["pen"].style() != named(plot, "train").opts["pen"].style()  # styled apart
 
     runs = shown(RunsView(), 1000, 650)
@@ -395,3 +398,213 @@ def test_resume_fills_the_form_with_the_runs_settings_and_draws_all_its_epochs(q
     runs.select(run)
     draw(qtbot, runs)
     assert np.allclose(drawn_points(named(runs.loss_plot, "train"))[1], ys, rtol=1e-9)
+
+
+# -- 5. the user walkthrough at 640x420 (issue 14): several runs, a diverged run, the Train view's texts -----
+def legend_cut(plot) -> list[str]:
+    """The legend entries whose text is not wholly inside the plot widget ('validatior'), or cut by their own cell."""
+    legend = plot.getPlotItem().legend
+    problems = []
+    for sample, label in legend.items:
+        text = label.item
+        shown = plot.mapFromScene(text.sceneBoundingRect()).boundingRect()
+        if not plot.rect().contains(shown):
+            problems.append(f"{label.text!r} at {shown.getRect()} outside the plot {plot.rect().getRect()}")
+        if label.geometry().width() + 0.5 < text.boundingRect().width():
+            problems.append(f"{label.text!r} is {text.boundingRect().width()} px wide in a {label.geometry().width()} px cell")
+    return problems
+
+
+def legend_rows(plot) -> int:
+    legend = plot.getPlotItem().legend
+    return -(-len(legend.items) // legend.columnCount)
+
+
+def six_runs() -> list[Path]:
+    """Five finished runs and one diverged (its loss a NaN from epoch 2), written by hand: two of the same model."""
+    runs = []
+    for i, model in enumerate(("mlp", "cnn", "deep-relu", "deep-sigmoid", "mlp")):
+        loss = [2.0 - 0.3 * e - 0.1 * i for e in range(3)]
+        runs.append(write_run(zoo.runs.runs_dir() / f"run{i}", {
+            "epoch": [1, 2, 3], "loss": loss, "val_loss": [v + 0.1 for v in loss],
+            "accuracy": [0.5 + 0.1 * e + 0.02 * i for e in range(3)],
+            "val_accuracy": [0.55 + 0.1 * e + 0.02 * i for e in range(3)]}, model=model,
+            started=f"2026-01-01T10:0{i}:00+00:00"))
+    runs.append(write_run(zoo.runs.runs_dir() / "diverged", {
+        "epoch": [1, 2, 3], "loss": [1.9, None, None], "val_loss": [2.0, None, None],
+        "accuracy": [0.4, 0.1, 0.1], "val_accuracy": [0.45, 0.1, 0.1]}, state="diverged", model="exploding",
+        step=37, message="Training diverged at step 37 (epoch 2): the loss became nan; try gradient clipping"))
+    return runs
+
+
+def test_runs_view_compares_six_runs_readably_at_640x420(qtbot, shown):
+    runs = six_runs()
+    view = shown(RunsView(), *SMALL_TAB)
+    view.select(*runs)
+    draw(qtbot, view)
+    assert len(view.selected()) == 6 and (view.width(), view.height()) == SMALL_TAB
+    # the details: a few lines that scroll, each run in its colour, side by side
+    box, label = view.details_box, view.details
+    assert not cut_off(box), cut_off(box)
+    assert box.height() <= 3 * label.fontMetrics().lineSpacing() + 8, f"the details take {box.height()} px"
+    assert view.details_columns() == 2
+    text = label.text()
+    for name in ("mlp 10:00:00", "mlp 10:04:00", "cnn", "deep-relu", "deep-sigmoid", "exploding"):
+        assert f"■ {name}</b>" in text, name
+    assert "diverged at step 37: last finite epoch loss 1.9 (epoch 1)" in text
+    # the plots: legends of styles, one row, off the data, nothing cut; the data area big enough to read
+    for plot in (view.loss_plot, view.accuracy_plot):
+        bring_to_front(plot)
+        draw(qtbot, view)
+        readable(plot, height=60)
+        assert_all_visible(plot)
+        assert plot.legend_texts()[:2] == ["train", "validation"]
+        assert legend_rows(plot) <= 2 and not legend_cut(plot), (plot.legend_texts(), legend_cut(plot))
+        assert_legend_off_the_data(plot)
+    assert legend_rows(view.loss_plot) == 1
+    assert view.accuracy_plot.legend_texts() == ["train", "validation", "after NaN"]
+    # every run's curves are drawn (named, though not in the legend), in their own colours
+    assert {c.name() for c in curves(view.loss_plot)} >= {"cnn train", "mlp 10:04:00 validation", "exploding train"}
+    assert point_count(view.loss_plot) == 5 * 6 + 2
+
+
+def test_a_diverged_run_says_where_and_its_accuracy_after_the_nan_is_grey(qtbot, shown):
+    run = six_runs()[-1]
+    never = write_run(zoo.runs.runs_dir() / "never", {"epoch": [1], "loss": [None], "val_loss": [None],
+                                                      "accuracy": [0.1], "val_accuracy": [0.12]},
+                      state="diverged", model="exploding", step=5, message="Training diverged at step 5 (epoch 1)")
+    view = shown(RunsView(), *SMALL_TAB)
+    row = [r.path for r in view.runs].index(run)
+    assert view.table.item(row, 3).text() == "—"  # no test accuracy, and no empty cell that reads as one
+    view.select(run)
+    draw(qtbot, view)
+    assert view.details.text().splitlines()[0].count("diverged at step 37: last finite epoch loss 1.9 (epoch 1)") == 1
+    plot = view.accuracy_plot
+    bring_to_front(plot)
+    draw(qtbot, view)
+    assert marks(plot) == [("loss = NaN", 2.0)]
+    xs, ys = drawn_points(named(plot, "train"))
+    assert list(xs) == [1.0] and list(ys) == [0.4]  # in the run's colour: only what came before the NaN
+    grey = [c for c in curves(plot) if getattr(c, "stale", False)]
+    assert sorted(c.name() for c in grey) == ["train, after NaN", "validation, after NaN"]
+    for curve in grey:
+        assert list(drawn_points(curve)[0]) == [2.0, 3.0]
+        assert curve.opts["pen"].color().name() == "#a0a0a0" and curve.opts["symbolBrush"].color().name() == "#ffffff"
+    assert plot.legend_texts() == ["train", "validation", "after NaN"] and not legend_cut(plot)
+    assert_all_visible(plot)
+
+    view.select(never)
+    draw(qtbot, view)
+    assert "exploding</b> · digits · diverged at step 5: no finite epoch loss" in view.details.text()
+    assert view.loss_plot.legend_texts() == []  # no entry for a loss that has no point
+    assert view.accuracy_plot.legend_texts() == ["after NaN"]
+    assert point_count(view.accuracy_plot) == 2 and marks(view.accuracy_plot) == [("loss = NaN", 1.0)]
+
+
+def test_history_legends_are_never_cut_whatever_the_width(qtbot):
+    from gui.history_plots import add_key, history_plot, plot_series
+
+    plot = history_plot("Accuracy")
+    qtbot.addWidget(plot)
+    plot_series(plot, [1, 2, 3], [0.5, 0.7, float("nan")], "#1f77b4", name="train", stale_from=3)
+    plot_series(plot, [1, 2, 3], [0.55, 0.75, 0.1], "#1f77b4", validation=True, name="validation", stale_from=3)
+    plot.plot([1], [0.6], name="this epoch")
+    add_key(plot, "after NaN", stale=True)
+    plot.show()
+    columns = set()
+    for width in range(200, 720, 20):
+        plot.resize(width, 260)
+        qtbot.wait(10)
+        plot.grab()
+        assert not legend_cut(plot), (width, legend_cut(plot))
+        assert plot.legend_texts() == ["train", "validation", "this epoch", "after NaN"]
+        columns.add(plot.getPlotItem().legend.columnCount)
+    assert min(columns) <= 2 and max(columns) == 4  # narrow: rows; wide: one row
+
+
+def test_train_view_x_axis_reads_epoch_with_whole_ticks_and_no_zero_seconds_left(qtbot, shown):
+    view = shown(TrainView(), *SMALL_TAB)
+    view.epochs.setValue(2)
+    axis = view.loss_plot.getAxis("bottom")
+    for batch in (1, 2, 3):  # the first steps: x = 0.001..0.003, where an SI prefix would say "epoch (x0.001)"
+        view._on_batch({"event": "batch", "epoch": 1, "batch": batch, "steps": 1000, "loss": 2.0 - batch / 100,
+                        "accuracy": 0.1, "elapsed": 0.5 * batch})
+        view._dirty = True
+        view._draw()
+        draw(qtbot, view)
+        assert axis.label.toPlainText().strip() == "epoch", axis.label.toPlainText()
+        assert "left" in view.progress_text.text()
+    bring_to_front(view.loss_plot)
+    view._on_epoch({"event": "epoch", "epoch": 1, "logs": {"loss": 1.5, "val_loss": 1.6, "accuracy": 0.5,
+                                                          "val_accuracy": 0.6}})
+    view._on_batch({"event": "batch", "epoch": 2, "batch": 500, "steps": 1000, "loss": 1.0, "accuracy": 0.7,
+                    "elapsed": 10.0})
+    view._dirty = True
+    view._draw()
+    draw(qtbot, view)
+    (x0, x1), _ = visible_range(view.loss_plot)
+    labelled = [v for _, values in axis.tickValues(x0, x1, axis.width())[:1] for v in values]
+    assert labelled and all(float(v).is_integer() for v in labelled), labelled
+    assert all("." not in t for t in axis.tickStrings(labelled, 1, 1))
+    assert axis.label.toPlainText().strip() == "epoch"
+    view._on_batch({"event": "batch", "epoch": 2, "batch": 1000, "steps": 1000, "loss": 0.9, "accuracy": 0.75,
+                    "elapsed": 20.0})  # the last step: nothing is left to estimate
+    text = view.progress_text.text()
+    assert "0 s" not in text and "left" not in text and text.startswith("epoch 2/2 · step 1000/1000"), text
+
+
+def test_a_new_training_clears_the_last_runs_curves_and_names_its_model(qtbot, shown, monkeypatch):
+    view = shown(TrainView(), *SMALL_TAB)
+    view.select_model("deep-relu")
+    view.epochs.setValue(3)
+    started = []
+    monkeypatch.setattr(view.process, "start", started.append)  # no training process: the events are given by hand
+    assert view.start()
+    for epoch, loss in ((1, 1.0), (2, None)):
+        view._on_epoch({"event": "epoch", "epoch": epoch, "logs": {"loss": loss, "val_loss": loss, "accuracy": 0.5,
+                                                                  "val_accuracy": 0.6}})
+    view._draw()
+    view._on_finished({"state": "diverged", "model": "deep-relu", "message": "Training diverged: the loss became nan"})
+    draw(qtbot, view)
+    assert point_count(view.loss_plot) == 2 and marks(view.loss_plot) and "after NaN" in view.accuracy_plot.legend_texts()
+    assert view.progress_text.text() == "deep-relu: diverged"
+
+    view.select_model("mlp")
+    view.epochs.setValue(7)
+    assert view.start() and len(started) == 2
+    draw(qtbot, view)
+    for plot in (view.loss_plot, view.accuracy_plot):
+        bring_to_front(plot)
+        draw(qtbot, view)
+        assert point_count(plot) == 0 and not marks(plot), "the last run's curves are still drawn"
+        assert "after NaN" not in plot.legend_texts()
+        (x0, x1), _ = visible_range(plot)
+        assert x0 <= 1 and x1 >= 7 and x1 < 8, (x0, x1)  # the new run's epochs, not the last run's
+    assert not view.banner.isVisible() and view.progress_text.text() == "mlp: starting…"
+    view._on_epoch({"event": "epoch", "epoch": 1, "logs": {"loss": 0.5, "val_loss": 0.6, "accuracy": 0.9,
+                                                          "val_accuracy": 0.92}})
+    view._on_finished({"state": "completed", "model": "mlp", "test": {"accuracy": 0.93}, "run": "x"})
+    view.run_dir = "x"
+    view._on_finished({"state": "completed", "model": "mlp", "test": {"accuracy": 0.93}, "run": "x"})
+    assert view.progress_text.text() == "mlp: completed · test accuracy 93.0%"
+
+
+def test_train_view_says_train_curves_are_on_distorted_copies(qtbot, shown):
+    view = shown(TrainView(), *SMALL_TAB)
+    view.select_model("mlp")  # training.augment = 20 on the small offline digits
+    assert zoo.load_spec("mlp").training.augment == 20
+    draw(qtbot, view)
+    box = view.augment_box
+    assert box.isVisible() and not cut_off(box)
+    assert "20 distorted copies" in view.augment_note.text() and "below validation is expected" in view.augment_note.text()
+    assert view.augment_note.heightForWidth(box.viewport().width()) <= box.viewport().height() + 1, "the note scrolls"
+    for plot in (view.loss_plot, view.accuracy_plot):
+        bring_to_front(plot)
+        draw(qtbot, view)
+        readable(plot)
+    view.select_model("deep-relu")  # no augmentation
+    assert zoo.load_spec("deep-relu").training.augment == 0 and not box.isVisible()
+    view.select_model("mlp")
+    if view.dataset.findText("mnist") >= 0:  # MNIST is too big to be augmented: no note
+        view.dataset.setCurrentText("mnist")
+        assert not box.isVisible()

@@ -26,3 +26,59 @@ def test_the_spec_text_reads_like_the_spec_file(qtbot):
     text = view.spec_text.toPlainText()
     assert "input_shape = [28, 28, 1]\n" in text and 'initializer = { name = "he_normal" }' in text
     assert "[layers.initializer]" not in text
+
+
+def test_at_640x420_the_parameters_column_is_whole_and_the_description_is_elided(qtbot):
+    """Issue 14: the Parameters column was cut at the window's right edge; the description took the table's rows."""
+    from PySide6.QtWidgets import QMainWindow, QTabWidget
+
+    window = QMainWindow()
+    tabs = QTabWidget(documentMode=True)
+    view = ZooView()
+    tabs.addTab(view, "Zoo")
+    window.setCentralWidget(tabs)
+    window.statusBar().showMessage("ready")
+    qtbot.addWidget(window)
+    window.resize(640, 420)
+    window.show()
+    qtbot.waitExposed(window)
+    for name in ("cnn", "mlp", "exploding", "binary", "deep-sigmoid"):
+        view.select(name)
+        qtbot.wait(20)
+        window.grab()
+        assert (window.width(), window.height()) == (640, 420)
+        table, header = view.layers, view.layers.horizontalHeader()
+        last = header.count() - 1
+        assert header.model().headerData(last, header.orientation()) == "Parameters"
+        shown = [header.sectionSize(c) for c in range(header.count())]
+        needed = [max(table.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(header.count())]
+        assert shown[last] >= needed[last], f"{name}: Parameters {shown[last]} px of {needed[last]}"
+        right = header.sectionViewportPosition(last) + shown[last]
+        assert 0 <= header.sectionViewportPosition(last) and right <= table.viewport().width() + 1, (name, right)
+        assert not table.horizontalScrollBar().isVisible()  # nothing to scroll to: every column is in view
+        rows = [table.item(r, last).text() for r in range(table.rowCount())]
+        widest = max(table.fontMetrics().horizontalAdvance(t) for t in rows)
+        assert widest <= shown[last], (name, rows)  # every count whole, not "50,2…"
+        assert table.viewport().height() >= 4 * table.rowHeight(0), "the table shows under four layers"
+        spec = zoo.load_spec(name)
+        description = view.description
+        assert description.toolTip() == spec.description
+        assert description.fontMetrics().horizontalAdvance(description.text()) <= description.width()
+        assert description.text() == spec.description or description.text().endswith("…")
+        assert description.height() <= description.fontMetrics().height() + 4  # one line
+        top = view.rect()
+        box = description.geometry().translated(description.parentWidget().mapTo(view, description.pos()) - description.pos())
+        assert top.contains(box), (box, top)
+    from PySide6.QtWidgets import QSplitter
+
+    view.findChild(QSplitter).setSizes([300, 320])  # the user widens the list: the table is narrower still
+    view.select("cnn")
+    qtbot.wait(20)
+    window.grab()
+    table, header = view.layers, view.layers.horizontalHeader()
+    last = header.count() - 1
+    right = header.sectionViewportPosition(last) + header.sectionSize(last)
+    assert header.sectionSize(last) >= max(table.sizeHintForColumn(last), header.sectionSizeHint(last))
+    assert right <= table.viewport().width() + 1 and not table.horizontalScrollBar().isVisible(), right
+    view.select("exploding")  # its description is longer than the view is wide: elided, whole in the tooltip
+    assert view.description.text().endswith("…") and view.description.toolTip().endswith("within a few steps")

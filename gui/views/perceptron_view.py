@@ -6,11 +6,17 @@ Step applies the rule to the table's next example, in table order (the textbook'
 ticked inputs: it makes that row bold, sets the inputs to it and says so under the buttons (the ticked
 inputs are for trying the unit by hand). A preset starts afresh (weights 0, log cleared, training
 stopped). Train stops as soon as an epoch ends with weights an earlier epoch ended with: from there the
-rule would repeat itself forever (XOR: after 3 epochs, about 4 s of animation).
+rule would repeat itself forever (XOR: after 3 epochs, about 4 s of animation). Train says where it starts:
+it continues the run the Steps began (same epoch, next row, their weights), or starts a new run at row 1
+from the current weights; the note under the buttons and the log say which.
+
+The headline never passes the unit's output off as the table's answer: "x1 XOR x2 = 1; unit: 0 ✗" (the
+concert, where the unit is the one deciding, reads "Go to the concert: yes").
 """
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,7 +29,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 from zoo.perceptron_rule import (TRUTH_TABLES, VIEW_BOX, RuleTrainer, TruthTable, Update, decision_line,
                                  fires_region, outcome_message, predict, separable, step, weighted_sum)
 
-from ..plotting import PALETTE
+from ..plotting import PALETTE, readable_axes
 
 PRESETS = {"Concert": "concert", "AND": "and", "OR": "or", "XOR": "xor"}  # label -> zoo table name
 CLASS_COLORS = (PALETTE[0], PALETTE[1])  # target 0, target 1
@@ -34,6 +40,11 @@ ROW_HEIGHT = 22  # the truth table's rows
 
 def _num(v: float) -> str:
     return f"{round(float(v), 4) + 0.0:g}"
+
+
+def axis_label(symbol: str, name: str) -> str:
+    """"x1" for a feature called x1 (not "x1: x1"), "x1: raining" for a named one."""
+    return symbol if name in ("", symbol) else f"{symbol}: {name}"
 
 
 class PerceptronView(QWidget):
@@ -60,6 +71,7 @@ class PerceptronView(QWidget):
         self._lr = 1.0
         self._trainer: RuleTrainer | None = None
         self._stepped_row: int | None = None  # the row the last Step learned from (bold in the table)
+        self._train_notice = ""  # where the last Train started (continued or afresh), under the buttons
         self._separable: bool | None = None
         self._filling = False
         self.timer = QTimer(self)
@@ -147,7 +159,7 @@ class PerceptronView(QWidget):
         self.step_button.setToolTip("Step uses the table's next example (rows 1 to 4, then again), not the ticked "
                                     "inputs: it applies the perceptron rule to that row, makes the row bold and "
                                     "sets the inputs to it. Tick the inputs to try the unit by hand.")
-        self.step_button.clicked.connect(self.step_once)
+        self.step_button.clicked.connect(self._step_clicked)
         self.train_button = QPushButton("Train")
         self.train_button.setCheckable(True)
         self.train_button.setToolTip("Step after step until every example is right, or until an epoch ends with "
@@ -180,7 +192,7 @@ class PerceptronView(QWidget):
 
         self.description_label = QLabel()
         self.description_label.setWordWrap(True)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems=readable_axes(integer_x=True, integer_y=True))  # inputs are 0 or 1
         self.plot.setMinimumSize(120, 120)
         item = self.plot.getPlotItem()
         x1min, x1max, x2min, x2max = VIEW_BOX
@@ -256,6 +268,7 @@ class PerceptronView(QWidget):
         """Set the weights and bias by hand (the rule then starts again from them)."""
         self._trainer = None
         self._stepped_row = None
+        self._train_notice = ""
         self._show_weights(np.array([w1, w2], np.float64), float(b))
 
     def weights(self) -> tuple[float, float, float]:
@@ -334,6 +347,10 @@ class PerceptronView(QWidget):
             self.status_label.setText(f"Epoch {u.epoch}, example {u.index + 1} of {len(self._table.x)}")
         return u
 
+    def _step_clicked(self):
+        self._train_notice = ""  # a Step by hand: the note says what it used
+        self.step_once()
+
     def train_to_end(self) -> str:
         """What Train does, without the timer: the rule until it converges, repeats itself or runs out of epochs."""
         self._stop_timer()
@@ -404,9 +421,14 @@ class PerceptronView(QWidget):
         if target[row] == self._table.target[row]:
             return
         self._stop_timer()
-        same = [name for name, t in TRUTH_TABLES.items() if np.array_equal(t.target, target)]
+        same = [name for name, t in TRUTH_TABLES.items()
+                if np.array_equal(t.target, target) and t.feature_names == self._table.feature_names]
         self._preset = same[0] if same else "custom"
-        self._load_table(self._table.with_target(target, self._preset))
+        if same:  # that table, with its own question ("x1 OR x2"), not the edited one's
+            self._load_table(TRUTH_TABLES[same[0]])
+        else:
+            edited = self._table.with_target(target, self._preset)
+            self._load_table(replace(edited, output_question="target") if self._table.name != "concert" else edited)
         self.status_label.setText("Targets edited: the rule starts again from the current weights")
 
     def _on_weight_edited(self, i: int, value: float):
@@ -420,6 +442,7 @@ class PerceptronView(QWidget):
             self._b = float(value)
         self._trainer = None  # a hand-made change: the rule starts again from here
         self._stepped_row = None
+        self._train_notice = ""
         self._refresh()
 
     def _on_lr_edited(self, value: float):
@@ -446,10 +469,25 @@ class PerceptronView(QWidget):
     def _on_train_toggled(self, checked: bool):
         if checked:
             self.train_button.setText("Stop")
+            self._train_notice = self._where_training_starts()
+            self.status_label.setText(self._train_notice)
+            self.log.addItem(self._train_notice)
+            self.log.scrollToBottom()
+            self._refresh()
             self.timer.start()
         else:
             self.train_button.setText("Train")
             self.timer.stop()
+
+    def _where_training_starts(self) -> str:
+        """What Train is about to do: continue the run the Steps began, or start a new one at row 1."""
+        w = f"w=({_num(self._w[0])}, {_num(self._w[1])}), b={_num(self._b)}"
+        trainer = self._trainer
+        if trainer is None or trainer.finished:
+            fresh = "" if (self._w == 0).all() and self._b == 0 else " (Reset sets them to 0)"
+            return f"Train starts a new run at row 1 of epoch 1 from the current weights, {w}{fresh}."
+        return (f"Train continues the Steps' run: epoch {trainer.epoch}, row {trainer.index + 1}, "
+                f"from the weights they left, {w}.")
 
     def _stop_timer(self):
         if self.train_button.isChecked():
@@ -472,10 +510,7 @@ class PerceptronView(QWidget):
         self.sum_label.setText(
             f"w1·x1 + w2·x2 + b = {_num(w[0])}·{int(x[0])} + {_num(w[1])}·{int(x[1])} + {_num(b)} = {_num(z)}"
             f"  ({'> 0: fires' if fires else '≤ 0: silent'})")
-        if table.name == "concert" or table.output_question == "Go to the concert":
-            self.output_label.setText(f"{table.output_question}: {'yes' if fires else 'no'}")
-        else:
-            self.output_label.setText(f"{table.output_question} = {fires}")
+        self.output_label.setText(self.headline(fires))
 
         outputs = predict(w, b, table.x)
         right = outputs == table.target
@@ -501,16 +536,33 @@ class PerceptronView(QWidget):
         self._draw_points()
         self._draw_geometry()
         item = self.plot.getPlotItem()
-        item.setLabel("bottom", f"x1: {table.feature_names[0]}")
-        item.setLabel("left", f"x2: {table.feature_names[1]}")
+        item.setLabel("bottom", axis_label("x1", table.feature_names[0]))
+        item.setLabel("left", axis_label("x2", table.feature_names[1]))
         wrong = int((~right).sum())
         named = table.class_names != ("0", "1")
         one, zero = (f" ({table.class_names[1]})", f" ({table.class_names[0]})") if named else ("", "")
         self.legend_label.setText(
             f"<span style='color:{CLASS_COLORS[1]}'>●</span> target 1{one}, "
             f"<span style='color:{CLASS_COLORS[0]}'>●</span> target 0{zero}; "
-            f"✗ wrong ({wrong} of {len(right)}); green: fires (w·x + b > 0); line: w·x + b = 0; "
-            "ring: the inputs")
+            f"<span style='color:{WRONG_COLOR}'>✗</span> wrong ({wrong} of {len(right)}); "
+            "<span style='color:#2ca02c'>▇</span> fires (w·x + b > 0); <b>—</b> w·x + b = 0; "
+            "◌ the inputs")
+
+    def headline(self, fires: int) -> str:
+        """The answer in bold: the table's value for the inputs first, then the unit's output, right or wrong.
+
+        The unit's output is never put as the table's answer ("x1 XOR x2 = 1" when the unit says 1 but the table 0):
+        "x1 XOR x2 = 0; unit: 1 ✗". The concert, where the unit is the one deciding, reads "Go to the concert: yes"."""
+        table = self._table
+        if table.name == "concert" or table.output_question == "Go to the concert":
+            return f"{table.output_question}: {'yes' if fires else 'no'}"
+        x = np.array(self.inputs(), np.float64)
+        rows = [r for r in range(len(table.x)) if np.array_equal(table.x[r], x)]
+        if not rows:
+            return f"unit: {fires}"
+        target = int(table.target[rows[0]])
+        question = table.output_question if table.output_question not in ("output", "") else "target"
+        return f"{question} = {target}; unit: {fires} {'✓' if fires == target else '✗'}"
 
     def _draw_points(self):
         """The four examples (✗ when wrong) and the ring on the inputs, smaller in a small plot."""
@@ -554,6 +606,8 @@ class PerceptronView(QWidget):
     def _step_note(self) -> str:
         stepped = self._stepped_row
         trainer = self._trainer
+        if self._train_notice:
+            return self._train_notice
         if stepped is None or trainer is None:
             return (f"Step uses the table's next example: {self._row_text(self.next_row())}, not the ticked inputs; "
                     "it sets the inputs to that row.")

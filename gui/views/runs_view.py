@@ -1,6 +1,14 @@
-"""Runs: every run folder with its state; reopen its curves and confusion matrix, compare, delete, export."""
+"""Runs: every run folder with its state; reopen its curves and confusion matrix, compare, delete, export.
+
+Several runs share the plots: each run has its colour, shown in the details box above the plots (a few lines
+that scroll), and the plots' legends name only the styles (train solid, validation dashed, grey after a NaN),
+so a legend stays one row however many runs are compared. A diverged run says where and what is left:
+"diverged at step 5: no finite epoch loss"; its accuracy after the NaN is grey, not the model's.
+"""
 from __future__ import annotations
 
+import html
+import math
 import shutil
 from pathlib import Path
 
@@ -8,19 +16,22 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QMessageBox, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from zoo.errors import ZooError
-from zoo.runs import RunInfo, list_runs, read_json
+from zoo.runs import RunInfo, list_runs, read_json, read_status
 
-from ..history_plots import (METRIC_TITLES, PlotPanel, first_non_finite, frame, history_plot, mark_non_finite,
-                             metric_key, non_finite_word, plot_series)
-from ..plotting import PALETTE
+from ..history_plots import (METRIC_TITLES, PlotPanel, add_key, add_stale_key, first_non_finite, frame, free_position, history_plot,
+                             mark_non_finite, metric_key, non_finite_word, plot_series)
+from ..plotting import PALETTE, BoxLabel, TextBox
 
 COLUMNS = ("State", "Model", "Dataset", "Test accuracy", "Epochs", "Started", "Folder")
 STATE_COLOURS = {"completed": "#1b7f3b", "stopped": "#8a6d00", "diverged": "#b00020", "failed": "#b00020",
                  "interrupted": "#8a6d00", "broken": "#b00020", "running": "#1f5fbf"}
+DETAILS_LINES = (3, 6)  # the details box in a short view (under SHORT_VIEW pixels), otherwise; longer text scrolls
+SHORT_VIEW = 520
+SUMMARY_WIDTH = 300  # a compared run's summary: as many side by side as this many pixels each allow
 
 
 class RunsView(QWidget):
@@ -59,7 +70,10 @@ class RunsView(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
-        self.details = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details = BoxLabel()
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_box = TextBox(self.details, DETAILS_LINES[1])
+        self._summaries: list[tuple[str, str]] = []  # (first line, more) of each selected run, for the details
         self.loss_plot = history_plot("Loss")
         self.accuracy_plot = history_plot("Accuracy")
         self.accuracy_plot.setXLink(self.loss_plot)
@@ -85,7 +99,7 @@ class RunsView(QWidget):
         details_and_plots = QWidget()
         dp = QVBoxLayout(details_and_plots)
         dp.setContentsMargins(0, 0, 0, 0)
-        dp.addWidget(self.details)
+        dp.addWidget(self.details_box)
         dp.addWidget(self.plots, 1)
         splitter.addWidget(details_and_plots)
         splitter.setStretchFactor(1, 2)
@@ -98,6 +112,9 @@ class RunsView(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self.details_box.set_lines(DETAILS_LINES[0] if event.size().height() < SHORT_VIEW else DETAILS_LINES[1])
+        if event.oldSize().width() != event.size().width():
+            self._show_details()
         if not self._split_by_user:  # the table under a third of the height (90-250 px), the plots the rest
             total = event.size().height() - 2 * self.splitter.handleWidth() - 18  # less the margins
             top = max(min(int(total * 0.3), 250), 90)
@@ -120,7 +137,7 @@ class RunsView(QWidget):
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.runs))
         for i, run in enumerate(self.runs):
-            accuracy = "" if run.accuracy is None else f"{run.accuracy:.1%}"
+            accuracy = "—" if run.state == "diverged" else "" if run.accuracy is None else f"{run.accuracy:.1%}"
             epochs = f"{run.epochs_completed}/{run.epochs}" if run.epochs else ""
             values = (run.state, run.model, run.dataset, accuracy, epochs, run.started.replace("T", " ")[:16], run.path.name)
             for j, value in enumerate(values):
@@ -163,19 +180,30 @@ class RunsView(QWidget):
         self.delete_button.setEnabled(bool(runs))
         self.resume_button.setEnabled(len(runs) == 1 and runs[0].state in ("interrupted", "stopped")
                                       and (runs[0].path / "checkpoint" / "checkpoint.json").is_file())
+        self._summaries = []
         if not runs:
-            self.details.setText("Select a run to see its curves; select several to compare them.")
+            self._show_details()
             return
-        lines, metrics = [], []
-        for i, run in enumerate(runs):
+        several = len(runs) > 1
+        histories = [self._history(run) for run in runs]
+        labels = run_labels(runs)
+        metrics, marks = [], {}
+        for i, (run, history) in enumerate(zip(runs, histories)):
             colour = PALETTE[i % len(PALETTE)]
-            lines.append(f"<b style='color:{colour}'>{run.model}</b> · {run.dataset} · {run.state}"
-                         + (f" · test accuracy {run.accuracy:.2%}" if run.accuracy is not None else "")
-                         + (f"<br><span style='color:#b00020'>{run.problem}</span>" if run.problem else "")
-                         + (f"<br>{run.message}" if run.message else ""))
-            metrics.append(self._plot_history(run, colour, label=run.model if len(runs) > 1 else None))
-        self.details.setText("<br>".join(lines))
+            self._summaries.append(summary(run, history, labels[i], colour, several,
+                                           dataset=not several or len({r.dataset for r in runs}) > 1))
+            if history is not None:
+                metrics.append(self._plot_history(run, history, colour, labels[i] if several else None, marks))
+        self._show_details()
+        self._mark(marks)
         for plot in (self.loss_plot, self.accuracy_plot):
+            if several:  # the colours are the runs' (named in the details): the legend names the styles drawn
+                drawn = [c for c in plot.listDataItems()
+                         if not getattr(c, "stale", False) and c.getData()[0] is not None and len(c.getData()[0])]
+                for style, validation in (("train", False), ("validation", True)):
+                    if any((c.name() or "").endswith(" " + style) for c in drawn):
+                        add_key(plot, style, validation=validation)
+            add_stale_key(plot)
             plot.fit_legend()
         frame((self.loss_plot, self.accuracy_plot))
         metric = next((m for m in metrics if m), "accuracy")
@@ -185,29 +213,70 @@ class RunsView(QWidget):
         if len(runs) == 1:
             self._show_confusion(runs[0])
 
-    def _plot_history(self, run: RunInfo, colour: str, label: str | None) -> str | None:
-        """Draw one run's history.json; returns the metric drawn beside the loss."""
+    def _mark(self, marks: dict) -> None:
+        """A red line where each run's loss stopped being a number: one per place, naming the run when several are
+        compared ("2 runs" when they stopped at the same epoch), its label where it covers the fewest points."""
+        if not marks:
+            return
+        first = min(x for x, _ in marks)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            position = free_position(plot, first)
+            for i, ((x, what), labels) in enumerate(sorted(marks.items())):
+                named = [label for label in labels if label]
+                who = "" if not named else f"{named[0]}: " if len(named) == 1 else f"{len(named)} runs: "
+                mark_non_finite(plot, x, who + what, position=position, row=i % 4)
+
+    def _show_details(self) -> None:
+        """The selected runs' summaries: one run with its message; several side by side, as many as the width allows."""
+        if not self._summaries:
+            self.details.setText("Select a run to see its curves; select several to compare them.")
+            return
+        if len(self._summaries) == 1:
+            first, more = self._summaries[0]
+            self.details.setText(first + (f"<br>{more}" if more else ""))
+            return
+        columns = max(1, min(len(self._summaries), self.details_box.width() // SUMMARY_WIDTH))
+        rows = []
+        for start in range(0, len(self._summaries), columns):
+            cells = "".join(f"<td width='{100 // columns}%'>{first}</td>"
+                            for first, _ in self._summaries[start:start + columns])
+            rows.append(f"<tr>{cells}</tr>")
+        self.details.setText(f"<table width='100%' cellspacing='0' cellpadding='0'>{''.join(rows)}</table>")
+
+    def details_columns(self) -> int:
+        """How many compared runs the details show side by side (1 for one run)."""
+        text = self.details.text()
+        return text.split("</tr>")[0].count("<td") if text.startswith("<table") else 1
+
+    @staticmethod
+    def _history(run: RunInfo) -> dict | None:
         try:
             history = read_json(run.path / "history.json")
         except ZooError:
             return None
-        if not isinstance(history, dict):
-            return None
+        return history if isinstance(history, dict) else None
+
+    def _plot_history(self, run: RunInfo, history: dict, colour: str, label: str | None, marks: dict) -> str | None:
+        """Draw one run's history.json; returns the metric drawn beside the loss.
+
+        `label`: the run's name when several runs share the plots (their curves are then named, not in the legend).
+        The metric's values from the first non-finite loss on are grey: the weights were no longer numbers."""
         epochs = history.get("epoch", [])
         metric = metric_key(history)
+        loss, val_loss = (history.get(k) if len(history.get(k) or []) == len(epochs) else None for k in ("loss", "val_loss"))
+        x = first_non_finite(epochs, loss, val_loss)
+        word = non_finite_word(run.message)
         for plot, key in ((self.loss_plot, "loss"), (self.accuracy_plot, metric)):
             for validation in (False, True):
                 values = history.get(("val_" if validation else "") + key)
                 if values and len(values) == len(epochs):
                     name = (f"{label} " if label else "") + ("validation" if validation else "train")
-                    plot_series(plot, epochs, values, colour, validation=validation, name=name)
-        loss, val_loss = (history.get(k) if len(history.get(k) or []) == len(epochs) else None for k in ("loss", "val_loss"))
-        x = first_non_finite(epochs, loss, val_loss)
+                    plot_series(plot, epochs, values, colour, validation=validation, name=name, legend=label is None,
+                                stale_from=x if plot is self.accuracy_plot else None, word=word,
+                                empty_in_legend=False)
         if x is not None:
             which = "loss" if first_non_finite(epochs, loss) == x else "validation loss"
-            text = (f"{label}: " if label else "") + f"{which} = {non_finite_word(run.message)}"
-            for plot in (self.loss_plot, self.accuracy_plot):
-                mark_non_finite(plot, x, text)
+            marks.setdefault((x, f"{which} = {word}"), []).append(label)
         return metric
 
     def _show_confusion(self, run: RunInfo) -> None:
@@ -250,6 +319,52 @@ class RunsView(QWidget):
         for run in runs:
             shutil.rmtree(run.path, ignore_errors=True)
         self.refresh()
+
+
+def run_labels(runs: list[RunInfo]) -> list[str]:
+    """What each run is called in the plots and details: its model, with its start time when models repeat."""
+    models = [run.model for run in runs]
+    labels = [run.model if models.count(run.model) == 1 else f"{run.model} {run.started[11:19] or run.path.name}"
+              for run in runs]
+    return [label if labels.count(label) == 1 else f"{run.model} {run.path.name}" for label, run in zip(labels, runs)]
+
+
+def state_text(run: RunInfo, history: dict | None) -> str:
+    """The run's state in words: a diverged run says at which step, and what is left of its epoch losses."""
+    if run.state != "diverged":
+        text = run.state
+        return text + (f" · test accuracy {run.accuracy:.2%}" if run.accuracy is not None else "")
+    try:
+        step = read_status(run.path).step
+    except ZooError:
+        step = None
+    text = "diverged" + (f" at step {step}" if step is not None else "")
+    epochs = (history or {}).get("epoch") or []
+    losses = (history or {}).get("loss") or []
+    finite = [(e, v) for e, v in zip(epochs, losses) if isinstance(v, (int, float)) and math.isfinite(v)]
+    if not finite:
+        return f"{text}: no finite epoch loss"
+    epoch, value = finite[-1]
+    return f"{text}: last finite epoch loss {value:.4g} (epoch {epoch})"
+
+
+def summary(run: RunInfo, history: dict | None, label: str, colour: str, several: bool,
+            dataset: bool = True) -> tuple[str, str]:
+    """(first line, more) of the details: the run in its colour, dataset (unless every compared run has the same)
+    and state; its message for one run alone."""
+    state = state_text(run, history)
+    if several:  # side by side: short
+        state = state.replace("completed · test accuracy ", "test ")
+    data = f" · {html.escape(run.dataset)}" if dataset else ""
+    first = f"<b style='color:{colour}'>■ {html.escape(label)}</b>{data} · {html.escape(state)}"
+    more = []
+    if run.problem:
+        more.append(f"<span style='color:#b00020'>{html.escape(run.problem)}</span>")
+    if run.message and not several:
+        more.append(html.escape(run.message))
+    if several and run.problem:
+        first += " <span style='color:#b00020'>(broken)</span>"
+    return first, "<br>".join(more)
 
 
 def _ask(parent, text: str) -> bool:

@@ -5,7 +5,11 @@ with filled circles, validation dashed with hollow squares. The epoch in progres
 dotted curve ("this epoch": Keras' running mean over the epoch's batches) that starts afresh
 with each epoch, is never joined to the per-epoch line, and goes when its epoch's (finite) point arrives. A
 loss that stops being a number is marked where it happened (a red line, "loss = NaN") instead of
-leaving an empty plot.
+leaving an empty plot, and the accuracies measured from there on are grey ("after NaN"): not the model's.
+
+Start clears the last run's curves, marks and range (the new run's epochs are the x range until its first
+point); the line above the progress bar names the model whose curves are shown. A spec that adds distorted
+copies of the training images (training.augment) gets a note: the train curves are measured on them.
 """
 from __future__ import annotations
 
@@ -23,10 +27,11 @@ import zoo
 from zoo.datasets import MNIST_DOWNLOAD_BYTES, mnist_download_path, mnist_is_local
 from zoo.errors import SpecError, ZooError
 
-from ..plotting import PALETTE
+from ..plotting import PALETTE, BoxLabel, TextBox
 from ..training_process import TrainingOptions, TrainingProcess
-from ..history_plots import (METRIC_TITLES, PlotPanel, frame, history_plot, mark_non_finite, markers, metric_key,
-                        plot_series, set_series)
+from ..history_plots import (METRIC_TITLES, STALE_COLOUR, PlotPanel, add_key, frame, free_position, history_plot,
+                             mark_non_finite, markers, metric_key, plot_series, set_series, stale_name,
+                             stale_style)
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "perceptron")  # offered when the model's spec accepts them
 REDRAW_MS = 100  # curves redraw at most ten times a second, however fast the events come
@@ -55,6 +60,7 @@ class TrainView(QWidget):
         self.model.currentTextChanged.connect(self._load_defaults)
         self.dataset = QComboBox()
         self.dataset.setToolTip("The datasets this model's input and output fit")
+        self.dataset.currentTextChanged.connect(lambda _: self._show_augment_note())
         self.epochs = QSpinBox(minimum=1, maximum=10_000)
         self.batch_size = QComboBox(editable=True)
         self.batch_size.addItems(["1", "16", "32", "64", "128", "256", "full"])
@@ -107,6 +113,12 @@ class TrainView(QWidget):
         self.banner.setStyleSheet("background:#fde2e1; color:#8a1c1c; border:1px solid #e0a0a0; padding:4px; font-weight:bold")
         self.progress = QProgressBar(format="")
         self.progress_text = QLabel("Not running", wordWrap=True)
+        self.augment_note = BoxLabel()
+        self.augment_note.setStyleSheet("color:#555")
+        self.augment_box = TextBox(self.augment_note, 3)
+        self.augment_box.hide()
+        self._spec = None
+        self._model_name = ""
         self.loss_plot = history_plot("Loss")
         self.accuracy_plot = history_plot("Accuracy")
         self.accuracy_plot.setXLink(self.loss_plot)
@@ -117,6 +129,12 @@ class TrainView(QWidget):
             "accuracy": plot_series(self.accuracy_plot, [], [], colour, name="train"),
             "val_accuracy": plot_series(self.accuracy_plot, [], [], colour, validation=True, name="validation"),
         }
+        self.stale_curves = {}  # accuracies measured after the loss stopped being a number: grey, apart
+        for role, validation in (("accuracy", False), ("val_accuracy", True)):
+            curve = self.accuracy_plot.plot(**stale_style(validation))
+            curve.opts["name"] = f"{'validation' if validation else 'train'}, after NaN"
+            curve.stale = True
+            self.stale_curves[role] = curve
         current_pen = pg.mkPen(CURRENT_COLOUR, width=1.5, style=Qt.PenStyle.DotLine)
         self.current_curves = {  # the epoch in progress: its own curve, never joined to the per-epoch one
             "loss": self.loss_plot.plot(name="this epoch", pen=current_pen, symbol=None, symbolPen=None,
@@ -130,6 +148,7 @@ class TrainView(QWidget):
         right.addWidget(self.banner)
         right.addWidget(self.progress_text)
         right.addWidget(self.progress)
+        right.addWidget(self.augment_box)
         right.addWidget(self.plots, 1)
         left = QWidget()
         left.setLayout(form)
@@ -167,6 +186,7 @@ class TrainView(QWidget):
             self.start_button.setEnabled(False)
             return
         self.message.setText(spec.description)
+        self._spec = spec
         if self._fetch is None:
             self.mnist_text.setText(MNIST_OFFER)  # a failed download's reason belongs to that attempt only
         self.start_button.setEnabled(not self.process.running)
@@ -186,6 +206,21 @@ class TrainView(QWidget):
         if clip is not None:
             self.clipnorm.setValue(clip)
         self.seed.setValue(spec.training.seed)
+        self._spec = spec
+        self._show_augment_note()
+
+    def _show_augment_note(self) -> None:
+        """Say that the train curves are measured on distorted copies, when the spec adds them to this dataset."""
+        copies = augmented_copies(self._spec, self.dataset.currentText()) if self._spec is not None else 0
+        if copies:
+            self.augment_note.setText(f"Train curves: on {copies} distorted copies of each image; below validation "
+                                      "is expected.")
+            self.augment_note.setToolTip(
+                f"The spec adds {copies} distorted copies (rotated, scaled, shifted) of each training image to the "
+                "training set. The train loss and accuracy are measured on all of them during the epoch; they are "
+                "harder to read than the undistorted validation images, so the train curve lies under the validation "
+                "curve without anything being wrong.")
+        self.augment_box.setVisible(bool(copies))
 
     @staticmethod
     def compatible(spec, key: str, values) -> list[str]:
@@ -276,6 +311,8 @@ class TrainView(QWidget):
         except ValueError as e:
             self.message.setText(f"<span style='color:#b00020'>{e}</span>")
             return False
+        self._model_name = options.model
+        self._planned_epochs = self.epochs.value()  # the x range until the first point
         self._reset()
         self.message.setText(f"Starting {options.model} (importing TensorFlow in the training process)…")
         self.progress_text.setText(f"{options.model}: starting…")
@@ -348,6 +385,7 @@ class TrainView(QWidget):
             widget.setEnabled(not running and (widget is not self.clipnorm or self.clip.isChecked()))
 
     def _reset(self) -> None:
+        """A new run: the last run's curves, marks, grey values and x range go (the plots are this run's only)."""
         self.banner.hide()
         self.run_dir, self.last_end = None, None
         self.shown_metric = "accuracy"
@@ -357,6 +395,10 @@ class TrainView(QWidget):
         for plot in (self.loss_plot, self.accuracy_plot):
             for line in markers(plot):
                 plot.removeItem(line)
+            for text in plot.legend_texts():
+                if text.startswith("after "):
+                    plot.history_legend.removeItem(text)
+            plot.fit_legend()
         self._dirty = True
         self._draw()
         self.progress.setValue(0)
@@ -397,8 +439,9 @@ class TrainView(QWidget):
         elapsed = event.get("elapsed") or 0.0
         left = elapsed * (1 - done) / done if done > 0 else float("nan")
         loss = _word(non_finite["loss"]) if "loss" in non_finite else _fmt(event.get("loss"))
-        self.progress_text.setText(f"epoch {epoch}/{epochs} · step {batch}/{steps} · "
-                                   f"loss {loss} · {_duration(left)} left")
+        remaining = _remaining(left)
+        self.progress_text.setText(f"epoch {epoch}/{epochs} · step {batch}/{steps} · loss {loss}"
+                                   + (f" · {remaining}" if remaining else ""))
 
     def _on_epoch(self, event: dict) -> None:
         logs = event.get("logs") or {}
@@ -428,8 +471,18 @@ class TrainView(QWidget):
         if not self._dirty:
             return
         self._dirty = False
+        stale_from = self._non_finite[0] if self._non_finite is not None else None
         for key, curve in self.curves.items():
-            set_series(curve, *self._data.get(key, ([], [])))
+            xs, ys = self._data.get(key, ([], []))
+            if key not in self.stale_curves:
+                set_series(curve, xs, ys)
+                continue
+            cut = len(xs) if stale_from is None else sum(x < stale_from for x in xs)  # epochs are in order
+            set_series(curve, xs[:cut], ys[:cut])
+            set_series(self.stale_curves[key], xs[cut:], ys[cut:])
+            if len(self.stale_curves[key].getData()[0] if self.stale_curves[key].getData()[0] is not None else []):
+                add_key(self.accuracy_plot, stale_name(self._non_finite[1].rsplit("= ", 1)[-1]), STALE_COLOUR, stale=True)
+                self.accuracy_plot.fit_legend()
         for (key, curve), plot in zip(self.current_curves.items(), (self.loss_plot, self.accuracy_plot)):
             xs, ys = self._current.get(key, ([], []))
             set_series(curve, xs, ys)
@@ -443,8 +496,8 @@ class TrainView(QWidget):
         self.plots.set_title(self.accuracy_plot, title)
         if self._non_finite is not None and not markers(self.loss_plot):
             for plot in (self.loss_plot, self.accuracy_plot):
-                mark_non_finite(plot, *self._non_finite)
-        frame((self.loss_plot, self.accuracy_plot))
+                mark_non_finite(plot, *self._non_finite, position=free_position(plot, self._non_finite[0]))
+        frame((self.loss_plot, self.accuracy_plot), empty_x=(1, max(getattr(self, "_planned_epochs", 1), 1)))
 
     def _on_finished(self, end: dict) -> None:
         self._redraw.stop()
@@ -455,7 +508,7 @@ class TrainView(QWidget):
         state, message = end.get("state"), end.get("message") or ""
         test = end.get("test") or {}
         summary = {"completed": "Completed", "stopped": "Stopped; the model was saved", "diverged": "Diverged",
-                   "failed": "Failed", "crashed": "Crashed"}.get(state, state)
+                   "failed": "Failed", "crashed": "Crashed"}.get(state, state) or "Ended"
         if "accuracy" in test:
             summary += f" · test accuracy {test['accuracy']:.1%}"
         if self.run_dir is None:  # it never began: say why where "Starting…" was
@@ -465,8 +518,9 @@ class TrainView(QWidget):
             text = f"Could not start: {message}" if state == "failed" and message else message or summary
             colour = "#b00020" if state in ("failed", "crashed", "diverged") else "#222"
             self.message.setText(f"<span style='color:{colour}'>{html.escape(text)}</span>")
-        else:
-            self.progress_text.setText(summary)
+        else:  # the model whose curves these are
+            model = self._model_name or end.get("model") or self.model.currentText()
+            self.progress_text.setText(f"{model}: {summary[:1].lower()}{summary[1:]}")
         if state == "completed":
             self.progress.setValue(self.progress.maximum())
         if state in ("diverged", "failed", "crashed"):
@@ -498,6 +552,27 @@ def _fmt(value) -> str:
 def _word(value) -> str:
     """A non-finite value as the plots label it: NaN, inf or -inf (None: JSON's null, which was one of them)."""
     return {"nan": "NaN", "inf": "inf", "-inf": "-inf"}.get(str(value).lower(), "NaN")
+
+
+def augmented_copies(spec, dataset: str) -> int:
+    """The distorted copies of each training image zoo adds for this spec and dataset (as
+    zoo.training.with_augmented_training does): the spec's training.augment for a small image dataset, none for
+    data that are not images or for MNIST, whose 60,000 images are over zoo.augment.LIMIT."""
+    from zoo.datasets import dataset_info
+
+    copies = getattr(getattr(spec, "training", None), "augment", 0) or 0
+    try:
+        images = len(dataset_info(dataset).feature_shape) == 2
+    except Exception:  # an unknown dataset: zoo refuses it at start
+        return 0
+    return int(copies) if images and dataset != "mnist" else 0
+
+
+def _remaining(seconds: float) -> str:
+    """'12 s left', or nothing: when it cannot be estimated yet, or when no whole second is left ("0 s left")."""
+    if seconds != seconds or seconds == float("inf") or round(seconds) <= 0:
+        return ""
+    return f"{_duration(seconds)} left"
 
 
 def _duration(seconds: float) -> str:
