@@ -142,7 +142,7 @@ def frame(plots, empty_x: tuple[float, float] | None = None) -> None:
     """Show every finite point and every mark of plots that share their x axis (one x range spans them all: a
     linked auto-range would show only the last plot's); each y range fits its own points, 0-1 when it has none.
     `empty_x`: the x range to show while there is no point at all (a new run's epochs, not the last run's)."""
-    xs = []
+    xs, empty = [], {}
     for plot in plots:
         for item in plot.listDataItems():
             x = item.getData()[0]
@@ -151,11 +151,13 @@ def frame(plots, empty_x: tuple[float, float] | None = None) -> None:
         xs.extend(line.value() for line in markers(plot))
     for plot in plots:
         box = plot.getViewBox()
-        if any(len(item.getData()[0] if item.getData()[0] is not None else []) for item in plot.listDataItems()):
+        has_points = any(len(item.getData()[0] if item.getData()[0] is not None else []) for item in plot.listDataItems())
+        if has_points:
             box.enableAutoRange(y=True)
         else:
             box.enableAutoRange(y=False)
             box.setYRange(0, 1, padding=0.05)
+        empty[plot] = not has_points and bool(markers(plot))
     if not xs and empty_x is not None:
         xs = list(empty_x)
     if xs:
@@ -163,6 +165,22 @@ def frame(plots, empty_x: tuple[float, float] | None = None) -> None:
         if hi - lo < 1e-9:
             lo, hi = lo - 0.5, hi + 0.5
         plots[0].getViewBox().setXRange(lo, hi, padding=0.05)
+    for plot, show in empty.items():
+        _note_no_finite_value(plot, show)
+
+
+def _note_no_finite_value(plot, show: bool) -> None:
+    """A plot whose every value is NaN or inf says so in its middle, instead of an empty frame."""
+    note = getattr(plot, "no_finite_note", None)
+    if note is None or note.scene() is None:  # clear() removed it with the other items
+        note = plot.no_finite_note = pg.TextItem("no finite value to plot", color=NON_FINITE_COLOUR, anchor=(0.5, 0.5),
+                                                      fill=pg.mkBrush(255, 255, 255, 230))
+        note.setZValue(5)
+        plot.addItem(note, ignoreBounds=True)
+    note.setVisible(show)
+    if show:
+        (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+        note.setPos((x0 + x1) / 2, y0 + 0.4 * (y1 - y0))
 
 
 def series_pen(colour, validation: bool = False, width: float = 2.0):

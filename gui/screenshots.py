@@ -58,6 +58,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from gui.window import MainWindow
+    from gui.views.gradients_view import TABS
 
     app = QApplication([])
     window = MainWindow()
@@ -90,7 +91,8 @@ def main() -> None:
     window.gradients.run_preset("vanishing", reuse=True)
     _wait(app, lambda: not window.gradients.busy)
     shoot(window.gradients, "gradients")
-    for index, name in ((1, "gradients-heatmap"), (2, "gradients-histograms"), (3, "gradients-units")):
+    for index, (key, _) in enumerate(TABS[1:], start=1):
+        name = f"gradients-{key}"
         window.gradients.tabs.setCurrentIndex(index)
         shoot(window.gradients, name)
     window.gradients.tabs.setCurrentIndex(0)

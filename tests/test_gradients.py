@@ -172,8 +172,8 @@ def test_sigmoid_saturation_and_relu_dead_fractions_are_true(tf_keras):
     assert [r["act_mean"] for r in first] == pytest.approx([float(o.mean()) for o in outs], rel=1e-5)
 
 
-def test_exploding_keeps_records_up_to_divergence(tmp_path):
-    result = train("exploding", epochs=2, out=tmp_path / "r", progress=False)
+def test_exploding_keeps_records_up_to_divergence(tmp_path, capsys):
+    train("exploding", epochs=2, out=tmp_path / "r", progress=True)
     status = json.loads((tmp_path / "r" / "status.json").read_text())
     records = RunRecords(tmp_path / "r")
     assert status["state"] == "diverged" and records.steps[-1] >= status["step"] - 1
@@ -181,6 +181,8 @@ def test_exploding_keeps_records_up_to_divergence(tmp_path):
     finite = [row.max() for row in norms if np.isfinite(row).all()]
     assert len(finite) >= 2 and finite[-1] > 1e3 * finite[0]  # the norms explode step after step, then turn NaN
     assert not np.isfinite(norms[-1]).all()  # the step that diverged is recorded too
+    printed = capsys.readouterr().err  # the progress line says it diverged, not that it was stopped
+    assert f"epoch 1/2  diverged at step {status['step']}/" in printed and "stopped" not in printed
 
 
 def test_memory_of_records_is_bounded(tf_keras):

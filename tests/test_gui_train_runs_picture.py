@@ -499,6 +499,14 @@ def test_a_diverged_run_says_where_and_its_accuracy_after_the_nan_is_grey(qtbot,
     assert view.loss_plot.legend_texts() == []  # no entry for a loss that has no point
     assert view.accuracy_plot.legend_texts() == ["after NaN"]
     assert point_count(view.accuracy_plot) == 2 and marks(view.accuracy_plot) == [("loss = NaN", 1.0)]
+    note = view.loss_plot.no_finite_note  # the empty loss plot says why it is empty, inside what is shown
+    (x0, x1), (y0, y1) = view.loss_plot.getViewBox().viewRange()
+    assert note.isVisible() and note.toPlainText() == "no finite value to plot"
+    assert x0 < note.pos().x() < x1 and y0 < note.pos().y() < y1
+    assert not getattr(view.accuracy_plot, "no_finite_note", None) or not view.accuracy_plot.no_finite_note.isVisible()
+    view.select(run)  # a run with finite losses afterwards: the note is gone
+    draw(qtbot, view)
+    assert not view.loss_plot.no_finite_note.isVisible()
 
 
 def test_history_legends_are_never_cut_whatever_the_width(qtbot):

@@ -1,3 +1,4 @@
+import math
 import sys
 import time
 
@@ -49,7 +50,12 @@ class ProgressPrinter(keras.callbacks.Callback):
         prefix = "\r" if self._live else ""
         seconds = time.perf_counter() - self._start
         steps = self.params.get("steps")
-        if steps and self._batch is not None and self._batch + 1 < steps:  # cut short by a stop: not an epoch
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):  # TerminateOnNaN cut it: say so, not "stopped"
+            step = f" at step {self._batch + 1}/{steps}" if steps and self._batch is not None else ""
+            self.stream.write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  diverged{step}: loss {loss}  "
+                              f"({seconds:.1f} s)\n")
+        elif steps and self._batch is not None and self._batch + 1 < steps:  # cut short by a stop: not an epoch
             self.stream.write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  stopped after step "
                               f"{self._batch + 1}/{steps}: not recorded, a resume redoes it  ({seconds:.1f} s)\n")
         else:
