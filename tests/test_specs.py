@@ -1,4 +1,5 @@
 """Spec loading and validation: every refusal is one line naming the file, the key, the value and what is allowed."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -235,3 +236,45 @@ def test_spec_files_that_are_not_regular_files_are_refused_without_reading(tmp_p
     with pytest.raises(zoo.SpecError, match="50,000,000 bytes, more than the 1,000,000"):
         zoo.load_spec(huge)
     signal.alarm(0)
+
+
+CNN_LAYER_ORDERS = [
+    # (the cnn's layer kinds in order, the key named, fragments of the one line)
+    (["flatten", "conv2d"], "layers[1].kind", ["a conv2d needs an image input HxWxC", "flat vector after layers[0] (flatten)"]),
+    (["flatten", "maxpool2d"], "layers[1].kind", ["a maxpool2d needs an image input", "after layers[0] (flatten)"]),
+    (["conv2d", "dense"], "layers", ["the output layer gets an image", "add a [[layers]] entry with kind = \"flatten\""]),
+    (["conv2d"], "layers", ["the output layer gets an image", "after layers[0] (conv2d)"]),
+]
+LAYER_TOML = {"flatten": 'kind = "flatten"', "conv2d": 'kind = "conv2d"\nfilters = 4', "maxpool2d": 'kind = "maxpool2d"',
+              "dense": "units = 8"}
+
+
+def _cnn_toml(kinds):
+    toml = zoo.load_spec("cnn").to_toml()
+    layers = "".join(f"[[layers]]\n{LAYER_TOML[k]}\n\n" for k in kinds)
+    return toml.split("[[layers]]")[0] + layers + "[output]" + toml.split("[output]")[1]
+
+
+@pytest.mark.parametrize("kinds,key,fragments", CNN_LAYER_ORDERS, ids=["-".join(k) for k, _, _ in CNN_LAYER_ORDERS])
+def test_cnn_layers_in_an_order_keras_cannot_take_are_refused_naming_the_key(tmp_path, kinds, key, fragments):
+    path = write(tmp_path, _cnn_toml(kinds), "bad.toml")
+    with pytest.raises(zoo.SpecError) as e:
+        zoo.load_spec(path)
+    message = str(e.value)
+    assert "\n" not in message and f"`{key}` in {path}" in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert zoo.load_spec(write(tmp_path, _cnn_toml(["conv2d", "flatten", "dense"]), "good.toml")).builder == "cnn"
+
+
+def test_one_bad_user_spec_is_listed_as_invalid_and_spoils_nothing_else(tmp_path, monkeypatch, capsys):
+    write(tmp_path, _cnn_toml(["flatten", "conv2d"]), "bad.toml")
+    write(tmp_path, MLP_TOML.replace("units = 512", "units = 16"), "tiny.toml")
+    monkeypatch.setenv("ZOO_MODELS_DIR", str(tmp_path))
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^bad +\(invalid: Invalid value for `layers\[1\]\.kind`", out, re.M) and "tiny " in out and "deep-relu " in out
+    assert main(["show", "bad"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`layers[1].kind`" in err and "Traceback" not in err
+    assert main(["show", "tiny"]) == 0

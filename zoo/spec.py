@@ -426,6 +426,8 @@ def check_size(spec: ModelSpec) -> None:
     if depth > MAX_DEPTH:
         _fail_plain(spec, "layers", f"{depth:,} hidden layers (repeats counted), more than the {MAX_DEPTH:,} a model may "
                     "have")
+    if spec.builder in ("mlp", "cnn"):
+        _check_ranks(spec)
     try:
         rows = spec_layer_table(spec)
     except ValueError:
@@ -460,6 +462,27 @@ def check_size(spec: ModelSpec) -> None:
     _fail_plain(spec, "layers", f"the model would have {total:,} parameters (about {gigabytes:,.1f} GB of memory to "
                 f"train with Adam), more than the limit of {limit:,}; the largest part is {largest}. Make it smaller, "
                 f"or raise the limit: ZOO_MAX_PARAMS={total}")
+
+
+def _check_ranks(spec: ModelSpec) -> None:
+    """conv2d and maxpool2d layers need an image (height x width x channels); the output layer needs a flat vector.
+
+    Walks the layer entries once (a repeated entry keeps the rank it gets), before any shape is worked out.
+    """
+    rank = 1 if spec.builder == "mlp" else len(spec.input_shape)  # the mlp builder flattens its input itself
+    after = f"`input_shape` {spec.input_shape}"
+    for i, layer in enumerate(spec.layers):
+        if layer.kind in ("conv2d", "maxpool2d") and rank != 3:
+            got = "a flat vector" if rank == 1 else f"a tensor of rank {rank}"
+            _fail_plain(spec, f"layers[{i}].kind", f"received {layer.kind!r}; a {layer.kind} needs an image input "
+                        f"HxWxC, it gets {got} after {after}; put conv2d and maxpool2d layers before the flatten")
+        if layer.kind == "flatten":
+            rank = 1
+        if layer.kind != "dropout":
+            after = f"layers[{i}] ({layer.kind})"
+    if rank != 1:
+        _fail_plain(spec, "layers", f"the output layer gets an image (HxWxC) after {after}, not a flat vector; add a "
+                    "[[layers]] entry with kind = \"flatten\" after the last conv2d or maxpool2d layer")
 
 
 def _fail_plain(spec: ModelSpec, key: str, why: str) -> None:
