@@ -357,3 +357,44 @@ def test_a_failed_replacement_keeps_the_export_that_was_there(runs, tmp_path, mo
                                                  "--force")
     assert {name: (out / name).read_bytes() for name in _leftovers(out)} == before
     assert keras_file_classes(path) and load_model(path).count_params() == load_model(runs["mlp"] / "model.keras").count_params()
+
+
+def _tree(folder) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
+
+
+def test_force_never_replaces_the_run_or_a_folder_that_is_not_an_export(runs, tmp_path, capsys):
+    run = runs["mlp"]
+    kept = _tree(run)
+    assert "the run folder" in _one_line(capsys, "export", run, "--format", "keras", "--out", run, "--force")
+    for inside in ("history.json", "model.keras", "checkpoint"):
+        assert "part of the run" in _one_line(capsys, "export", run, "--format", "onnx", "--out", run / inside, "--force")
+    assert "holds the run" in _one_line(capsys, "export", run, "--format", "keras", "--out", run.parent, "--force")
+    assert "it is the model being exported" in _one_line(capsys, "export", run / "model.keras", "--format", "onnx",
+                                                          "--out", run / "model.keras", "--force")
+    assert _tree(run) == kept
+    important = tmp_path / "important"
+    (important / "deep").mkdir(parents=True)
+    (important / "deep" / "thesis.tex").write_text("years of work")
+    err = _one_line(capsys, "export", run, "--format", "keras", "--out", important, "--force")
+    assert "not a previous export" in err and (important / "deep" / "thesis.tex").read_text() == "years of work"
+
+
+def test_force_replaces_a_previous_export_even_inside_the_run(runs, tmp_path, capsys):
+    run = runs["mlp"]
+    inside = run / "copy.keras"
+    try:
+        assert main(["export", str(run), "--format", "keras", "--out", str(inside)]) == 0  # a new name inside: fine
+        assert main(["export", str(run), "--format", "keras", "--out", str(inside), "--force"]) == 0  # its own export
+    finally:
+        inside.unlink(missing_ok=True)
+        card_path(inside).unlink(missing_ok=True)
+    folder = tmp_path / "old_export"  # an export folder (a SavedModel) is known by the card next to it
+    folder.mkdir()
+    (folder / "saved_model.pb").write_bytes(b"old")
+    assert main(["export", str(run), "--format", "keras", "--out", str(folder), "--force"]) == 0
+    assert folder.is_file() and zipfile.is_zipfile(folder)
+    plain = tmp_path / "plain.keras"
+    plain.write_text("an old file")
+    assert main(["export", str(run), "--format", "keras", "--out", str(plain), "--force"]) == 0
+    capsys.readouterr()

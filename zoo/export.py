@@ -67,8 +67,7 @@ def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = Fal
         raise ExportError(f"Invalid export format: received {format!r}; expected one of {', '.join(FORMATS)}")
     _check_dependencies(format)
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise ExportError(f"{path} already exists; choose another name or pass --force to replace it")
+    _check_target(run_or_model, path, overwrite)
     if not path.parent.is_dir():
         raise ExportError(f"Cannot write {path}: folder {path.parent} does not exist")
     model, run_dir = _model_and_run(run_or_model)
@@ -102,6 +101,47 @@ def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = Fal
         raise
     shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(path, format, diff, card_path(path), RUNTIMES[format])
+
+
+def _real(path: Path) -> Path:
+    """`path` with its folders' links resolved, but not its last part (a link there is replaced, not followed)."""
+    return Path(os.path.realpath(path.parent)) / path.name
+
+
+def _is_export(path: Path) -> bool:
+    """Whether `path` is what an export wrote: it has zoo's model card next to it naming it, or it is a
+    SavedModel folder (saved_model.pb) that is not a run folder. A run folder or any other folder is not."""
+    if path.is_dir() and not path.is_symlink():
+        if (path / "model.keras").exists() or (path / "status.json").exists():
+            return False
+        return (path / "saved_model.pb").is_file() or (read_card(path) or {}).get("file") == path.name
+    return (read_card(path) or {}).get("file") == path.name
+
+
+def _check_target(source, path: Path, overwrite: bool) -> None:
+    """Refuse a target that is, holds or lies in the run being exported, and (with `overwrite`) anything
+    but a previous export or a plain file: `--force` never deletes a run or an unrelated folder."""
+    exists = path.exists() or path.is_symlink()
+    if exists and not overwrite:
+        raise ExportError(f"{path} already exists; choose another name or pass --force to replace it")
+    run_dir = None
+    if isinstance(source, (str, Path)):
+        source = Path(source)
+        run_dir = source if source.is_dir() else (source.parent if (source.parent / "status.json").is_file() else None)
+        if not source.is_dir() and exists and source.exists() and os.path.realpath(path) == os.path.realpath(source):
+            raise ExportError(f"Cannot export to {path}: it is the model being exported; choose another --out")
+    target = _real(path)
+    if run_dir is not None:
+        run = Path(os.path.realpath(run_dir))
+        if target == run or (run in target.parents and exists and not _is_export(path)):
+            raise ExportError(f"Cannot export to {path}: it is {'the run folder' if target == run else 'part of the run'} "
+                              f"{run_dir} being exported; choose a new name outside it (or a new file inside it)")
+        if target in run.parents:
+            raise ExportError(f"Cannot export to {path}: it holds the run {run_dir} being exported; choose another --out")
+    if exists and path.is_dir() and not path.is_symlink() and not _is_export(path):
+        raise ExportError(f"Cannot replace {path}: it is a folder that is not a previous export (no model card "
+                          f"{card_path(path).name} next to it, no saved_model.pb in it); --force replaces only an "
+                          "export; choose another --out")
 
 
 def _reason(e: OSError) -> str:
