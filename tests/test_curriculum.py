@@ -10,6 +10,7 @@ import zoo
 from zoo.cli import main
 from zoo.demos import OPTIMIZER_VARIANTS, compare_optimizers, format_optimizer_table, optimizer_specs
 from zoo.perceptron import learn_truth_table
+from zoo.perceptron_rule import learn
 from zoo.training import train
 
 
@@ -40,6 +41,11 @@ def test_perceptron_cannot_learn_xor_but_xor_mlp_can(tmp_path):
     result = learn_truth_table("xor", epochs=30)
     assert result.converged_epoch is None
     assert (result.output != result.target).sum() >= 1
+    # stops where the app's playground stops: epoch 3 repeats epoch 2's weights, with the same weights as the rule
+    rule = learn("xor", max_epochs=30, stop_on_cycle=True)
+    assert result.cycle == rule.cycle == (3, 2) and result.epochs == 3
+    assert result.weights == list(rule.w) and result.bias == rule.b
+    assert "Stopped: epoch 3 ended with the weights of epoch 2" in result.format()
     run = train("perceptron", dataset="xor", epochs=30, out=tmp_path / "p", progress=False)
     status = json.loads((tmp_path / "p" / "status.json").read_text())
     assert status["converged_epoch"] is None and status["message"].startswith("No line separates these points: XOR needs a hidden layer")

@@ -123,7 +123,7 @@ def test_trainer_stops_and_refuses_more_steps():
 def test_numpy_rule_matches_the_keras_perceptron_epoch_by_epoch(name, lr, epochs):
     """zoo.perceptron.Perceptron fed one example at a time in table order (shuffle=False) reaches the same weights.
 
-    (`learn_truth_table` and `zoo perceptron` shuffle each epoch, so their epoch can differ from table order's.)
+    (`learn_truth_table` and `zoo perceptron` run the same table order with Keras: the same epochs.)
     """
     import keras
 

@@ -93,6 +93,7 @@ class TruthTableResult:
     bias: float
     converged_epoch: int | None
     epochs: int
+    cycle: tuple[int, int] | None = None  # (epoch, earlier epoch): stopped when the weights repeated (see RuleTrainer)
 
     def decision_line(self) -> str:
         """The line w1*x1 + w2*x2 + b = 0 where the output flips (it is 1 on the positive side)."""
@@ -118,7 +119,8 @@ class TruthTableResult:
         from .perceptron_rule import outcome_message, separable
 
         lines.append(outcome_message(self.converged_epoch, self.epochs,
-                                     None if self.converged_epoch else separable(self.x, self.target), self.dataset))
+                                     None if self.converged_epoch else separable(self.x, self.target), self.dataset,
+                                     self.cycle))
         return "\n".join(lines)
 
 
@@ -140,13 +142,22 @@ def learn_truth_table(dataset: str = "concert", epochs: int = 20, learning_rate:
     data = load_dataset(dataset)
     model = build("perceptron", dataset=dataset, training__epochs=epochs, optimizer__learning_rate=learning_rate,
                   training__seed=seed)
+    # The rule in table order is deterministic: once an epoch ends with weights an earlier one ended with, it
+    # repeats forever (the app's playground stops there too). Find that epoch by hand, then let Keras run as many.
+    from .perceptron_rule import RuleTrainer
+
+    w0, b0 = model.weights_and_bias()
+    rule = RuleTrainer((data.x_train, data.y_train), w0, b0, learning_rate, epochs, stop_on_cycle=True)
+    for _ in rule:
+        pass
+    run_epochs = rule.epochs_done if rule.cycle else epochs
     converged = StopWhenConverged(data.x_train, data.y_train)
-    model.fit(data.x_train, data.y_train.astype(np.float32), batch_size=1, epochs=epochs, shuffle=False, verbose=0,
+    model.fit(data.x_train, data.y_train.astype(np.float32), batch_size=1, epochs=run_epochs, shuffle=False, verbose=0,
               callbacks=[converged])
     weights, bias = model.weights_and_bias()
     output = np.asarray(model(data.x_train)).reshape(-1).astype(int)
     return TruthTableResult(dataset, data.info.feature_names or ("x1", "x2"), data.x_train, data.y_train, output,
-                            weights, bias, converged.converged_epoch, epochs)
+                            weights, bias, converged.converged_epoch, run_epochs, rule.cycle)
 
 
 def _signed(value: float) -> str:
