@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
+from PySide6.QtCore import QRectF, QSize, QSizeF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QTextDocument
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QLabel, QScrollArea, QSizePolicy
 
 pg.setConfigOptions(background="w", foreground="#222", antialias=True, imageAxisOrder="row-major")
@@ -20,7 +20,8 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 FIGURE_SCALE = 2  # PNG pixels per screen pixel: sharp on a slide or a high-DPI screen
 DEFAULT_FIGURE_SIZE = (1000, 650)  # the layout size of a figure that was never shown (no size of its own yet)
-MIN_FIGURE_SIZE = (200, 150)  # smaller than this on screen: laid out at DEFAULT_FIGURE_SIZE for the file
+MIN_FIGURE_SIZE = (200, 150)
+CAPTION_MARGIN = 8  # px around a saved figure's caption  # smaller than this on screen: laid out at DEFAULT_FIGURE_SIZE for the file
 
 
 def depth_colors(n: int) -> list:
@@ -37,7 +38,8 @@ class ReadableAxis(pg.AxisItem):
     Only the major ticks are labelled. `integer`: ticks at whole numbers only (steps, depths, epochs).
     `fixed`: [(value, text)] ticks always labelled (e.g. "exact 0"); regular ticks keep clear of them.
     `names`: {value: text} for an index axis (e.g. histogram column -> its recorded step). On a log axis
-    the labels are whole decades, and the 2..9 minor ticks show only where a decade is tall enough.
+    the labels are whole decades, with 2s and 5s (or every digit) labelled too when fewer than three decades
+    show, all in one style (0.2, 1, 5 or 10⁻⁵, 10⁰); the other 2..9 minor ticks show where a decade is tall.
     """
 
     def __init__(self, orientation: str, integer: bool = False, **kwargs):
@@ -69,7 +71,9 @@ class ReadableAxis(pg.AxisItem):
         if self.names:
             texts = list(self.names.values())
         elif self.logMode:
-            texts = ["10⁻¹⁰", "0.001"]
+            texts = ["10⁻¹⁰", "5·10⁻¹⁰", "0.005"]
+        elif self.integer:  # labelled as whole numbers: "208", not "207.96"
+            texts = [f"{round(v)}" for v in (lo, hi, (lo + hi) / 2, lo + (hi - lo) / 3)]
         else:
             texts = [f"{v:g}" for v in (lo, hi, (lo + hi) / 2, lo + (hi - lo) / 3)]
         return max(metrics.horizontalAdvance(t) for t in texts) + 2 * metrics.averageCharWidth() + 4
@@ -110,12 +114,47 @@ class ReadableAxis(pg.AxisItem):
         return kept or [(None, fixed)]
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
+        """Whole decades; where fewer than three of them show (a short range: 0.2 to 5), the 2s and 5s of each
+        decade (then every digit) are labelled too, as long as their labels keep apart: never a lone label."""
+        lo, hi = sorted((minVal, maxVal))
         ticks = [(spacing, values) for spacing, values in stdTicks if spacing is not None and spacing >= 1.0]
-        if ticks and ticks[0][0] == 1 and size / max(abs(maxVal - minVal), 1e-9) >= 30:  # a tall decade: 2..9 too
-            minor = [v + math.log10(k) for v in range(int(math.floor(minVal)), int(math.ceil(maxVal)))
-                     for k in range(2, 10)]
-            ticks.append((None, [x for x in minor if minVal < x < maxVal]))
+        decades = [v for v in (ticks[0][1] if ticks else []) if lo <= v <= hi]
+        if len(decades) < 3 and size > 0 and hi > lo:
+            gap = self.label_gap(lo, hi) * (hi - lo) / size  # decades between two labels, at least
+            labelled = decades
+            for factors in ((1, 2, 5), tuple(range(1, 10))):
+                candidates = [d + math.log10(k) for d in range(int(math.floor(lo)), int(math.ceil(hi)) + 1)
+                              for k in factors]
+                candidates = sorted((c for c in candidates if lo - 1e-9 <= c <= hi + 1e-9), key=_log_priority)
+                kept: list[float] = []
+                for value in candidates:  # whole decades first, then 5s, then 2s, then the other digits
+                    if all(abs(value - k) >= gap for k in kept):
+                        kept.append(value)
+                if len(kept) > len(labelled):
+                    labelled = kept
+                if len(labelled) >= 3:
+                    break
+            if len(labelled) > len(decades):
+                ticks = [(None, sorted(labelled))]
+        if size / max(hi - lo, 1e-9) >= 30:  # a tall decade: the other digits as unlabelled minor ticks
+            labelled = set(round(v, 9) for v in (ticks[0][1] if ticks else []))
+            minor = [v + math.log10(k) for v in range(int(math.floor(lo)), int(math.ceil(hi))) for k in range(2, 10)]
+            ticks.append((None, [x for x in minor if lo < x < hi and round(x, 9) not in labelled]))
         return ticks
+
+    def log_labels(self, values) -> list[str]:
+        """Labels of log-axis ticks in one style for the whole axis: plain numbers (0.001 to 5000) when every
+        label fits that, else powers of ten (10⁻⁵, 2·10⁻⁵, 10⁰) for all of them."""
+        parts = []
+        for value in values:
+            exponent = int(math.floor(value + 1e-9))
+            mantissa = int(round(10 ** (value - exponent)))
+            if mantissa == 10:
+                exponent, mantissa = exponent + 1, 1
+            parts.append((mantissa, exponent))
+        if all(-3 <= e <= 3 for _, e in parts):
+            return [f"{m * 10.0 ** e:.{max(0, -e)}f}" for m, e in parts]
+        return [("" if m == 1 else f"{m}·") + "10" + _superscript(e) for m, e in parts]
 
     def tickStrings(self, values, scale, spacing):
         texts = []
@@ -127,9 +166,25 @@ class ReadableAxis(pg.AxisItem):
                 texts.append(self.names.get(int(round(value)), ""))
             elif self.integer and not self.logMode:
                 texts.append(f"{int(round(value))}")
+            elif self.logMode:
+                texts.append(None)  # below: in one style with the axis' other log labels
             else:
                 texts.append(super().tickStrings([value], scale, spacing or 1.0)[0])
-        return texts
+        logs = iter(self.log_labels([v for v, t in zip(values, texts) if t is None]))
+        return [next(logs) if t is None else t for t in texts]
+
+
+def _log_priority(value: float) -> tuple:
+    """Which log ticks to label first: whole decades, then 5s, then 2s, then the other digits (low to high)."""
+    digit = int(round(10 ** (value - math.floor(value + 1e-9))))
+    return ({1: 0, 10: 0, 5: 1, 2: 2}.get(digit, 3), value)
+
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _superscript(exponent: int) -> str:
+    return str(exponent).translate(_SUPERSCRIPTS)
 
 
 def _nice(value: float) -> float:
@@ -144,6 +199,68 @@ def _nice(value: float) -> float:
 def readable_axes(integer_x: bool = False, integer_y: bool = False) -> dict:
     """axisItems for a PlotItem: ReadableAxis on the left and at the bottom."""
     return {"left": ReadableAxis("left", integer=integer_y), "bottom": ReadableAxis("bottom", integer=integer_x)}
+
+
+class DepthKey(pg.GraphicsWidget):
+    """The colour key of the layers drawn by depth (depth_colors): every layer named, a swatch each, when there
+    are at most `list_max` of them; else a column of the N depth colours (input on top) beside depth numbers,
+    with the first and the last layer named. Sized to its text: it goes under a legend, beside the plots."""
+
+    def __init__(self, names, list_max: int = 6, title: str = "layer colours", point_size: float = 8.0):
+        super().__init__()
+        self.names, self.title = list(names), title
+        self.colours = depth_colors(len(self.names))
+        self.font = QFont()
+        self.font.setPointSizeF(point_size)
+        metrics = QFontMetricsF(self.font)
+        self.line = metrics.height()
+        n = len(self.names)
+        self.listed = n <= list_max
+        self.swatch = QSizeF(18, self.line) if self.listed else QSizeF(10, max(4.0, min(self.line * 0.75, 9.0)))
+        self.rows: list[tuple[QRectF, QColor]] = []  # the coloured swatches, in item coordinates
+        self.labels: list[tuple[QRectF, str]] = []  # the texts, in item coordinates
+        top = self.line + 2 if title else 0.0
+        if title:
+            self.labels.append((QRectF(0, 0, metrics.horizontalAdvance(title) + 2, self.line), title))
+        x_text = self.swatch.width() + 4
+        for depth, colour in enumerate(self.colours):
+            self.rows.append((QRectF(0, top + depth * self.swatch.height(), self.swatch.width(),
+                                     self.swatch.height()), colour))
+        if self.listed:
+            texts = {d: f"{d + 1} {name}" for d, name in enumerate(self.names)}
+        else:  # first and last named; depth numbers between them where a label keeps clear of its neighbours
+            texts = {0: f"1 {self.names[0]} (input)", n - 1: f"{n} {self.names[-1]}"}
+            step = max(1, int(math.ceil(self.line / self.swatch.height())))
+            for depth in range(step, n - 1, step):
+                if n - 1 - depth >= step:
+                    texts[depth] = str(depth + 1)
+        for depth, text in sorted(texts.items()):
+            centre = top + (depth + 0.5) * self.swatch.height()
+            rect = QRectF(x_text, centre - self.line / 2, metrics.horizontalAdvance(text) + 2, self.line)
+            self.labels.append((rect, text))
+        bounds = QRectF()
+        for rect, _ in self.rows + self.labels:
+            bounds = bounds.united(rect)
+        self._size = QSizeF(bounds.right() + 2, bounds.bottom() + 1)
+        self.setMinimumSize(self._size)
+        self.setMaximumSize(self._size)
+        self.resize(self._size)
+
+    def texts(self) -> list[str]:
+        return [text for _, text in self.labels]
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self._size.width(), self._size.height())
+
+    def paint(self, painter, *args) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for rect, colour in self.rows:
+            painter.fillRect(rect.adjusted(0, 2, 0, -2) if self.listed else rect, colour)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        painter.setFont(self.font)
+        painter.setPen(QColor("#222"))
+        for rect, text in self.labels:
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
 
 
 class BoxLabel(QLabel):
@@ -288,12 +405,36 @@ def _render(scene: QGraphicsScene, painter: QPainter, target: QRectF, source: QR
             i.setExportMode(False)
 
 
-def save_figure(item, path: str | Path) -> Path:
+def _caption(html: str | None, width: int) -> QTextDocument | None:
+    """The caption under a saved figure, laid out at the figure's width less its margins (None: no caption)."""
+    if not html:
+        return None
+    document = QTextDocument()
+    font = QFont()
+    font.setPointSizeF(9)
+    document.setDefaultFont(font)
+    document.setDefaultStyleSheet("body { color: #222; }")
+    document.setHtml(html)
+    document.setTextWidth(max(width - 2 * CAPTION_MARGIN, 50))
+    return document
+
+
+def _draw_caption(painter: QPainter, document: QTextDocument | None, top: float) -> None:
+    if document is not None:
+        painter.save()
+        painter.translate(CAPTION_MARGIN, top)
+        document.drawContents(painter)
+        painter.restore()
+
+
+def save_figure(item, path: str | Path, caption: str | None = None) -> Path:
     """Save a figure as PNG or SVG, chosen by the suffix; returns the path written.
 
     `item`: a GraphicsLayoutWidget or PlotWidget (the whole figure), a PlotItem (one plot) or a
     QGraphicsScene. The scene is rendered by Qt itself (QImage / QSvgGenerator), so the file holds
     what is on screen, legends and colour bars included; raises OSError when nothing could be written.
+    `caption`: rich text written under the figure (what the figure's window says beside it: run summaries,
+    the smoothing), as wide as the figure; the file is that much taller.
     """
     from PySide6.QtSvg import QSvgGenerator
 
@@ -302,7 +443,9 @@ def save_figure(item, path: str | Path) -> Path:
     if suffix not in (".png", ".svg"):
         raise ValueError(f"Cannot save a figure as {path.name}: use a .png or .svg file name")
     scene, source, background = _source(item)
-    width, height = max(int(round(source.width())), 1), max(int(round(source.height())), 1)
+    width, figure_height = max(int(round(source.width())), 1), max(int(round(source.height())), 1)
+    document = _caption(caption, width)
+    height = figure_height + (int(math.ceil(document.size().height())) + CAPTION_MARGIN if document else 0)
     if suffix == ".png":
         # FIGURE_SCALE as a device pixel ratio, not a painter scale: items drawn at a fixed size on screen
         # (legends, labels) are scaled like the rest
@@ -312,7 +455,8 @@ def save_figure(item, path: str | Path) -> Path:
         painter = QPainter(image)
         painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
                                | QPainter.RenderHint.SmoothPixmapTransform)
-        _render(scene, painter, QRectF(0, 0, width, height), source, background)
+        _render(scene, painter, QRectF(0, 0, width, figure_height), source, background)
+        _draw_caption(painter, document, figure_height)
         painter.end()
         if not image.save(str(path), "PNG"):
             raise OSError(f"Cannot write {path}: check that its folder exists and is writable")
@@ -328,7 +472,8 @@ def save_figure(item, path: str | Path) -> Path:
         if not painter.begin(generator):
             raise OSError(f"Cannot write {path}: check that its folder exists and is writable")
         painter.fillRect(QRectF(0, 0, width, height), background)
-        _render(scene, painter, QRectF(0, 0, width, height), source, background)
+        _render(scene, painter, QRectF(0, 0, width, figure_height), source, background)
+        _draw_caption(painter, document, figure_height)
         painter.end()
         if not path.is_file() or path.stat().st_size == 0:
             raise OSError(f"Cannot write {path}: check that its folder exists and is writable")

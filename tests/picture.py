@@ -93,3 +93,52 @@ def scene_point(plot, x: float, y: float):
     from PySide6.QtCore import QPointF
 
     return plot_item(plot).getViewBox().mapViewToScene(QPointF(x, y))
+
+
+def label_styles(texts) -> set[str]:
+    """The styles of a log axis' tick labels: "power" (10⁻⁵, 2·10⁻⁵) and/or "plain" (0.001, 0.2, 5)."""
+    return {"power" if "10" in t and any(c in t for c in "⁰¹²³⁴⁵⁶⁷⁸⁹") else "plain" for t in texts}
+
+
+def unreachable(graphics_view, item) -> bool:
+    """Whether a graphics item of a GraphicsView (a plot, a legend, a colour bar) is cut off where a person
+    cannot see it: not inside the part of the view on screen, and not inside a view that a visible scroll bar
+    scrolls (a row of plots wider than the window, in a QScrollArea, is reachable)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    viewport = graphics_view.viewport()
+    rect = graphics_view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    rect = rect.translated(viewport.mapTo(graphics_view, viewport.rect().topLeft())).adjusted(1, 1, -1, -1)
+    if graphics_view.visibleRegion().boundingRect().contains(rect):
+        return False
+    parent = graphics_view.parentWidget()
+    while parent is not None and not isinstance(parent, QScrollArea):
+        parent = parent.parentWidget()
+    if parent is None or not graphics_view.rect().contains(rect):
+        return True
+    bars = [parent.horizontalScrollBar(), parent.verticalScrollBar()]
+    room = graphics_view.width() - parent.viewport().width(), graphics_view.height() - parent.viewport().height()
+    return any(extra > 0 and not (bar.isVisible() and bar.maximum() >= extra) for bar, extra in zip(bars, room))
+
+
+def svg_texts(path) -> str:
+    """All the text an SVG file draws, joined by spaces."""
+    import xml.etree.ElementTree as ET
+
+    return " ".join("".join(e.itertext()) for e in ET.parse(path).getroot().iter() if e.tag.split("}")[-1] == "text")
+
+
+def region_colours(image, rect) -> np.ndarray:
+    """The RGB pixels of a QImage (or a QPixmap) inside a QRect(F), as an (n, 3) int array."""
+    from PySide6.QtGui import QImage
+
+    image = image.toImage() if hasattr(image, "toImage") else image
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    r = rect.toRect() if hasattr(rect, "toRect") else rect
+    ratio = image.devicePixelRatio()
+    x0, y0 = max(int(r.left() * ratio), 0), max(int(r.top() * ratio), 0)
+    x1, y1 = min(int(r.right() * ratio) + 1, image.width()), min(int(r.bottom() * ratio) + 1, image.height())
+    bytes_per_line = image.bytesPerLine()
+    data = np.frombuffer(image.constBits(), np.uint8, count=bytes_per_line * image.height())
+    rows = data.reshape(image.height(), bytes_per_line)[:, :image.width() * 3].reshape(image.height(), image.width(), 3)
+    return rows[y0:y1, x0:x1].reshape(-1, 3).astype(int)

@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTabWidget
 
 import zoo
-from picture import (assert_all_visible, axis_labels, cut_labels, drawn_points, overlapping_labels, point_count,
-                     scene_point, visible_range)
+from picture import (assert_all_visible, axis_labels, cut_labels, drawn_points, label_styles, overlapping_labels,
+                     point_count, region_colours, scene_point, svg_texts, unreachable, visible_range)
 
 pytest.importorskip("pytestqt")
 
@@ -79,8 +79,9 @@ def exploding_pair(root: Path, steps: int = 200) -> tuple[Path, Path]:
 
 
 def vanishing_pair(root: Path) -> tuple[Path, Path]:
-    """deep-relu (120 steps, norms 0.2..10) and deep-sigmoid (200 steps, norms 1e-7..1: ten decades)."""
-    relu = np.geomspace(0.2, 10, 11)[None, :] * np.linspace(1, 1.3, 120)[:, None]
+    """deep-relu (120 steps, norms 0.2..10: its hidden layers' within 2x, no vanishing) and deep-sigmoid (200 steps,
+    norms 1e-7..1: ten decades)."""
+    relu = np.r_[np.geomspace(0.2, 0.4, 10), 10][None, :] * np.linspace(1, 1.3, 120)[:, None]
     sigmoid = np.geomspace(1e-7, 1, 11)[None, :] * np.linspace(1, 0.8, 200)[:, None]
     counts = np.tile(np.arange(28), (2, 11, 1))
     counts[:, :, 0] = 5000  # the brightest bin: exact zeros (dead units)
@@ -198,7 +199,7 @@ def test_exploding_pair_shows_both_runs_the_divergence_and_clipping(qtbot, shown
     # a story that fits each run
     text = view.status.text()
     assert "smaller than the last" not in text
-    assert "diverged at step 2: gradient norms reached 2.28e+05 (step 1) before becoming inf, then NaN" in text
+    assert "diverged at step 2: norms reached 2.28e+05 (step 1), then inf, NaN from step 3" in text
     assert "clipping was active at 200 of 200 steps" in text and "cut the global gradient norm" in text
 
 
@@ -293,7 +294,9 @@ def test_save_figure_writes_a_png_and_an_svg_of_what_is_shown(qtbot, shown, tmp_
     settle(qtbot)
     png, svg = view.save(str(tmp_path / "fig.png")), view.save(str(tmp_path / "fig.svg"))
     page = view.pages["norms"].viewport()
-    _assert_figure(png, svg, size=(2 * page.width(), 2 * page.height()))
+    _assert_figure(png, svg)
+    height, width = _png(png).shape[:2]  # the figure as on screen, its caption under it
+    assert width == 2 * page.width() and height > 2 * page.height()
     with pytest.raises(ValueError):
         view.save(str(tmp_path / "fig.jpg"))
     with pytest.raises(OSError):
@@ -368,27 +371,37 @@ def test_legends_and_colour_bars_sit_beside_the_data(qtbot, shown, tmp_path):
         assert abs(scale.top() - data.top()) <= 2 and abs(scale.bottom() - data.bottom()) <= 2, (key, data, scale)
 
 
-def test_the_rings_sit_on_the_curves_as_drawn_and_the_crosses_leave_them_free(qtbot, shown, tmp_path):
+def test_the_rings_mark_the_true_last_values_on_a_drawn_curve_and_the_crosses_leave_them_free(qtbot, shown, tmp_path):
+    """Smoothed (as TensorBoard does), the raw norms are drawn faint behind the smoothed lines; the rings mark the
+    raw last finite norms, the true values the status gives, on those faint curves; the legend says so."""
     rng = np.random.default_rng(0)
     finite = np.geomspace(1, 1e4, 60)[:, None] * np.geomspace(1, 5, 11)[None, :] * rng.uniform(0.5, 2, (60, 11))
     run = make_run(tmp_path / "boom", "exploding", np.vstack([finite, np.full((3, 11), np.inf)]), state="diverged")
     view = shown(GradientsView(), 640, 420)
     view.show_runs([run])
     settle(qtbot)
-    (plot,) = view.plots["norms"][0]
-    rings = {}
-    for weight in (0.0, 0.9):
+    for weight in (0.0, 0.9, 0.5):
         view.smoothing.setValue(weight)
         settle(qtbot)
+        (plot,) = view.plots["norms"][0]
         named = {c.name(): c for c in plot.listDataItems()}
+        raw = [named[f"{name} (raw)"] for name in LAYERS]
+        drawn = [c for c in raw if c.isVisible()] if weight else [named[name] for name in LAYERS]
+        assert len(drawn) == 11, f"smoothing {weight}: the raw norms are not drawn"
         xs, ys = drawn_points(named["last finite norm"])
-        ends = [drawn_points(named[name]) for name in LAYERS]  # each layer's last point, as drawn
+        ends = [drawn_points(c) for c in drawn]  # each layer's last raw point, as drawn
         assert np.allclose(xs, [x[-1] for x, _ in ends]) and np.allclose(ys, [y[-1] for _, y in ends])
+        assert np.allclose(ys, np.log10(finite[-1]))  # the true values, smoothed or not
         assert set(xs) == {60.0} and set(drawn_points(named["became inf/NaN"])[0]) == {61.0, 62.0, 63.0}
         assert_all_visible(plot)
         assert_no_cross_on_a_ring(plot)
-        rings[weight] = ys
-    assert not np.allclose(rings[0.0], rings[0.9])  # the rings moved with the smoothed lines
+        legend = {label.text for legend in view.legends["norms"] for _, label in legend.items}
+        if weight:  # faint (thin, semi-transparent) and behind the smoothed lines
+            pen = drawn[0].opts["pen"]
+            assert pen.color().alpha() <= 128 and pen.widthF() <= 1 and drawn[0].zValue() < named["hidden_1"].zValue()
+            assert {f"smoothed {weight:.2f}", "faint: raw"} <= legend, legend
+        else:
+            assert not any("smoothed" in text or "raw" in text for text in legend), legend
 
 
 def test_the_profile_slider_names_the_recorded_step_it_shows(qtbot, shown, tmp_path):
@@ -534,6 +547,160 @@ def test_the_figure_follows_the_window_down_to_a_small_size(qtbot, shown, tmp_pa
     assert (view.width(), view.height()) == (640, 420)
     assert page.centralWidget.sceneBoundingRect().width() <= page.viewport().width() + 1
     assert_page_shows_everything(view, "norms")
+
+
+# -- 4b. a new user's walkthrough at 640x420 ----------------------------------------------------------
+def _left_labels(view: GradientsView, key: str = "norms") -> list[list[str]]:
+    return [[text for _, text in axis_labels(items[0].getAxis("left"))] for items in view.plots[key]]
+
+
+def test_a_log_axis_always_has_several_labels_in_one_style(qtbot, shown, tmp_path):
+    """A digits mlp's norms span 0.2 to 5: not one lone "1" on the axis; and never "0.001" beside "10⁻⁵"."""
+    mlp = make_run(tmp_path / "mlp", "mlp", np.geomspace(0.2, 5, 3)[None, :] * np.linspace(1, 0.9, 50)[:, None])
+    relu, sigmoid = vanishing_pair(tmp_path)
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([mlp])
+    settle(qtbot)
+    [texts] = _left_labels(view)
+    assert len(texts) >= 3 and {"0.2", "1", "5"} <= set(texts) | {"0.2", "5"} and "1" in texts, texts
+    assert label_styles(texts) == {"plain"}, texts
+    assert_axes_readable(view, "norms")
+    for size in ((640, 420), (1000, 650)):  # ten decades: powers of ten only, enough of them
+        view.resize(*size)
+        view.show_runs([sigmoid, relu])
+        settle(qtbot)
+        for key in ("norms", "profile"):
+            open_tab(view, key, qtbot)
+            for texts in _left_labels(view, key):
+                assert len(texts) >= 3 and label_styles(texts) == {"power"}, (size, key, texts)
+            assert_axes_readable(view, key)
+        open_tab(view, "norms", qtbot)
+
+
+def _key_pixels(view: GradientsView, key: str):
+    page = view.pages[key]
+    [depth_key] = view.keys[key]
+    image = page.grab()
+    rect = page.mapFromScene(depth_key.sceneBoundingRect()).boundingRect()
+    return depth_key, region_colours(image, rect)
+
+
+def test_every_layer_colour_is_keyed_on_norms_and_units(qtbot, shown, tmp_path):
+    """Eleven coloured lines: a key of all eleven depth colours, depths numbered, first and last layer named;
+    a 3-layer net: every layer named. On screen at 640x420, beside (not on) the data."""
+    relu, sigmoid = vanishing_pair(tmp_path)
+    small = make_run(tmp_path / "mlp", "mlp", np.geomspace(0.2, 5, 3)[None, :].repeat(20, axis=0))
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([sigmoid, relu])
+    settle(qtbot)
+    for key, layers in (("norms", LAYERS), ("units", LAYERS[:-1])):
+        open_tab(view, key, qtbot)
+        depth_key, pixels = _key_pixels(view, key)
+        texts = depth_key.texts()
+        assert any(layers[0] in t for t in texts) and any(layers[-1] in t for t in texts), texts
+        assert any(t.startswith("1 ") for t in texts) and any(t.startswith(f"{len(layers)} ") for t in texts), texts
+        for depth, colour in enumerate(depth_colors(len(layers))):  # every depth's colour is painted in the key
+            assert _has_colour(pixels.reshape(-1, 1, 3), colour, tolerance=12) >= 6, (key, depth)
+        assert not unreachable(view.pages[key], depth_key), key
+        assert not _overlaps(depth_key, [items[0] for items in view.plots[key]]), key
+    view.show_runs([small])
+    settle(qtbot)
+    open_tab(view, "norms", qtbot)
+    depth_key, pixels = _key_pixels(view, "norms")
+    assert depth_key.texts()[1:] == ["1 hidden_1", "2 hidden_2", "3 hidden_3"]
+    assert not unreachable(view.pages["norms"], depth_key)
+
+
+def test_four_runs_at_640x420_every_plot_and_legend_is_on_screen_or_scrolls_into_view(qtbot, shown, tmp_path):
+    relu, sigmoid = vanishing_pair(tmp_path / "v")
+    exploding, clipped = exploding_pair(tmp_path / "e")
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([sigmoid, relu, exploding, clipped])
+    settle(qtbot)
+    for key, page in view.pages.items():
+        open_tab(view, key, qtbot)
+        settle(qtbot)
+        assert (view.width(), view.height()) == (640, 420)
+        plots = [items[0] for items in view.plots[key]]
+        assert len(plots) == 4
+        items = plots + [legend.parentItem() if hasattr(legend, "items") else legend for legend in view.legends[key]]
+        items += getattr(view, "keys", {}).get(key, [])  # the layers' colour key
+        cut = [type(item).__name__ for item in items if unreachable(page, item)]
+        assert not cut, f"{key}: cut off at the window's edge: {cut}"
+        for plot in plots:
+            assert plot.getViewBox().width() >= 80, f"{key}: a plot {plot.getViewBox().width()} px wide"
+        assert_page_shows_everything(view, key)
+
+
+def test_the_status_shows_every_runs_headline_at_640x420(qtbot, shown, tmp_path):
+    """deep-relu's "no vanishing" (the point of the comparison) shows beside deep-sigmoid's "vanishing"; longer
+    texts scroll, with a scroll bar to say so."""
+    from PySide6.QtGui import QTextDocument
+
+    relu, sigmoid = vanishing_pair(tmp_path)
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([sigmoid, relu])
+    settle(qtbot)
+    parts = view.status.text().split("<br>")
+    assert "deep-sigmoid" in parts[0] and "vanish" in parts[0]
+    assert "deep-relu" in parts[1] and "no vanishing" in parts[1]
+    shown_lines = QTextDocument()  # the headlines, as the label lays them out: inside the box's visible part
+    shown_lines.setDefaultFont(view.status.font())
+    shown_lines.setDocumentMargin(0)
+    shown_lines.setHtml("<br>".join(parts[:2]))
+    shown_lines.setTextWidth(view.status.width())
+    assert shown_lines.size().height() <= view.status_box.viewport().height() + 1
+    bar = view.status_box.verticalScrollBar()
+    if view.status.height() > view.status_box.viewport().height():
+        assert bar.isVisible() and bar.maximum() > 0
+    open_tab(view, "units", qtbot)  # the Units explanation: at least two lines, scrolling with a bar
+    note = view.notes["units"]
+    assert note.isVisible() and note.viewport().height() >= 2 * view.units_note.fontMetrics().lineSpacing()
+    assert note.verticalScrollBar().isVisible() and note.verticalScrollBar().maximum() > 0
+    for key, page in view.pages.items():
+        open_tab(view, key, qtbot)
+        for items in view.plots[key]:
+            assert items[0].getViewBox().height() >= 100, f"{key}: plots {items[0].getViewBox().height()} px tall"
+
+
+def test_a_saved_figure_says_what_the_window_says_and_saving_moves_nothing(qtbot, shown, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    relu, sigmoid = vanishing_pair(tmp_path / "runs")
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([sigmoid, relu])
+    view.smoothing.setValue(0.9)
+    settle(qtbot)
+    svg = view.save(str(tmp_path / "fig.svg"))
+    text = svg_texts(svg)
+    for run in ("deep-sigmoid", "deep-relu"):
+        assert run in text
+    assert "no vanishing" in text and "smoothed 0.90" in text and "faint: raw" in text
+    tabs = view.tabs.geometry()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "fig.png"), "PNG image (*.png)"))
+    view._save_dialog()
+    settle(qtbot)
+    assert (tmp_path / "fig.png").stat().st_size > 1000
+    assert view.tabs.geometry() == tabs  # the user's next click lands on the tab it aimed at
+    assert view.saved.isVisible() and "fig.png" in view.saved.text()
+    assert "Saved" not in view.status.text()
+    open_tab(view, "heatmap", qtbot)  # the Heatmap's caption has no smoothing note (it is not smoothed)
+    assert "smoothed" not in svg_texts(view.save(str(tmp_path / "heat.svg")))
+
+
+def test_the_heatmap_colours_box_shows_its_whole_choice(qtbot, shown, tmp_path):
+    relu, sigmoid = vanishing_pair(tmp_path)
+    huge = make_run(tmp_path / "huge", "exploding", np.geomspace(1e5, 1e7, 11)[None, :].repeat(5, axis=0))
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([sigmoid, huge])
+    open_tab(view, "heatmap", qtbot)
+    settle(qtbot)
+    box = view.colour_scale
+    assert box.currentText() == "auto: each run's own"
+    needed = box.fontMetrics().horizontalAdvance(box.currentText())
+    assert box.width() >= box.sizeHint().width() and box.width() >= needed + 20, (box.width(), needed)
+    right = box.mapTo(view, box.rect().topRight()).x()
+    assert right <= view.width(), right
 
 
 # -- 5. presets offer the last pair ----------------------------------------------------------------

@@ -6,10 +6,12 @@ not linked: every plot of a tab gets the union of all runs' finite data (in what
 opened), set again on every data update; each run's x axis covers its own steps (a run that diverged at
 step 5 beside one that trained for 600 would otherwise be 3 pixels wide). Panning or zooming one plot
 moves the others' y (and x, where their runs cover about the same steps); the "A" button of any plot
-fits all of them again. A diverged run is drawn up to its last finite norms, ringed on the lines as drawn
-(smoothed or not), with a marker line and crosses at the top edge where they became inf/NaN: in a band kept
-free above the data, so that they never hide a ring. Legends and colour bars sit right of the row (a colour
-bar as tall as the data), notes below it in boxes of a few lines that scroll.
+fits all of them again. Smoothed, the raw norms are drawn faint behind the smoothed lines (as TensorBoard
+does). A diverged run is drawn up to its last finite norms, ringed at their true (raw) values, on the raw lines
+(faint when smoothed), with a marker line and crosses at the top edge where they became inf/NaN: in a band kept
+free above the data, so that they never hide a ring. Legends, the layers' colour key and colour bars sit right
+of the row (a colour bar as tall as the data); more runs than fit side by side scroll sideways. Notes sit below
+in boxes of a few lines that scroll; the status shows every run's one-line headline first.
 """
 from __future__ import annotations
 
@@ -20,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QSizePolicy, QSlider, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QTextDocument
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QMessageBox,
+                               QPushButton, QScrollArea, QSizePolicy, QSlider, QStackedWidget, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from zoo.activations import SIGMOID_SATURATED, TANH_SATURATED
 from zoo.demos import PAIRS
@@ -30,7 +34,7 @@ from zoo.records import GradientTail, read_activations, read_histograms, smooth
 from zoo.runs import list_runs, read_run
 
 from ..history_plots import LegendSample
-from ..plotting import BoxLabel, TextBox, depth_colors, readable_axes, save_figure
+from ..plotting import BoxLabel, DepthKey, TextBox, depth_colors, readable_axes, save_figure
 from ..training_process import TrainingOptions, TrainingProcess
 
 LIVE_REFRESH_MS = 1000
@@ -40,7 +44,11 @@ TABS = (("norms", "Norms"), ("heatmap", "Heatmap"), ("histograms", "Histograms")
 COLOUR_SCALES = (("auto", "auto"), ("shared", "shared"), ("each run's own", "own"))
 OWN_SCALE_DECADES = 4.0  # the runs' largest norms further apart than this: each heatmap gets its own colour scale
 SHORT_VIEW = 560  # px: a view shorter than this gives its texts fewer lines (a 640x420 window)
-STATUS_LINES = (2, 5)  # (short view, otherwise)
+STATUS_LINES = (2, 5)  # (short view, otherwise): at least; more where the runs' headlines need them
+MAX_HEADLINE_LINES = 5  # a short view gives the status this many lines at most, to show one headline per run
+MIN_PANEL_WIDTH = 170  # px: a run's plot (axis included) no narrower; more runs than fit: the row scrolls
+RAW_ALPHA = 70  # of 255: the raw norms drawn faint behind the smoothed ones
+KEY_LIST_MAX = 6  # layers: at most this many are each named in the colour key, else a depth-coloured column
 UNITS_NOTE_LINES = (2, 6)
 CROSS_BAND_PX = 26  # px kept free above the highest finite norm when a run diverged: the inf/NaN crosses' band
 CROSS_PX = 9  # px: the crosses' centres sit this far below the top edge (clear of the rings below the band)
@@ -155,13 +163,17 @@ def _nonfinite_kinds(values: np.ndarray) -> str:
     return ", then ".join(kinds) or "NaN"
 
 
-def _describe(run: RunData) -> str:
-    """One line for the status: what this run's gradients did (the story the pair is meant to show)."""
-    text = f"<b>{run.name}</b>" + ("" if run.diverged and len(run.steps) else f": {run.state}")
+def _describe(run: RunData) -> tuple[str, str]:
+    """What this run's gradients did (the story the pair is meant to show): (its headline, short enough for one
+    line of a 640 px window; the details, or "")."""
+    name = f"<b>{run.name}</b>"
+    state = "" if run.state in FINISHED else f" ({run.state})"
+    details = []
     if not len(run.steps):
-        return text + " · no gradient records yet"
+        return f"{name}: {run.state} · no gradient records yet", ""
     first_bad = run.first_bad
-    hidden = [i for i, name in enumerate(run.layers) if name != "output"]
+    hidden = [i for i, layer in enumerate(run.layers) if layer != "output"]
+    headline = f"{name}: {run.state}"
     if run.diverged:
         good = run.norms[:first_bad] if first_bad is not None else run.norms
         finite = np.where(np.isfinite(good) & (good > 0), good, np.nan)
@@ -169,19 +181,19 @@ def _describe(run: RunData) -> str:
         row_peaks = np.where(np.isfinite(finite), finite, -np.inf).max(axis=1) if finite.size else finite
         peak_step = int(run.steps[int(np.argmax(row_peaks))]) if peak is not None else None
         if first_bad is None:
-            text += f": diverged: the loss became NaN/inf (gradient norms up to {peak:.3g} at step {peak_step})" \
-                if peak is not None else ": diverged: the loss became NaN/inf"
+            headline = f"{name}: diverged: the loss became NaN/inf" + (
+                f" (gradient norms up to {peak:.3g} at step {peak_step})" if peak is not None else "")
         else:
             after = run.norms[first_bad:]
             kinds = _nonfinite_kinds(after)
             nan_rows = np.flatnonzero(np.isnan(after).any(axis=1))
-            then = f" (NaN from step {int(run.steps[first_bad + nan_rows[0]])})" \
-                if "inf, then NaN" == kinds and len(nan_rows) else ""
+            if kinds == "inf, then NaN" and len(nan_rows):
+                kinds = f"inf, NaN from step {int(run.steps[first_bad + nan_rows[0]])}"
             if peak is None:
-                text += f": diverged at step {run.nonfinite_step}: the gradient norms were {kinds} from the start"
+                headline = f"{name}: diverged at step {run.nonfinite_step}: gradient norms {kinds} from the start"
             else:
-                text += (f": diverged at step {run.nonfinite_step}: gradient norms reached {peak:.3g} "
-                         f"(step {peak_step}) before becoming {kinds}{then}")
+                headline = (f"{name}: diverged at step {run.nonfinite_step}: norms reached {peak:.3g} "
+                            f"(step {peak_step}), then {kinds}")
     elif run.clipping:
         ok = np.isfinite(run.norms).all(axis=1) & np.isfinite(run.clipped).all(axis=1)
         before = np.sqrt(np.sum(run.norms[ok] ** 2, axis=1))
@@ -189,25 +201,33 @@ def _describe(run: RunData) -> str:
         active = after < before * (1 - CLIPPING_ACTIVE)
         if active.any():
             factor = before[active] / np.maximum(after[active], 1e-300)
-            text += (f" · clipping was active at {int(active.sum())} of {int(ok.sum())} steps ({active.mean():.0%}): "
-                     f"it cut the global gradient norm {np.median(factor):.3g}x (median; up to {factor.max():.3g}x), "
-                     f"to {np.median(after[active]):.3g}")
+            headline = f"{name}{state}: clipping was active at {int(active.sum())} of {int(ok.sum())} steps " \
+                       f"({active.mean():.0%})"
+            details.append(f"{name}: clipping cut the global gradient norm {np.median(factor):.3g}x (median; up to "
+                           f"{factor.max():.3g}x), to {np.median(after[active]):.3g}")
         else:
-            text += f" · clipping never triggered: the global gradient norm stayed at most {before.max():.3g}"
+            headline = f"{name}{state}: clipping never triggered (global gradient norm at most {before.max():.3g})"
     elif len(hidden) >= 2 and np.isfinite(run.norms[0, [hidden[0], hidden[-1]]]).all():
         first, last = run.norms[0, hidden[0]], run.norms[0, hidden[-1]]
-        step = int(run.steps[0])
-        at = f" · at step {step} the first hidden layer's gradient is"
+        gradient = "first hidden layer's gradient"
         if first > 0 and last / first >= 10:
-            text += f"{at} {last / first:.3g}x smaller than the last's: it vanishes on its way back"
+            headline = f"{name}{state}: vanishing: {gradient} {last / first:.3g}x smaller than the last's"
+            story = "it vanishes on its way back to the input"
         elif last > 0 and first / last >= 10:
-            text += f"{at} {first / last:.3g}x larger than the last's: it grows on its way back"
+            headline = f"{name}{state}: growing: {gradient} {first / last:.3g}x larger than the last's"
+            story = "it grows on its way back to the input"
         elif first > 0 and last > 0:
-            ratio = max(first / last, last / first)
-            text += f"{at} within {ratio:.3g}x of the last's: no vanishing"
+            headline = f"{name}{state}: no vanishing: {gradient} within {max(first / last, last / first):.3g}x " \
+                       "of the last's"
+            story = "it keeps its size on its way back to the input"
+        else:
+            story = ""
+        if story:
+            details.append(f"{name}: at step {int(run.steps[0])} ({run.layers[hidden[0]]} vs "
+                           f"{run.layers[hidden[-1]]}): {story}")
     if run.message and (run.diverged or run.state in ("failed", "broken")):
-        text += f"<br><span style='color:{DIVERGED_COLOUR}'>{run.message}</span>"
-    return text
+        details.append(f"{name}: <span style='color:{DIVERGED_COLOUR}'>{run.message}</span>")
+    return headline, "<br>".join(details)
 
 
 def _units_note(runs: list[RunData]) -> str:
@@ -297,6 +317,13 @@ def _ask_reuse(parent, text: str) -> str | None:
 
 
 # -- plot pieces ---------------------------------------------------------------------------------
+def _faint(colour) -> QColor:
+    """A depth colour, semi-transparent: the raw norms behind the smoothed ones."""
+    faint = QColor(colour)
+    faint.setAlpha(RAW_ALPHA)
+    return faint
+
+
 def _sample(pen=None, **symbol) -> pg.PlotDataItem:
     """A legend sample (not drawn in any plot; one point, so that its symbol's pen and brush reach the legend)."""
     return pg.PlotDataItem([0.0], [0.0], pen=pen, **symbol)
@@ -355,10 +382,15 @@ def _label_in_band(line: pg.InfiniteLine, box: pg.ViewBox, height: float) -> Non
     if getattr(line, "label", None) is None or not line.isVisible():
         return
     (x0, x1), _ = box.viewRange()
-    room = (line.value() - x0) / max(x1 - x0, 1e-12) * box.width()
-    side = 1 if room > line.label.boundingRect().width() + 4 else 0
+    left = (line.value() - x0) / max(x1 - x0, 1e-12) * box.width()
     gap = "\u2002"  # an en space between the text and the line (and the cross on it)
     text = f"inf/NaN from step {line.value():g}"
+    line.label.setFormat(text + gap)
+    width = line.label.boundingRect().width()
+    if left <= width + 4 and box.width() - left <= width + 4:  # a narrow plot: the short text, where it fits
+        text = "inf/NaN"
+        line.label.setFormat(text + gap)
+    side = 1 if left > line.label.boundingRect().width() + 4 else 0
     line.label.setFormat(text + gap if side else gap + text)
     line.label.anchors = [(side, 0.5)] * 2
     line.label.setPosition(1 - CROSS_PX / height)
@@ -390,8 +422,9 @@ class GradientsView(QWidget):
             self.preset_buttons[key] = button
             toolbar.addWidget(button)
         self.smoothing = QDoubleSpinBox(minimum=0.0, maximum=0.99, singleStep=0.1, value=0.0, decimals=2)
-        self.smoothing.setToolTip("Smoothing of the norm curves (TensorBoard's): 0 = none. The rings of a diverged "
-                                  "run sit on the smoothed lines.")
+        self.smoothing.setToolTip("Smoothing of the norm curves (TensorBoard's): 0 = none. Smoothed, the raw norms "
+                                  "are drawn faint behind the lines; the rings of a diverged run mark its raw last "
+                                  "finite norms, on the faint lines.")
         self.smoothing.valueChanged.connect(self.redraw)
         self.slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=0)
         self.slider.setMinimumWidth(60)
@@ -401,6 +434,7 @@ class GradientsView(QWidget):
         self.layer = QComboBox()
         self.layer.currentIndexChanged.connect(self._draw_histograms)
         self.colour_scale = QComboBox()
+        self.colour_scale.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "auto: each run's own"
         for text, mode in COLOUR_SCALES:
             self.colour_scale.addItem(text, mode)
         self.colour_scale.setToolTip("The heatmap's colours: one scale for every run (comparable colours), or each "
@@ -409,7 +443,10 @@ class GradientsView(QWidget):
         self.colour_scale.currentIndexChanged.connect(self.redraw)
         save = QPushButton("Save figure…")
         save.clicked.connect(self._save_dialog)
-        toolbar.addStretch(1)
+        self.saved = QLabel()  # "Saved fig.png": in the toolbar's free space, never a line that moves the tabs down
+        self.saved.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.saved.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        toolbar.addWidget(self.saved, 1)
         toolbar.addWidget(QLabel("Smoothing"))
         toolbar.addWidget(self.smoothing)
         toolbar.addWidget(save)
@@ -432,6 +469,7 @@ class GradientsView(QWidget):
         self.corner.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.corner_pages = {}
         self.pages = {}
+        self.scrolls = {}
         for key, title in TABS:
             page = pg.GraphicsLayoutWidget()
             page.setMinimumSize(200, 120)
@@ -442,7 +480,13 @@ class GradientsView(QWidget):
             layout = QVBoxLayout(holder)
             layout.setContentsMargins(2, 2, 2, 2)
             layout.setSpacing(2)
-            layout.addWidget(page, 1)
+            scroll = QScrollArea()  # more runs than fit the window side by side: the row scrolls sideways
+            scroll.setWidget(page)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self.scrolls[key] = scroll
+            layout.addWidget(scroll, 1)
             if key in self.notes:
                 layout.addWidget(self.notes[key])
             self.tabs.addTab(holder, title)
@@ -477,6 +521,9 @@ class GradientsView(QWidget):
         self.plots: dict[str, list] = {key: [] for key in self.pages}  # per run: its PlotItem (and image)
         self.extras: dict[str, list] = {key: [] for key in self.pages}  # per run: markers, lines, labels
         self.legends: dict[str, list] = {key: [] for key in self.pages}  # side legends and colour bars
+        self.keys: dict[str, list] = {key: [] for key in self.pages}  # the layers' colour key (DepthKey), if any
+        self._norms_smoothed: bool | None = None  # whether the Norms page was built with its raw curves' legend
+        self._headlines = ""
         self._curves: list[list] = []
         self._heat_scale: str | None = None  # "shared" or "own": how the heatmap page was built
         self._fit_lines()
@@ -531,8 +578,8 @@ class GradientsView(QWidget):
                     self.show_runs(paths)
                     self._preset = (key, dict(options))
                     self.train_again.show()
-                    self.status.setText(self._summary() + f"<br>The last {PRESETS[key].lower()} pair ({when}); "
-                                        "<i>Train again</i> trains a new one.")
+                    self._set_status(f"The last {PRESETS[key].lower()} pair ({when}); "
+                                     "<i>Train again</i> trains a new one.")
                     return
         self._preset = None
         self.train_again.hide()
@@ -551,10 +598,10 @@ class GradientsView(QWidget):
         if not self._queue:
             for button in self.preset_buttons.values():
                 button.setEnabled(True)
-            self.status.setText(self._summary())
+            self._set_status()
             return
         options = self._queue.pop(0)
-        self.status.setText(f"Training {options.model}…")
+        self._set_status(f"Training {options.model}…")
         self.process.start(options)
 
     def _preset_step_done(self, end: dict) -> None:
@@ -571,8 +618,38 @@ class GradientsView(QWidget):
         self.process.stop()
 
     # -- building the plots --------------------------------------------------------------------
-    def _summary(self) -> str:
-        return "<br>".join(_describe(run) for run in self.runs) or "No runs shown."
+    def _summary(self, note: str = "") -> str:
+        """Each run's headline, one line each, first; then the details and the note."""
+        stories = [_describe(run) for run in self.runs]
+        self._headlines = "<br>".join(headline for headline, _ in stories)
+        lines = [headline for headline, _ in stories] + [details for _, details in stories if details]
+        return "<br>".join(lines + ([note] if note else [])) or "No runs shown."
+
+    def _set_status(self, note: str = "") -> None:
+        """The runs' summary (and a note), in a box tall enough to show every run's headline."""
+        self.status.setText(self._summary(note) if self.runs or not note else note)
+        self._fit_lines()
+
+    def _headline_lines(self) -> int:
+        """How many lines the runs' headlines take in the status box at its width."""
+        if not self._headlines:
+            return 0
+        document = QTextDocument()
+        document.setDefaultFont(self.status.font())
+        document.setDocumentMargin(0)
+        document.setHtml(self._headlines)
+        width = self.status_box.width() - self.status_box.verticalScrollBar().sizeHint().width()
+        document.setTextWidth(max(width, 100))
+        return int(np.ceil(document.size().height() / self.status.fontMetrics().lineSpacing() - 0.25))
+
+    def _caption(self, key: str) -> str:
+        """What a saved figure says under it: every run's headline, and the smoothing of the Norms."""
+        self._summary()
+        caption = self._headlines
+        weight = self.smoothing.value()
+        if key == "norms" and weight > 0:
+            caption += f"<br><i>smoothed {weight:.2f}; faint: raw</i> (TensorBoard-style exponential moving average)"
+        return caption
 
     def _rebuild(self) -> None:
         """Forget the plots; each tab builds its own when it is next shown (building all at once stalls the window)."""
@@ -583,14 +660,15 @@ class GradientsView(QWidget):
 
     def _forget(self, key: str) -> None:
         self.pages[key].clear()
-        self.plots[key], self.extras[key], self.legends[key] = [], [], []
+        self.pages[key].setMinimumWidth(200)
+        self.plots[key], self.extras[key], self.legends[key], self.keys[key] = [], [], [], []
         if key == "norms":
             self._curves = []
         if key == "heatmap":
             self._heat_scale = None
 
     def _update_controls(self) -> None:
-        self.status.setText(self._summary())
+        self._set_status()
         self.units_note.setText(_units_note(self.runs))
         first = min((int(r.steps[0]) for r in self.runs if len(r.steps)), default=0)
         last = max((int(r.steps[-1]) for r in self.runs if len(r.steps)), default=0)
@@ -622,16 +700,25 @@ class GradientsView(QWidget):
         plot.getViewBox().disableAutoRange()
         return plot
 
-    def _side_legend(self, page, row: int, col: int, entries) -> pg.LegendItem:
+    def _side_legend(self, page, row: int, col: int, entries, layers=None) -> pg.LegendItem:
         """A legend in its own layout cell, right of the row's plots: never on top of the data. Its samples
-        are long enough to show a dashed line (LegendSample)."""
+        are long enough to show a dashed line (LegendSample). `layers`: the names of the layers coloured by depth,
+        keyed below it (DepthKey)."""
         holder = pg.GraphicsWidget()
         legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-4, sampleType=LegendSample)
         legend.setParentItem(holder)
         for sample, name in entries:
             legend.addItem(sample, name)
         legend.updateSize()
-        width = legend.width() + 8
+        width = legend.width() + 8 if entries else 0.0
+        if layers:
+            key = DepthKey(layers, list_max=KEY_LIST_MAX)
+            key.setParentItem(holder)
+            key.setPos(4, legend.height() + 2 if entries else 4)
+            if not entries:
+                legend.hide()
+            self.keys[self._building].append(key)
+            width = max(width, key.width() + 8)
         holder.setMinimumWidth(width)
         holder.setMaximumWidth(width)
         page.addItem(holder, row=row, col=col)
@@ -652,6 +739,8 @@ class GradientsView(QWidget):
         self._building = key
         if key == "heatmap":
             self._heat_scale = self._heat_mode()
+        if key == "norms":
+            self._norms_smoothed = self.smoothing.value() > 0
         builders = {"norms": self._norms_plot, "profile": self._profile_plot, "heatmap": self._image_plot,
                     "histograms": self._image_plot, "units": self._units_plot}
         for column, run in enumerate(self.runs):
@@ -661,6 +750,7 @@ class GradientsView(QWidget):
         if not self.runs:
             return
         self._side_items(key, self.pages[key], len(self.runs))
+        self._fit_page_width(key)
         for plot in self._row_plots(key):
             plot.getViewBox().sigRangeChangedManually.connect(
                 lambda *_, k=key, vb=plot.getViewBox(): self._follow(k, vb))
@@ -684,6 +774,11 @@ class GradientsView(QWidget):
         self._curves.append([curves.plot(pen=pg.mkPen(colours[d], width=1.5), name=name, symbolSize=6,
                                          symbolBrush=colours[d], symbolPen=None) for d, name in enumerate(run.layers)])
         extra = {"clipped": [], "line": _divergence_line(labelled=True)}
+        extra["raw"] = [curves.plot(pen=pg.mkPen(_faint(colours[d]), width=1), name=f"{name} (raw)")
+                        for d, name in enumerate(run.layers)]  # drawn when smoothed: faint, behind the lines
+        for item in extra["raw"]:
+            item.setZValue(-5)
+            item.hide()
         if run.clipping:
             extra["clipped"] = [curves.plot(pen=pg.mkPen(colours[d], width=1.2, style=Qt.PenStyle.DashLine),
                                             name=f"{name} after clipping") for d, name in enumerate(run.layers)]
@@ -748,7 +843,11 @@ class GradientsView(QWidget):
             self._side_legend(page, 0, column, [(_sample(pen, **symbol), label)
                                                 for pen, symbol, label in _profile_styles(clipping, diverged)])
             return
-        entries = self._layer_entries(key)
+        entries = []
+        if key == "norms" and self.smoothing.value() > 0:
+            grey = QColor("#444")
+            entries += [(_sample(pg.mkPen(grey, width=1.5)), f"smoothed {self.smoothing.value():.2f}"),
+                        (_sample(pg.mkPen(_faint(grey), width=1)), "faint: raw")]
         if key == "norms" and clipping:
             entries += [(_sample(pg.mkPen("#555", width=1.5)), "before clipping"),
                         (_sample(pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine)), "after clipping")]
@@ -760,20 +859,15 @@ class GradientsView(QWidget):
         if key == "units" and diverged:
             entries.append((_sample(pg.mkPen(DIVERGED_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)),
                             "inf/NaN from here"))
-        self._side_legend(page, 0, column, entries)
+        self._side_legend(page, 0, column, entries, self._key_layers(key))
 
-    def _layer_entries(self, key: str) -> list[tuple]:
-        """Legend entries for the colours of the first and the last layer (on the Units, the hidden layers whose
-        units can be counted, if any)."""
+    def _key_layers(self, key: str) -> list[str]:
+        """The layers whose colours the key explains (on the Units, the hidden layers whose units can be counted)."""
         layers = max((r.layers for r in self.runs), key=len)
         if key == "units":
             counted = [r for r in self.runs if {"sigmoid", "tanh", "relu"} & set(r.activations.get("activation", []))]
             layers = max((r.activations.get("layers", []) for r in counted), key=len, default=[])
-        if not layers:
-            return []
-        colours = depth_colors(len(layers))
-        return [(_sample(pg.mkPen(colours[0], width=2)), f"{layers[0]} (input)"),
-                (_sample(pg.mkPen(colours[-1], width=2)), layers[-1])]
+        return list(layers)
 
     # -- ranges: y shared by all runs, x each run's own ------------------------------------------
     def _row_plots(self, key: str) -> list[pg.PlotItem]:
@@ -862,6 +956,8 @@ class GradientsView(QWidget):
     def _draw_page(self, page: str) -> None:
         if page == "heatmap" and self.plots[page] and self._heat_scale != self._heat_mode():
             self._forget(page)  # the colour scale changed (shared <-> each run's own): other colour bars
+        if page == "norms" and self.plots[page] and self._norms_smoothed != (self.smoothing.value() > 0):
+            self._forget(page)  # smoothing on or off: the legend says "smoothed 0.90; faint: raw", or not
         if self.runs and not self.plots[page]:
             self._build(page)
         for run, items in zip(self.runs, self.plots[page]):  # a run's state changes as it trains
@@ -879,9 +975,12 @@ class GradientsView(QWidget):
         return self._title(run)
 
     def _fit_lines(self) -> None:
-        """Fewer lines of text in a short window: the plots keep their height."""
+        """Fewer lines of text in a short window: the plots keep their height; but every run's headline shows."""
         short = self.height() < SHORT_VIEW
-        self.status_box.set_lines(STATUS_LINES[0] if short else STATUS_LINES[1])
+        lines = STATUS_LINES[0] if short else STATUS_LINES[1]
+        lines = max(lines, min(self._headline_lines(), MAX_HEADLINE_LINES))
+        if lines != self.status_box.lines:
+            self.status_box.set_lines(lines)
         self.notes["units"].set_lines(UNITS_NOTE_LINES[0] if short else UNITS_NOTE_LINES[1])
 
     def resizeEvent(self, event) -> None:
@@ -895,17 +994,31 @@ class GradientsView(QWidget):
                     QTimer.singleShot(0, self, lambda k=key: self._wrap_titles(k) if self.plots[k] else None)
         return super().eventFilter(watched, event)
 
-    def _title_width(self, key: str) -> float:
-        """A plot's share of the page's width, less its axis and the gaps between cells: where its title wraps."""
+    def _side_width(self, key: str) -> float:
+        """The width of the row's legends and colour bars, and of the gaps between its cells and its margins."""
         page, plots = self.pages[key], self._row_plots(key)
         side = 0.0
         for item in self.legends[key]:
             holder = item.parentItem() if isinstance(item, pg.LegendItem) else item
             side += max(holder.width(), holder.minimumWidth()) if holder is not None else 160.0
         cells = len(plots) + len(self.legends[key])
-        gaps = page.ci.layout.horizontalSpacing() * max(cells - 1, 0) + 4  # and the page's margins
+        return side + page.ci.layout.horizontalSpacing() * max(cells - 1, 0) + 4  # and the page's margins
+
+    def _fit_page_width(self, key: str) -> None:
+        """The page no narrower than its plots at MIN_PANEL_WIDTH each (or their own minimum) and its legends:
+        more runs than fit the window side by side, and the row scrolls sideways (nothing cut off at the edge)."""
+        page, plots = self.pages[key], self._row_plots(key)
+        panels = sum(max(MIN_PANEL_WIDTH, p.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()) for p in plots)
+        need = int(np.ceil(panels + self._side_width(key))) if plots else 200
+        if page.minimumWidth() != need:
+            page.setMinimumWidth(need)
+
+    def _title_width(self, key: str) -> float:
+        """A plot's share of the page's width, less its axis and the gaps between cells: where its title wraps."""
+        page, plots = self.pages[key], self._row_plots(key)
+        side = self._side_width(key)
         axis = max((max(p.getAxis("left").width(), p.getAxis("left").minimumWidth()) for p in plots), default=0.0)
-        return (page.viewport().width() - side - gaps) / max(len(self.runs), 1) - (axis or 60.0) - 6
+        return (page.viewport().width() - side) / max(len(self.runs), 1) - (axis or 60.0) - 6
 
     def _wrap_titles(self, key: str) -> None:
         """Each title gets its plot's share of the page's width (long ones wrap, short ones stay on one line);
@@ -915,6 +1028,7 @@ class GradientsView(QWidget):
             _set_title(plot, plot.titleLabel.text, width)
         _align_titles(self._row_plots(key))
         page = self.pages[key]
+        self._fit_page_width(key)
         if page.centralWidget is not None:  # lay the figure out again in the page: narrower titles, narrower plots
             page.centralWidget.setGeometry(page.range)
         self._apply_ranges(key)
@@ -944,6 +1058,10 @@ class GradientsView(QWidget):
 
     def _draw_norms(self) -> None:
         weight = self.smoothing.value()
+        for legend in self.legends["norms"]:  # "smoothed 0.90": the legend says what the lines are
+            for _, label in legend.items:
+                if label.text.startswith("smoothed "):
+                    label.setText(f"smoothed {weight:.2f}")
         for run, items, extra in zip(self.runs, self._curves, self.extras["norms"]):
             shown = {}
             for key, table, curves in (("norms", run.norms, items), ("clipped", run.clipped, extra["clipped"])):
@@ -953,8 +1071,13 @@ class GradientsView(QWidget):
                     ok = np.isfinite(values) & (values > 0)
                     item.setData(run.steps[ok], values[ok])
                     item.setSymbol("o" if 0 < ok.sum() <= 3 else None)  # one or two points draw no line
+            for depth, item in enumerate(extra["raw"]):
+                values = run.norms[:, depth] if weight > 0 and run.norms.size else np.zeros(0)
+                ok = np.isfinite(values) & (values > 0)
+                item.setData(run.steps[ok], values[ok])
+                item.setVisible(weight > 0)
             if run.nonfinite_step is not None:
-                xs, ys = run.last_finite_points(shown["norms"])  # on the lines as drawn (smoothed or not)
+                xs, ys = run.last_finite_points()  # the true values: on the raw lines (drawn faint when smoothed)
                 extra["last"].setData(xs, ys)
             else:
                 extra["last"].setData([], [])
@@ -1096,7 +1219,7 @@ class GradientsView(QWidget):
         if self.runs:
             self._draw_page(key)
         page = self.pages[key]
-        return save_figure(page, path)
+        return save_figure(page, path, caption=self._caption(key))
 
     def _save_dialog(self) -> None:
         path, chosen = QFileDialog.getSaveFileName(self, "Save figure", "gradients.png",
@@ -1104,11 +1227,20 @@ class GradientsView(QWidget):
         if path:
             if Path(path).suffix.lower() not in (".png", ".svg"):
                 path += ".svg" if "SVG" in chosen else ".png"
-            try:
-                out = self.save(path)
-                self.status.setText(self._summary() + f"<br>Saved {out}")
-            except (ValueError, OSError) as e:
-                self.status.setText(f"<span style='color:{DIVERGED_COLOUR}'>Cannot save: {e}</span>")
+            self._save_to(path)
+
+    def _save_to(self, path: str) -> None:
+        """Save, and say so in the toolbar's fixed line (the tabs stay where they were)."""
+        try:
+            out = self.save(path)
+            self.saved.setText(f"Saved {out.name}")
+            self.saved.setToolTip(str(out))
+            self.saved.setStyleSheet("")
+        except (ValueError, OSError) as e:
+            self.saved.setText("Cannot save")
+            self.saved.setToolTip(str(e))
+            self.saved.setStyleSheet(f"color: {DIVERGED_COLOUR}")
+            QMessageBox.warning(self, "Save figure", f"Cannot save: {e}")
 
 
 def _layer_histogram(run: RunData, name: str) -> tuple[list, np.ndarray, np.ndarray] | None:
