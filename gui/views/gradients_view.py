@@ -522,7 +522,6 @@ class GradientsView(QWidget):
         self.extras: dict[str, list] = {key: [] for key in self.pages}  # per run: markers, lines, labels
         self.legends: dict[str, list] = {key: [] for key in self.pages}  # side legends and colour bars
         self.keys: dict[str, list] = {key: [] for key in self.pages}  # the layers' colour key (DepthKey), if any
-        self._norms_smoothed: bool | None = None  # whether the Norms page was built with its raw curves' legend
         self._headlines = ""
         self._curves: list[list] = []
         self._heat_scale: str | None = None  # "shared" or "own": how the heatmap page was built
@@ -739,8 +738,6 @@ class GradientsView(QWidget):
         self._building = key
         if key == "heatmap":
             self._heat_scale = self._heat_mode()
-        if key == "norms":
-            self._norms_smoothed = self.smoothing.value() > 0
         builders = {"norms": self._norms_plot, "profile": self._profile_plot, "heatmap": self._image_plot,
                     "histograms": self._image_plot, "units": self._units_plot}
         for column, run in enumerate(self.runs):
@@ -844,10 +841,6 @@ class GradientsView(QWidget):
                                                 for pen, symbol, label in _profile_styles(clipping, diverged)])
             return
         entries = []
-        if key == "norms" and self.smoothing.value() > 0:
-            grey = QColor("#444")
-            entries += [(_sample(pg.mkPen(grey, width=1.5)), f"smoothed {self.smoothing.value():.2f}"),
-                        (_sample(pg.mkPen(_faint(grey), width=1)), "faint: raw")]
         if key == "norms" and clipping:
             entries += [(_sample(pg.mkPen("#555", width=1.5)), "before clipping"),
                         (_sample(pg.mkPen("#555", width=1.5, style=Qt.PenStyle.DashLine)), "after clipping")]
@@ -860,6 +853,34 @@ class GradientsView(QWidget):
             entries.append((_sample(pg.mkPen(DIVERGED_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)),
                             "inf/NaN from here"))
         self._side_legend(page, 0, column, entries, self._key_layers(key))
+
+    def _smoothing_legend(self, weight: float) -> None:
+        """The Norms legend says "smoothed 0.90" and "faint: raw" while the lines are smoothed (entries added or
+        removed in place: the plots, and what a user zoomed, stay); the colour key moves below it."""
+        grey = QColor("#444")
+        wanted = [(_sample(pg.mkPen(grey, width=1.5)), f"smoothed {weight:.2f}"),
+                  (_sample(pg.mkPen(_faint(grey), width=1)), "faint: raw")] if weight > 0 else []
+        for legend in self.legends["norms"]:
+            if not isinstance(legend, pg.LegendItem):
+                continue
+            old = [label.text for _, label in legend.items if label.text.startswith("smoothed ")
+                   or label.text == "faint: raw"]
+            if old == [name for _, name in wanted]:
+                continue
+            for text in old:
+                legend.removeItem(text)
+            for sample, name in wanted:
+                legend.addItem(sample, name)
+            legend.updateSize()
+            legend.setVisible(bool(legend.items))
+            holder = legend.parentItem()
+            width = legend.width() + 8 if legend.items else 0.0
+            for depth_key in self.keys["norms"]:
+                depth_key.setPos(4, legend.height() + 2 if legend.items else 4)
+                width = max(width, depth_key.width() + 8)
+            holder.setMinimumWidth(width)
+            holder.setMaximumWidth(width)
+        self._fit_page_width("norms")
 
     def _key_layers(self, key: str) -> list[str]:
         """The layers whose colours the key explains (on the Units, the hidden layers whose units can be counted)."""
@@ -956,8 +977,6 @@ class GradientsView(QWidget):
     def _draw_page(self, page: str) -> None:
         if page == "heatmap" and self.plots[page] and self._heat_scale != self._heat_mode():
             self._forget(page)  # the colour scale changed (shared <-> each run's own): other colour bars
-        if page == "norms" and self.plots[page] and self._norms_smoothed != (self.smoothing.value() > 0):
-            self._forget(page)  # smoothing on or off: the legend says "smoothed 0.90; faint: raw", or not
         if self.runs and not self.plots[page]:
             self._build(page)
         for run, items in zip(self.runs, self.plots[page]):  # a run's state changes as it trains
@@ -1058,10 +1077,7 @@ class GradientsView(QWidget):
 
     def _draw_norms(self) -> None:
         weight = self.smoothing.value()
-        for legend in self.legends["norms"]:  # "smoothed 0.90": the legend says what the lines are
-            for _, label in legend.items:
-                if label.text.startswith("smoothed "):
-                    label.setText(f"smoothed {weight:.2f}")
+        self._smoothing_legend(weight)
         for run, items, extra in zip(self.runs, self._curves, self.extras["norms"]):
             shown = {}
             for key, table, curves in (("norms", run.norms, items), ("clipped", run.clipped, extra["clipped"])):
