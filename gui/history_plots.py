@@ -138,28 +138,32 @@ def history_plot(title: str) -> HistoryPlot:
     return HistoryPlot(title)
 
 
-def frame(plots, empty_x: tuple[float, float] | None = None) -> None:
+def frame(plots, empty_x: tuple[float, float] | None = None, span_x: tuple[float, float] | None = None) -> None:
     """Show every finite point and every mark of plots that share their x axis (one x range spans them all: a
-    linked auto-range would show only the last plot's); each y range fits its own points, 0-1 when it has none.
-    `empty_x`: the x range to show while there is no point at all (a new run's epochs, not the last run's)."""
+    linked auto-range would show only the last plot's); each y range fits its own points (`y_range`).
+    `empty_x`: the x range to show while there is no point at all (a new run's planned epochs, not the last run's;
+    a run without a finite value: its planned epochs, so its NaN mark sits at its epoch, not in the middle);
+    `span_x`: x values always in view (a running training's planned epochs)."""
     xs, empty = [], {}
     for plot in plots:
         for item in plot.listDataItems():
             x = item.getData()[0]
             if x is not None:
                 xs.extend(np.asarray(x, float)[np.isfinite(x)])
+    has_x = bool(xs)
+    for plot in plots:
         xs.extend(line.value() for line in markers(plot))
     for plot in plots:
         box = plot.getViewBox()
         has_points = any(len(item.getData()[0] if item.getData()[0] is not None else []) for item in plot.listDataItems())
-        if has_points:
-            box.enableAutoRange(y=True)
-        else:
-            box.enableAutoRange(y=False)
-            box.setYRange(0, 1, padding=0.05)
+        box.enableAutoRange(y=False)
+        lo, hi = y_range(plot)
+        box.setYRange(lo, hi, padding=0)
         empty[plot] = not has_points and bool(markers(plot))
-    if not xs and empty_x is not None:
-        xs = list(empty_x)
+    if not has_x and empty_x is not None:
+        xs = list(xs) + list(empty_x)
+    if span_x is not None:
+        xs = list(xs) + list(span_x)
     if xs:
         lo, hi = min(xs), max(xs)
         if hi - lo < 1e-9:
@@ -169,18 +173,65 @@ def frame(plots, empty_x: tuple[float, float] | None = None) -> None:
         _note_no_finite_value(plot, show)
 
 
+def y_range(plot) -> tuple[float, float]:
+    """The y range a history plot shows: its finite points with a margin (markers at the extremes stay whole).
+
+    A plot whose `unit_interval` is set (accuracy) stays within about 0..1 and never reads negative; with no
+    point, or only grey values measured after the loss stopped being a number (they do not decide the range
+    alone: two meaningless values 0.094 and 0.099 would fill the plot), it shows 0..1. A single value (or values
+    all alike) gets a sensible range around it: 0.1 either side for an accuracy, a fifth of it for a loss."""
+    unit = getattr(plot, "unit_interval", False)
+    model, stale = [], []
+    for item in plot.listDataItems():
+        x, y = item.getData()
+        if x is None or y is None or not len(y):
+            continue
+        y = np.asarray(y, float)
+        (stale if getattr(item, "stale", False) else model).extend(y[np.isfinite(y)])
+    if not model:
+        return (-0.03, 1.03) if unit or not stale else _around(stale, unit)
+    return _around(model + stale, unit)
+
+
+def _around(values, unit: bool) -> tuple[float, float]:
+    lo, hi = float(min(values)), float(max(values))
+    if hi - lo < (0.05 if unit else 1e-9 + 0.02 * max(abs(lo), abs(hi))):
+        middle = (lo + hi) / 2
+        half = 0.1 if unit else max(0.2 * abs(middle), 0.05)
+        lo, hi = min(lo, middle - half), max(hi, middle + half)
+    pad = 0.06 * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    if unit:
+        lo, hi = max(lo, -0.03), min(hi, 1.03) if hi - pad <= 1 else hi
+        if hi - lo < 0.2:  # a point at 0 or 1: the range stays on the side that exists
+            lo, hi = (lo, lo + 0.2) if lo < 0.5 else (hi - 0.2, hi)
+    elif lo < 0 <= min(values):  # a loss is not negative: no axis below 0 for values near it
+        lo = -0.03 * (hi - lo)
+    return lo, hi
+
+
 def _note_no_finite_value(plot, show: bool) -> None:
-    """A plot whose every value is NaN or inf says so in its middle, instead of an empty frame."""
+    """A plot whose every value is NaN or inf says so, beside its marks' lines (never struck through by one)."""
     note = getattr(plot, "no_finite_note", None)
     if note is None or note.scene() is None:  # clear() removed it with the other items
-        note = plot.no_finite_note = pg.TextItem("no finite value to plot", color=NON_FINITE_COLOUR, anchor=(0.5, 0.5),
-                                                      fill=pg.mkBrush(255, 255, 255, 230))
+        note = plot.no_finite_note = pg.TextItem("no finite value\nto plot", color=NON_FINITE_COLOUR, anchor=(0.5, 0.5),
+                                                      fill=pg.mkBrush(255, 255, 255, 230))  # two lines: fits beside a mark
         note.setZValue(5)
         plot.addItem(note, ignoreBounds=True)
     note.setVisible(show)
     if show:
         (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
-        note.setPos((x0 + x1) / 2, y0 + 0.4 * (y1 - y0))
+        lines = [line.value() for line in markers(plot)]
+        x = (x0 + x1) / 2
+        anchor = (0.5, 0.5)
+        if lines:
+            first, last = min(lines), max(lines)
+            if first - x0 > x1 - last:  # more room left of the lines: the note ends just left of the first
+                x, anchor = first - 0.02 * (x1 - x0), (1, 0.5)
+            else:
+                x, anchor = last + 0.02 * (x1 - x0), (0, 0.5)
+        note.setAnchor(anchor)
+        note.setPos(x, y0 + 0.5 * (y1 - y0))
 
 
 def series_pen(colour, validation: bool = False, width: float = 2.0):
@@ -280,15 +331,16 @@ def stale_curves(plot) -> list:
     return [item for item in plot.listDataItems() if getattr(item, "stale", False)]
 
 
-def mark_non_finite(plot, x: float, text: str, position: float = 0.9, row: int = 0) -> pg.InfiniteLine:
+def mark_non_finite(plot, x: float, text: str, position: float = 0.9, row: int = 0,
+                    colour: str = NON_FINITE_COLOUR) -> pg.InfiniteLine:
     """A red vertical line at `x` labelled with `text` (e.g. "loss = NaN"), the label wholly inside the view
     however short the plot: hanging from its top edge (`position` over 0.5) or standing on its bottom edge;
     `row`: how many labels of other marks are above it (below it, at the bottom), when several runs are compared."""
     top = position > 0.5
     height = -row if top else 1 + row  # in the label's own height: rows stack without overlapping
     anchors = [(0, height), (1, height)]  # right of the line, or left of it past the view's middle (pyqtgraph picks)
-    line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(NON_FINITE_COLOUR, width=2, style=Qt.PenStyle.DashLine),
-                           label=text, labelOpts={"position": 0.99 if top else 0.01, "color": NON_FINITE_COLOUR,
+    line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
+                           label=text, labelOpts={"position": 0.99 if top else 0.01, "color": colour,
                                                   "fill": pg.mkBrush(255, 255, 255, 200), "anchors": anchors})
     line.setZValue(-5)  # behind the curves: it marks a place, it does not hide points
     line.marker_text = text
@@ -333,6 +385,32 @@ def non_finite_word(text: str | None) -> str:
     """How zoo's divergence message names the value: "NaN", "inf" or "-inf" (NaN when it does not say)."""
     found = re.search(r"became (-?inf|nan)\b", text or "", re.IGNORECASE)
     return {"nan": "NaN"}.get(found.group(1).lower(), found.group(1).lower()) if found else "NaN"
+
+
+def augmented_copies(spec, dataset: str) -> int:
+    """The distorted copies of each training image zoo adds for this spec and dataset (as
+    zoo.training.with_augmented_training does): the spec's training.augment for a small image dataset, none for
+    data that are not images or for MNIST, whose 60,000 images are over zoo.augment.LIMIT."""
+    from zoo.datasets import dataset_info
+
+    copies = getattr(getattr(spec, "training", None), "augment", 0) or 0
+    try:
+        images = len(dataset_info(dataset).feature_shape) == 2
+    except Exception:  # an unknown dataset: zoo refuses it at start
+        return 0
+    return int(copies) if images and dataset != "mnist" else 0
+
+
+def augment_note(copies: int) -> str:
+    """What the Train and Runs views say of a run trained on distorted copies (its train curve under validation)."""
+    return f"Train curves: on {copies} distorted copies of each image; below validation is expected."
+
+
+def augment_why(copies: int) -> str:
+    return (f"The spec adds {copies} distorted copies (rotated, scaled, shifted) of each training image to the "
+            "training set. The train loss and accuracy are measured on all of them during the epoch; they are "
+            "harder to read than the undistorted validation images, so the train curve lies under the validation "
+            "curve without anything being wrong.")
 
 
 def metric_key(keys) -> str:

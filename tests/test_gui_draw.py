@@ -99,6 +99,11 @@ def test_a_stroke_is_predicted(qtbot, view, run):
     first = view._layer_items[0].image
     assert first is not None and first.shape == (16, 32)
     np.testing.assert_allclose(first.reshape(-1), expected.hidden[0][1], atol=1e-5)
+    # each hidden layer's map has its colour scale: 0 to its largest activation, with labelled ticks
+    assert len(view._layer_bars) == 2
+    for bar, item in zip(view._layer_bars, view._layer_items):
+        assert bar.scene() is view.layers_view.scene() and bar.isVisible()
+        assert bar.levels() == pytest.approx((0.0, float(np.nanmax(item.image)) or 1.0))
 
 
 def test_clear_and_undo(qtbot, view, run):
@@ -136,6 +141,8 @@ def test_without_a_digit_model_it_says_what_to_do(qtbot, view, trained_run):
     view.on_tensorflow_ready()
     assert view.run_combo.count() == 0
     assert NO_MODEL in view.sentence.text()
+    shown_texts = [w.text() for w in (view.sentence, view.trust, view.status) if w.text()]
+    assert sum(NO_MODEL in t for t in shown_texts) == 1, shown_texts  # said once, not in the heading and again below
     draw(qtbot, view.pad, SEVEN)
     assert view.prediction is None and NO_MODEL in view.sentence.text()
 

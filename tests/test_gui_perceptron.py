@@ -299,7 +299,8 @@ def test_train_after_step_says_it_continues_the_steps_run(view, qtbot):
     notice = "Train continues the Steps' run: epoch 1, row 3, from the weights they left, w=(0, 1), b=1."
     assert view.step_note.text() == notice and notice in [view.log.item(i).text() for i in range(view.log.count())]
     qtbot.waitUntil(lambda: not view.is_training(), timeout=5000)
-    assert view.step_note.text() == notice and view.step_note.isVisible()  # still there once training has ended
+    assert "Train continues" not in view.step_note.text()  # the run is over: it continues nothing now
+    assert notice in [view.log.item(i).text() for i in range(view.log.count())]  # the log keeps what it did
     assert view.status_label.text().startswith("No line separates")
     # a finished run: Train starts a new one at row 1, from the weights it ended with (not from 0)
     w1, w2, b = view.weights()
@@ -309,3 +310,29 @@ def test_train_after_step_says_it_continues_the_steps_run(view, qtbot):
     qtbot.waitUntil(lambda: not view.is_training(), timeout=5000)
     qtbot.mouseClick(view.step_button, Qt.MouseButton.LeftButton)  # a Step by hand: the note is the Step's again
     assert view.step_note.text().startswith("Step used row 1")
+
+
+def test_zero_weights_say_why_there_is_no_line(view, qtbot):
+    view.load_preset("AND")
+    view.set_weights(0, 0, 0.5)
+    view.plot.grab()
+    assert len(view.line.getData()[0] if view.line.getData()[0] is not None else []) == 0
+    assert view.no_line_note.isVisible()
+    assert view.no_line_note.toPlainText() == "w = (0, 0): no line, the unit outputs the same for every input"
+    (x0, x1), (y0, y1) = view.plot.getPlotItem().getViewBox().viewRange()
+    pos = view.no_line_note.pos()
+    assert x0 <= pos.x() <= x1 and y0 <= pos.y() <= y1  # inside the plot
+    view.set_weights(1, 1, -1.5)
+    view.plot.grab()
+    assert not view.no_line_note.isVisible()
+
+
+def test_the_train_hint_goes_once_training_has_converged(view, qtbot):
+    view.load_preset("AND")
+    view.timer.setInterval(1)
+    qtbot.mouseClick(view.step_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.train_button, Qt.MouseButton.LeftButton)
+    assert view.step_note.text().startswith("Train continues the Steps' run")
+    qtbot.waitUntil(lambda: not view.is_training(), timeout=5000)
+    assert view._trainer.converged_epoch is not None
+    assert "Train continues" not in view.step_note.text()

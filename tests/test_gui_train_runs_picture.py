@@ -448,7 +448,7 @@ def test_runs_view_compares_six_runs_readably_at_640x420(qtbot, shown):
     assert not cut_off(box), cut_off(box)
     assert box.height() <= 3 * label.fontMetrics().lineSpacing() + 8, f"the details take {box.height()} px"
     assert view.details_columns() == 2
-    text = label.text()
+    text = label.text().replace("&nbsp;", " ")
     for name in ("mlp 10:00:00", "mlp 10:04:00", "cnn", "deep-relu", "deep-sigmoid", "exploding"):
         assert f"■ {name}</b>" in text, name
     assert "diverged at step 37: last finite epoch loss 1.9 (epoch 1)" in text
@@ -478,7 +478,7 @@ def test_a_diverged_run_says_where_and_its_accuracy_after_the_nan_is_grey(qtbot,
     assert view.table.item(row, 3).text() == "—"  # no test accuracy, and no empty cell that reads as one
     view.select(run)
     draw(qtbot, view)
-    assert view.details.text().splitlines()[0].count("diverged at step 37: last finite epoch loss 1.9 (epoch 1)") == 1
+    assert view.details.text().replace("&nbsp;", " ").splitlines()[0].count("diverged at step 37: last finite epoch loss 1.9 (epoch 1)") == 1
     plot = view.accuracy_plot
     bring_to_front(plot)
     draw(qtbot, view)
@@ -495,13 +495,13 @@ def test_a_diverged_run_says_where_and_its_accuracy_after_the_nan_is_grey(qtbot,
 
     view.select(never)
     draw(qtbot, view)
-    assert "exploding</b> · digits · diverged at step 5: no finite epoch loss" in view.details.text()
+    assert "exploding</b> · digits · diverged at step 5: no finite epoch loss" in view.details.text().replace("&nbsp;", " ")
     assert view.loss_plot.legend_texts() == []  # no entry for a loss that has no point
     assert view.accuracy_plot.legend_texts() == ["after NaN"]
     assert point_count(view.accuracy_plot) == 2 and marks(view.accuracy_plot) == [("loss = NaN", 1.0)]
     note = view.loss_plot.no_finite_note  # the empty loss plot says why it is empty, inside what is shown
     (x0, x1), (y0, y1) = view.loss_plot.getViewBox().viewRange()
-    assert note.isVisible() and note.toPlainText() == "no finite value to plot"
+    assert note.isVisible() and " ".join(note.toPlainText().split()) == "no finite value to plot"
     assert x0 < note.pos().x() < x1 and y0 < note.pos().y() < y1
     assert not getattr(view.accuracy_plot, "no_finite_note", None) or not view.accuracy_plot.no_finite_note.isVisible()
     view.select(run)  # a run with finite losses afterwards: the note is gone
@@ -541,7 +541,7 @@ def test_train_view_x_axis_reads_epoch_with_whole_ticks_and_no_zero_seconds_left
         view._draw()
         draw(qtbot, view)
         assert axis.label.toPlainText().strip() == "epoch", axis.label.toPlainText()
-        assert "left" in view.progress_text.text()
+        assert "left" not in view.progress_text.text()  # the first steps of a second: no estimate yet
     bring_to_front(view.loss_plot)
     view._on_epoch({"event": "epoch", "epoch": 1, "logs": {"loss": 1.5, "val_loss": 1.6, "accuracy": 0.5,
                                                           "val_accuracy": 0.6}})
@@ -550,6 +550,7 @@ def test_train_view_x_axis_reads_epoch_with_whole_ticks_and_no_zero_seconds_left
     view._dirty = True
     view._draw()
     draw(qtbot, view)
+    assert "3 s left" in view.progress_text.text(), view.progress_text.text()  # 10 s for 3/4 of the run
     (x0, x1), _ = visible_range(view.loss_plot)
     labelled = [v for _, values in axis.tickValues(x0, x1, axis.width())[:1] for v in values]
     assert labelled and all(float(v).is_integer() for v in labelled), labelled
@@ -616,3 +617,227 @@ def test_train_view_says_train_curves_are_on_distorted_copies(qtbot, shown):
     if view.dataset.findText("mnist") >= 0:  # MNIST is too big to be augmented: no note
         view.dataset.setCurrentText("mnist")
         assert not box.isVisible()
+
+
+# -- the walkthrough's findings ------------------------------------------------------------------------
+def texts_in(plot) -> list[str]:
+    """Every text item drawn in the plot's data area (marks' labels and notes), visible ones only."""
+    return [item.toPlainText() for item in plot.getViewBox().allChildren()
+            if isinstance(item, pg.TextItem) and item.isVisible() and item.toPlainText().strip()]
+
+
+def test_runs_view_says_an_augmented_runs_train_curves_are_below_validation(qtbot, shown):
+    from gui.history_plots import augment_note
+
+    history = {"epoch": [1, 2], "loss": [1.0, 0.8], "val_loss": [0.5, 0.4], "accuracy": [0.6, 0.7],
+               "val_accuracy": [0.9, 0.95]}
+    digits = write_run(zoo.runs.runs_dir() / "augmented", history)
+    (digits / "spec.toml").write_text(zoo.load_spec("mlp").to_toml())  # training.augment = 20
+    mnist = write_run(zoo.runs.runs_dir() / "on-mnist", history)
+    (mnist / "spec.toml").write_text(zoo.load_spec("mlp").with_overrides(dataset="mnist").to_toml())
+    status = json.loads((mnist / "status.json").read_text())
+    (mnist / "status.json").write_text(json.dumps({**status, "dataset": "mnist"}))
+    plain = write_run(zoo.runs.runs_dir() / "plain", history)
+    (plain / "spec.toml").write_text(zoo.load_spec("deep-relu").to_toml())
+    view = shown(RunsView(), 1000, 650)
+    note = augment_note(20)
+    view.select(digits)
+    draw(qtbot, view)
+    assert note in view.details.text().replace("&nbsp;", " ")
+    for run in (mnist, plain):
+        view.select(run)
+        draw(qtbot, view)
+        assert "distorted" not in view.details.text().replace("&nbsp;", " "), run.name
+    train = shown(TrainView(), 1000, 650)
+    train.select_model("mlp")
+    assert train.augment_note.text() == note  # the one sentence, said alike in both views
+
+
+def test_a_run_stopped_before_its_first_epoch_says_why_it_cannot_resume(qtbot, shown):
+    full = write_run(zoo.runs.runs_dir() / "full", {"epoch": [1, 2, 3, 4], "loss": [1.0, 0.8, 0.7, 0.6],
+                                                    "val_loss": [1.1, 0.9, 0.8, 0.7], "accuracy": [0.5, 0.6, 0.7, 0.8],
+                                                    "val_accuracy": [0.5, 0.6, 0.7, 0.8]})
+    early = write_run(zoo.runs.runs_dir() / "early", {"epoch": []}, state="stopped")
+    status = json.loads((early / "status.json").read_text())
+    (early / "status.json").write_text(json.dumps({**status, "epochs": 10, "epochs_completed": 0, "step": 1}))
+    view = shown(RunsView(), 1000, 650)
+    view.select(full)
+    draw(qtbot, view)
+    view.select(early)
+    draw(qtbot, view)
+    why = "no epoch finished: nothing to resume from; train it again"
+    assert not view.resume_button.isEnabled()
+    assert why in view.resume_button.toolTip() and why in view.details.text().replace("&nbsp;", " ")
+    for plot in (view.loss_plot, view.accuracy_plot):
+        (x0, x1), _ = visible_range(plot)
+        assert x0 <= 1 and 10 <= x1 < 11, (x0, x1)  # its planned epochs, not the last run's 1-4
+
+
+def stopped_at_step_one(qtbot, shown, monkeypatch, elapsed=2.5):
+    view = shown(TrainView(), 1000, 650)
+    view.select_model("deep-relu")
+    view.epochs.setValue(10)
+    monkeypatch.setattr(view.process, "start", lambda options: None)
+    assert view.start()
+    view._on_batch({"event": "batch", "epoch": 1, "batch": 1, "steps": 100, "loss": 2.3, "accuracy": 0.1,
+                    "elapsed": elapsed})
+    view._draw()
+    return view
+
+
+def test_train_view_right_after_step_one_has_a_sane_picture(qtbot, shown, monkeypatch):
+    view = stopped_at_step_one(qtbot, shown, monkeypatch)
+    draw(qtbot, view)
+    assert "left" not in view.progress_text.text(), view.progress_text.text()  # one step: no estimate
+    assert view.progress_text.text().startswith("epoch 1/10 · step 1/100")
+    (_, _), (y0, y1) = visible_range(view.accuracy_plot)
+    assert y0 >= -0.05 and y1 <= 1.05 and y0 <= 0.1 <= y1, (y0, y1)  # an accuracy: within 0..1
+    (_, _), (l0, l1) = visible_range(view.loss_plot)
+    assert 1.5 < l0 < 2.3 < l1 < 3.2, (l0, l1)  # a loss: around its value
+    # the in-progress point says which epoch it belongs to, as the header does
+    assert "epoch 1 so far" in view.loss_plot.legend_texts()
+    (x0, x1), _ = visible_range(view.loss_plot)
+    assert x0 <= 0 and x1 >= 10, (x0, x1)  # the run's 10 epochs from its start
+    # a later estimate is sane (a minute's run reads about a minute), and none once Stop is pressed
+    view._on_batch({"event": "batch", "epoch": 1, "batch": 50, "steps": 100, "loss": 2.0, "accuracy": 0.3,
+                    "elapsed": 3.0})
+    assert "0:57 left" in view.progress_text.text() or "57 s left" in view.progress_text.text(), view.progress_text.text()
+    view.stop_button.setEnabled(True)
+    monkeypatch.setattr(type(view.process), "running", property(lambda self: True))
+    monkeypatch.setattr(view.process, "stop", lambda: None)
+    view.stop()
+    assert "left" not in view.progress_text.text()
+    view._on_batch({"event": "batch", "epoch": 1, "batch": 51, "steps": 100, "loss": 2.0, "accuracy": 0.3,
+                    "elapsed": 3.1})
+    assert "left" not in view.progress_text.text(), view.progress_text.text()
+
+
+def test_the_in_progress_curve_never_spans_an_epoch_boundary(qtbot, shown, monkeypatch):
+    view = stopped_at_step_one(qtbot, shown, monkeypatch)
+    for batch in range(2, 101):
+        view._on_batch({"event": "batch", "epoch": 1, "batch": batch, "steps": 100, "loss": 2.0, "accuracy": 0.3,
+                        "elapsed": 5.0})
+    view._on_epoch({"event": "epoch", "epoch": 1, "logs": {"loss": 1.9, "val_loss": 1.8, "accuracy": 0.35,
+                                                          "val_accuracy": 0.4}})
+    for batch in (1, 2, 3):
+        view._on_batch({"event": "batch", "epoch": 2, "batch": batch, "steps": 100, "loss": 0.5, "accuracy": 0.8,
+                        "elapsed": 6.0})
+    view._draw()
+    xs, _ = drawn_points(named(view.loss_plot, "epoch 2 so far"))
+    assert len(xs) == 3 and all(1 < x < 2 for x in xs), list(xs)
+
+
+def test_a_diverged_train_view_marks_the_nan_at_its_epoch_and_keeps_the_accuracy_range_whole(qtbot, shown, monkeypatch):
+    view = shown(TrainView(), 1000, 650)
+    view.select_model("deep-relu")
+    view.epochs.setValue(2)
+    monkeypatch.setattr(view.process, "start", lambda options: None)
+    assert view.start()
+    view._on_batch({"event": "batch", "epoch": 1, "batch": 1, "steps": 1875, "loss": 15.77, "accuracy": 0.1,
+                    "elapsed": 0.5})
+    view._on_batch({"event": "batch", "epoch": 1, "batch": 2, "steps": 1875, "loss": None, "accuracy": 0.09,
+                    "non_finite": {"loss": "nan"}, "elapsed": 0.6})
+    view._on_epoch({"event": "epoch", "epoch": 1, "logs": {"loss": None, "val_loss": None, "accuracy": 0.094,
+                                                          "val_accuracy": 0.099}, "non_finite": {"loss": "nan"}})
+    view._draw()
+    draw(qtbot, view)
+    [(text, x)] = marks(view.loss_plot)
+    assert text == "loss = NaN" and x == 1.0  # the epoch it happened in, as the Runs view marks it
+    (x0, x1), (y0, y1) = visible_range(view.loss_plot)
+    px, py = drawn_points(named(view.loss_plot, "epoch 1 so far"))
+    assert list(py) == [15.77]
+    # the finite point is not under the line: at least 10 pixels apart on screen
+    box = view.loss_plot.getViewBox()
+    point = box.mapViewToScene(QPointF(px[0], py[0])).x()
+    line = box.mapViewToScene(QPointF(1.0, py[0])).x()
+    assert abs(point - line) >= 10, (point, line)
+    (_, _), (a0, a1) = visible_range(view.accuracy_plot)
+    assert a0 <= 0.0 and a1 >= 1.0, (a0, a1)  # the grey after-NaN values do not zoom in on 0.094..0.099
+
+
+def test_runs_view_diverged_without_a_finite_value_keeps_its_note_off_the_nan_line(qtbot, shown):
+    run = write_run(zoo.runs.runs_dir() / "exploding", {"epoch": [1], "loss": [None], "val_loss": [None],
+                                                        "accuracy": [0.094], "val_accuracy": [0.099]},
+                    state="diverged", model="exploding", message="Training diverged at step 2 (epoch 1): the loss became nan")
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**status, "epochs": 2}))
+    view = shown(RunsView(), *SMALL_TAB)
+    view.select(run)
+    bring_to_front(view.loss_plot)
+    draw(qtbot, view)
+    plot = view.loss_plot
+    note = plot.no_finite_note
+    assert note.isVisible() and "no finite value to plot" in [" ".join(t.split()) for t in texts_in(plot)]
+    [line] = [item for item in plot.getPlotItem().items if hasattr(item, "marker_text")]
+    assert line.value() == 1.0
+    x = plot.getViewBox().mapViewToScene(QPointF(1.0, 0)).x()
+    rect = note.sceneBoundingRect()
+    assert not (rect.left() <= x <= rect.right()), (rect.getRect(), x)  # not struck through by the line
+    assert plot.getViewBox().sceneBoundingRect().contains(rect), "the note is cut off"
+    bring_to_front(view.accuracy_plot)
+    draw(qtbot, view)
+    (_, _), (a0, a1) = visible_range(view.accuracy_plot)
+    assert a0 <= 0.0 and a1 >= 1.0, (a0, a1)
+
+
+def test_compared_runs_mark_their_nan_in_their_own_colour_and_name(qtbot, shown):
+    runs = six_runs()
+    view = shown(RunsView(), 1000, 650)
+    view.select(*runs)
+    draw(qtbot, view)
+    [line] = [item for item in view.loss_plot.getPlotItem().items if hasattr(item, "marker_text")]
+    colour = [c for c in curves(view.loss_plot) if c.name() == "exploding train"][0].opts["pen"].color().name()
+    assert line.pen.color().name() == colour
+    assert line.marker_text.startswith("exploding")
+    # each run's state is whole on its line: never "no finite epoch / loss"
+    assert "last&nbsp;finite&nbsp;epoch&nbsp;loss" in view.details.text()
+
+
+def test_confusion_matrix_shows_counts(qtbot, shown):
+    run = write_run(zoo.runs.runs_dir() / "counts", {"epoch": [1], "loss": [1.0], "val_loss": [1.0],
+                                                     "accuracy": [0.5], "val_accuracy": [0.5]})
+    view = shown(RunsView(), 1000, 650)
+    view.select(run)
+    bring_to_front(view.confusion_plot)
+    draw(qtbot, view)
+    matrix = json.loads((run / "confusion.json").read_text())["matrix"]
+    assert view.colour_bar is not None and view.colour_bar.isVisible()
+    ticks = [text for text in (t for level in view.colour_bar.axis._tickLevels for _, t in level)]
+    assert "0" in ticks and str(max(max(r) for r in matrix)) in ticks  # counts, not log values
+    assert view.counts_shown()
+    shown_counts = sorted(int(item.toPlainText()) for item in view.count_items)
+    assert shown_counts == sorted(v for row in matrix for v in row)
+    view.resize(*SMALL_TAB)
+    bring_to_front(view.confusion_plot)
+    draw(qtbot, view)
+    readable(view.confusion_plot)
+    if view.counts_shown():  # when they fit: readable, not under 6.5 pt
+        assert view.count_items[0].textItem.font().pointSizeF() >= 6.5
+
+
+def test_runs_list_refreshes_while_shown_and_says_when_there_is_none(qtbot, shown):
+    view = shown(RunsView(), 1000, 650)
+    assert view.table.rowCount() == 0 and view.details.text().replace("&nbsp;", " ") == "No runs yet: train one in the Train tab"
+    first = write_run(zoo.runs.runs_dir() / "first", {"epoch": [1], "loss": [1.0], "val_loss": [1.0],
+                                                      "accuracy": [0.5], "val_accuracy": [0.5]})
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=5000)  # no tab switch, no Refresh click
+    view.select(first)
+    write_run(zoo.runs.runs_dir() / "second", {"epoch": [1], "loss": [1.0], "val_loss": [1.0],
+                                              "accuracy": [0.5], "val_accuracy": [0.5]})
+    qtbot.waitUntil(lambda: view.table.rowCount() == 2, timeout=5000)
+    assert [r.path for r in view.selected()] == [first]  # the selection is kept
+
+
+def test_empty_train_plots_before_the_first_run_say_what_they_are_for(qtbot, shown):
+    view = shown(TrainView(), 1000, 650)
+    view.epochs.setValue(6)
+    draw(qtbot, view)
+    for plot in (view.loss_plot, view.accuracy_plot):
+        bring_to_front(plot)
+        draw(qtbot, view)
+        assert "Start a training to see its curves" in texts_in(plot)
+        (x0, x1), _ = visible_range(plot)
+        assert x0 <= 1 and 6 <= x1 < 7, (x0, x1)
+        axis = plot.getPlotItem().getAxis("bottom")
+        values = [v for _, vs in axis.tickValues(x0, x1, plot.width()) for v in vs]
+        assert values and min(values) >= 1 and max(values) <= 6, values

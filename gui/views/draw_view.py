@@ -39,8 +39,9 @@ NO_INK = "draw a digit"
 NO_MODEL = "Train mlp or cnn on digits or mnist first (Train tab)"
 WAITING = "Loading TensorFlow…"
 DIGITS_NOTE = ("This model learnt from the offline digits: 1,797 small 8x8 scans by 13 writers, not MNIST's 70,000 "
-               "digits by about 500. It reads drawings less well{figures}. Download MNIST in the Train tab and train "
-               "on it to do better.")
+               "digits by about 500. It reads drawings less well{figures}. {better}")
+BETTER_WITH_MNIST = "Train mlp or cnn on MNIST (Train tab, dataset mnist) for a model that reads drawings far better."
+BETTER_WITHOUT_MNIST = "Download MNIST in the Train tab and train mlp or cnn on it for a model that reads drawings far better."
 # bench/pad_accuracy.py: 1,000 MNIST test digits drawn pad-style, read by the built-in recipe trained on each dataset
 PAD_ACCURACY = {"mlp": {"digits": "79%", "mnist": "98.5%"}, "cnn": {"digits": "88%", "mnist": "99%"}}
 MODEL_TIP = ("A finished run of a digit model (784 inputs or 28x28, 10 outputs). Unless you pick one, the Draw tab "
@@ -49,12 +50,17 @@ SOFTMAX_NOTE = ("The bars are a softmax: they add up to 100% even for a drawing 
                 "overconfident on drawings unlike its training data.")
 
 
-def digits_note(model: str) -> str:
-    """Why a model trained on the offline digits reads drawings less well, with its measured figures when known."""
+def digits_note(model: str, mnist_here: bool | None = None) -> str:
+    """Why a model trained on the offline digits reads drawings less well, with its measured figures when known,
+    and what to do: train on MNIST when it is on this computer, else download it first (the Train tab offers it)."""
+    if mnist_here is None:
+        from zoo.datasets import mnist_is_local
+
+        mnist_here = mnist_is_local()
     figures = PAD_ACCURACY.get(model)
     return DIGITS_NOTE.format(figures=f" (the built-in {model} recipe trained on them reads about {figures['digits']} "
                                       f"of drawn digits right, against {figures['mnist']} trained on MNIST)"
-                              if figures else "")
+                              if figures else "", better=BETTER_WITH_MNIST if mnist_here else BETTER_WITHOUT_MNIST)
 
 
 class DrawPad(QWidget):
@@ -363,6 +369,7 @@ class DrawView(QWidget):
         self.layers_view.setToolTip("Each hidden layer's activations for this drawing (brighter: larger)")
         self._layer_items: list[pg.ImageItem] = []
         self._layer_names: list[str] = []
+        self._layer_bars: list[pg.ColorBarItem] = []  # each hidden layer's colour scale
 
         top_right = QHBoxLayout()
         top_right.addLayout(seen_box)
@@ -447,7 +454,7 @@ class DrawView(QWidget):
         self.run_combo.blockSignals(False)
         if self.run_combo.count() == 0:
             self._set_predictor(None, None)
-            self.status.setText(NO_MODEL)
+            self.status.setText("")  # the heading says it: not twice
             self.update_prediction()
             return
         if chosen is not None and self.run_combo.findData(str(chosen)) >= 0:
@@ -523,6 +530,7 @@ class DrawView(QWidget):
         if names != self._layer_names:
             self.layers_view.clear()
             self._layer_items = []
+            self._layer_bars = []
             for row, name in enumerate(names):
                 self.layers_view.addLabel(name, row=row, col=0, angle=0)
                 box = self.layers_view.addViewBox(row=row, col=1, lockAspect=True, enableMouse=False)
@@ -530,6 +538,12 @@ class DrawView(QWidget):
                 item = pg.ImageItem(colorMap=pg.colormap.get("viridis"))
                 box.addItem(item)
                 self._layer_items.append(item)
+                bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"), interactive=False,
+                                      width=8, pen=None)  # each layer's own scale: 0 to its largest activation
+                bar.axis.setWidth(34)
+                bar.setImageItem(item)
+                self.layers_view.addItem(bar, row=row, col=2)
+                self._layer_bars.append(bar)
             self._layer_names = list(names)
         self._attach_novelty_check()
 
@@ -613,7 +627,11 @@ class DrawView(QWidget):
             brushes = [self._top_brush if d == prediction.label else self._plain_brush for d in range(10)]
         self.bars.setOpts(height=np.asarray(prediction.probabilities, np.float64), brushes=brushes)
         self.seen.setPixmap(_image_pixmap(prediction.image, self._seen_scale()))
-        for item, (name, values), shape in zip(self._layer_items, prediction.hidden, prediction.hidden_shapes):
+        for row, (item, (name, values), shape) in enumerate(zip(self._layer_items, prediction.hidden,
+                                                                 prediction.hidden_shapes)):
             picture = activation_image(values, shape)
             top = float(np.nanmax(picture)) if np.isfinite(picture).any() else 0.0
-            item.setImage(picture, levels=(0.0, top if top > 0 else 1.0), autoLevels=False)
+            levels = (0.0, top if top > 0 else 1.0)
+            item.setImage(picture, levels=levels, autoLevels=False)
+            if row < len(self._layer_bars):
+                self._layer_bars[row].setLevels(levels)  # the scale, and the image's levels with it

@@ -209,6 +209,9 @@ class PerceptronView(QWidget):
         item.addItem(self.region)
         self.line = pg.PlotDataItem(pen=pg.mkPen("#222", width=2))
         item.addItem(self.line)
+        self.no_line_note = pg.TextItem("", color="#222", anchor=(0.5, 0), fill=pg.mkBrush(255, 255, 255, 220))
+        self.no_line_note.setZValue(20)
+        item.addItem(self.no_line_note, ignoreBounds=True)
         self.current = pg.ScatterPlotItem(size=34, pen=pg.mkPen("#222", width=2, style=Qt.PenStyle.DotLine),
                                           brush=None, symbol="o")
         item.addItem(self.current)
@@ -331,6 +334,8 @@ class PerceptronView(QWidget):
             self.log.takeItem(0)
         self.log.scrollToBottom()
         if trainer.finished:
+            self._train_notice = ""  # the run is over: what Train would continue is no longer so
+            self.step_note.setText(self._step_note())
             if trainer.converged_epoch is None and self._separable is None:
                 self._separable = separable(self._table.x, self._table.target)
             message = outcome_message(trainer.converged_epoch, trainer.epochs_done,
@@ -596,8 +601,20 @@ class PerceptronView(QWidget):
             self.line.setData([], [])
         else:
             self.line.setData(segment[:, 0], segment[:, 1])
+        self.no_line_note.setText(self.no_line_text(segment))
+        self.no_line_note.setVisible(bool(self.no_line_note.toPlainText()))
+        (x0, x1), (y0, y1) = self.plot.getPlotItem().getViewBox().viewRange()
+        self.no_line_note.setPos((x0 + x1) / 2, y1 - 0.03 * (y1 - y0))
         region = fires_region(self._w, self._b, box)
         self.region.setPolygon(QPolygonF([QPointF(float(px), float(py)) for px, py in region]))
+
+    def no_line_text(self, segment) -> str:
+        """Why no decision line is drawn ("" when one is)."""
+        if segment is not None:
+            return ""
+        if (self._w == 0).all():
+            return "w = (0, 0): no line, the unit outputs the same for every input"
+        return "the line w·x + b = 0 lies outside the plot"
 
     def _row_text(self, r: int) -> str:
         x, t = self._table.x[r], int(self._table.target[r])

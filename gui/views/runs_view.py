@@ -14,16 +14,17 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QMessageBox, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from zoo.errors import ZooError
-from zoo.runs import RunInfo, list_runs, read_json, read_status
+from zoo.runs import RunInfo, list_runs, read_json, read_status, runs_dir
 
-from ..history_plots import (METRIC_TITLES, PlotPanel, add_key, add_stale_key, first_non_finite, frame, free_position, history_plot,
-                             mark_non_finite, metric_key, non_finite_word, plot_series)
+from ..history_plots import (METRIC_TITLES, NON_FINITE_COLOUR, PlotPanel, add_key, add_stale_key, augment_note, augment_why,
+                             augmented_copies, first_non_finite, frame, free_position, history_plot, mark_non_finite,
+                             metric_key, non_finite_word, plot_series)
 from ..plotting import PALETTE, BoxLabel, TextBox
 
 COLUMNS = ("State", "Model", "Dataset", "Test accuracy", "Epochs", "Started", "Folder")
@@ -32,6 +33,10 @@ STATE_COLOURS = {"completed": "#1b7f3b", "stopped": "#8a6d00", "diverged": "#b00
 DETAILS_LINES = (3, 6)  # the details box in a short view (under SHORT_VIEW pixels), otherwise; longer text scrolls
 SHORT_VIEW = 520
 SUMMARY_WIDTH = 300  # a compared run's summary: as many side by side as this many pixels each allow
+POLL_MS = 2000  # while the view shows, the runs folder is looked at this often (names and status times: cheap)
+NO_RUNS = "No runs yet: train one in the Train tab"
+NOTHING_TO_RESUME = "no epoch finished: nothing to resume from; train it again"
+RESUME_TIP = "Continue an interrupted or stopped run from its last epoch checkpoint"
 
 
 class RunsView(QWidget):
@@ -61,7 +66,7 @@ class RunsView(QWidget):
         self.export_button = QPushButton("Export…")
         self.export_button.clicked.connect(lambda: self.selected() and self.export_requested.emit(str(self.selected()[0].path)))
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue an interrupted or stopped run from its last epoch checkpoint")
+        self.resume_button.setToolTip(RESUME_TIP)
         self.resume_button.clicked.connect(lambda: self.selected() and self.resume_requested.emit(str(self.selected()[0].path)))
         self.delete_button = QPushButton("Delete…")
         self.delete_button.clicked.connect(self.delete_selected)
@@ -77,12 +82,14 @@ class RunsView(QWidget):
         self.loss_plot = history_plot("Loss")
         self.accuracy_plot = history_plot("Accuracy")
         self.accuracy_plot.setXLink(self.loss_plot)
-        self.confusion_plot = pg.PlotWidget(title="Confusion matrix, test set (log colour)")
+        self.confusion_plot = pg.PlotWidget(title="Confusion matrix, test set (counts)")
         self.confusion_plot.invertY(True)
         self.confusion_plot.setAspectLocked(True)
         self.confusion_image = pg.ImageItem()
         self.confusion_image.setColorMap(pg.colormap.get("viridis"))
         self.confusion_plot.addItem(self.confusion_image)
+        self.colour_bar = None  # made with the first matrix
+        self.count_items: list = []
         self._confusion_labels: list = []
         self.confusion: np.ndarray | None = None
         self.plots = PlotPanel([("Loss", self.loss_plot), ("Accuracy", self.accuracy_plot),
@@ -108,7 +115,24 @@ class RunsView(QWidget):
         splitter.splitterMoved.connect(lambda *_: setattr(self, "_split_by_user", True))
         QVBoxLayout(self).addWidget(splitter)
         self.runs: list[RunInfo] = []
+        self._seen = None  # what the runs folder looked like at the last refresh (`folder_signature`)
+        self.poll = QTimer(self, interval=POLL_MS)
+        self.poll.timeout.connect(self.refresh_if_changed)
         self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh_if_changed()
+        self.poll.start()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.poll.stop()
+
+    def refresh_if_changed(self) -> None:
+        """Refresh when a run appeared, went or changed state since the last look (a run trained meanwhile)."""
+        if folder_signature() != self._seen:
+            self.refresh()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -130,9 +154,57 @@ class RunsView(QWidget):
         if self.confusion is not None and self.confusion_plot.isVisible():
             n = len(self.confusion)
             self.confusion_plot.getViewBox().setRange(QRectF(-0.5, -0.5, n, n), padding=0.02)
+            self._fit_counts()
+
+    def _show_colour_bar(self, matrix: np.ndarray) -> None:
+        """A colour bar beside the matrix whose ticks are counts (the colour is the log of the count)."""
+        if self.colour_bar is None:
+            self.colour_bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False, width=10,
+                                              label="count")
+            self.colour_bar.setImageItem(self.confusion_image, insert_in=self.confusion_plot.getPlotItem())
+        top = int(matrix.max()) if matrix.size else 1
+        self.colour_bar.setLevels((0.0, float(np.log1p(max(top, 1)))))
+        counts = [0] + [c for c in (1, 3, 10, 30, 100, 300, 1000, 3000, 10000) if c < top * 0.8] + [top]
+        self.colour_bar.axis.setTicks([[(float(np.log1p(c)), str(c)) for c in counts]])
+        self.colour_bar.show()
+
+    def _add_counts(self, matrix: np.ndarray) -> None:
+        """Each cell's count in it (shown when the cells are wide enough to hold the numbers: `_fit_counts`)."""
+        for item in self.count_items:
+            self.confusion_plot.removeItem(item)
+        self.count_items = []
+        top = matrix.max() if matrix.size else 0
+        for (row, column), value in np.ndenumerate(matrix):
+            light = np.log1p(value) < 0.6 * np.log1p(top)  # viridis: dark at the bottom, light at the top
+            item = pg.TextItem(f"{int(value)}", color="w" if light else "k", anchor=(0.5, 0.5))
+            item.setPos(column, row)
+            self.confusion_plot.addItem(item, ignoreBounds=True)
+            self.count_items.append(item)
+        self._fit_counts()
+
+    def _fit_counts(self) -> None:
+        """The counts show when a cell is wide and tall enough for the longest of them, at a font of 7-9 pt."""
+        if not self.count_items or self.confusion is None:
+            return
+        box = self.confusion_plot.getViewBox()
+        cell = min(box.width(), box.height()) / max(len(self.confusion), 1) if box.width() else 0
+        digits = len(str(int(self.confusion.max()))) if self.confusion.size else 1
+        size = min(9.0, cell / (0.75 * digits + 0.6))
+        show = size >= 6.5
+        font = self.count_items[0].textItem.font()
+        font.setPointSizeF(max(size, 6.5))
+        for item in self.count_items:
+            item.setFont(font)
+            item.setVisible(show)
+
+    def counts_shown(self) -> bool:
+        """Whether the confusion matrix shows its counts in its cells (for tests)."""
+        return bool(self.count_items) and all(item.isVisible() for item in self.count_items)
 
     def refresh(self) -> None:
+        """List the runs again, keeping the selection."""
         selected = {str(r.path) for r in self.selected()}
+        self._seen = folder_signature()
         self.runs = list_runs()
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.runs))
@@ -174,12 +246,18 @@ class RunsView(QWidget):
         self.accuracy_plot.clear()
         self.confusion_image.clear()
         self.confusion = None
+        for item in self.count_items:
+            self.confusion_plot.removeItem(item)
+        self.count_items = []
+        if self.colour_bar is not None:
+            self.colour_bar.hide()
         self._show_confusion_axes(False)
         self.gradients_button.setEnabled(bool(runs))
         self.export_button.setEnabled(len(runs) == 1 and runs[0].finished_ok)
         self.delete_button.setEnabled(bool(runs))
-        self.resume_button.setEnabled(len(runs) == 1 and runs[0].state in ("interrupted", "stopped")
-                                      and (runs[0].path / "checkpoint" / "checkpoint.json").is_file())
+        resumable, why = resume_state(runs)
+        self.resume_button.setEnabled(resumable)
+        self.resume_button.setToolTip(RESUME_TIP if resumable or not why else f"Resume: {why}")
         self._summaries = []
         if not runs:
             self._show_details()
@@ -195,7 +273,7 @@ class RunsView(QWidget):
             if history is not None:
                 metrics.append(self._plot_history(run, history, colour, labels[i] if several else None, marks))
         self._show_details()
-        self._mark(marks)
+        self._mark(marks, several)
         for plot in (self.loss_plot, self.accuracy_plot):
             if several:  # the colours are the runs' (named in the details): the legend names the styles drawn
                 drawn = [c for c in plot.listDataItems()
@@ -205,31 +283,37 @@ class RunsView(QWidget):
                         add_key(plot, style, validation=validation)
             add_stale_key(plot)
             plot.fit_legend()
-        frame((self.loss_plot, self.accuracy_plot))
         metric = next((m for m in metrics if m), "accuracy")
+        self.accuracy_plot.unit_interval = metric == "accuracy"
+        planned = max([r.epochs or r.epochs_completed or 1 for r in runs] + [1])
+        frame((self.loss_plot, self.accuracy_plot), empty_x=(1, planned))
         title = METRIC_TITLES.get(metric, metric)
         self.accuracy_plot.setLabel("left", title)
         self.plots.set_title(self.accuracy_plot, title)
         if len(runs) == 1:
             self._show_confusion(runs[0])
 
-    def _mark(self, marks: dict) -> None:
-        """A red line where each run's loss stopped being a number: one per place, naming the run when several are
-        compared ("2 runs" when they stopped at the same epoch), its label where it covers the fewest points."""
+    def _mark(self, marks: dict, several: bool = False) -> None:
+        """A dashed line where each run's loss stopped being a number, its label where it covers the fewest points:
+        red for one run; in the run's own colour, named, when several are compared (a red line would read as the
+        run drawn red), one line per run ("exploding: NaN")."""
         if not marks:
             return
-        first = min(x for x, _ in marks)
+        first = min(key[0] for key in marks)
         for plot in (self.loss_plot, self.accuracy_plot):
             position = free_position(plot, first)
-            for i, ((x, what), labels) in enumerate(sorted(marks.items())):
-                named = [label for label in labels if label]
-                who = "" if not named else f"{named[0]}: " if len(named) == 1 else f"{len(named)} runs: "
-                mark_non_finite(plot, x, who + what, position=position, row=i % 4)
+            for i, ((x, what, label, colour), _) in enumerate(sorted(marks.items())):
+                if several:
+                    text = f"{label}: {what.rsplit(' = ', 1)[-1]}"
+                    mark_non_finite(plot, x, text, position=position, row=i % 4, colour=colour)
+                else:
+                    mark_non_finite(plot, x, what, position=position, row=i % 4, colour=NON_FINITE_COLOUR)
 
     def _show_details(self) -> None:
         """The selected runs' summaries: one run with its message; several side by side, as many as the width allows."""
         if not self._summaries:
-            self.details.setText("Select a run to see its curves; select several to compare them.")
+            self.details.setText(NO_RUNS if not self.runs else
+                                 "Select a run to see its curves; select several to compare them.")
             return
         if len(self._summaries) == 1:
             first, more = self._summaries[0]
@@ -276,7 +360,7 @@ class RunsView(QWidget):
                                 empty_in_legend=False)
         if x is not None:
             which = "loss" if first_non_finite(epochs, loss) == x else "validation loss"
-            marks.setdefault((x, f"{which} = {word}"), []).append(label)
+            marks[(x, f"{which} = {word}", label or "", colour)] = run
         return metric
 
     def _show_confusion(self, run: RunInfo) -> None:
@@ -287,8 +371,11 @@ class RunsView(QWidget):
         except (ZooError, KeyError, TypeError, ValueError):
             return
         self.confusion = matrix
-        self.confusion_image.setImage(np.log1p(matrix))  # log: the off-diagonal mistakes stay visible
+        top = float(np.log1p(matrix.max())) if matrix.size else 1.0
+        self.confusion_image.setImage(np.log1p(matrix), levels=(0.0, top or 1.0))  # log: the mistakes stay visible
         self.confusion_image.setRect(-0.5, -0.5, len(labels), len(labels))
+        self._show_colour_bar(matrix)
+        self._add_counts(matrix)
         ticks = [[(i, str(label)) for i, label in enumerate(labels)]]
         self.confusion_plot.getAxis("bottom").setTicks(ticks)
         self.confusion_plot.getAxis("left").setTicks(ticks)
@@ -303,7 +390,7 @@ class RunsView(QWidget):
             self.confusion_plot.showAxis(axis, shown)
         runs = self.selected()
         why = "one run at a time" if len(runs) > 1 else "none (not tested)" if runs else "select a run"
-        self.confusion_plot.setTitle("Confusion matrix, test set (log colour)" if shown else f"Confusion matrix: {why}")
+        self.confusion_plot.setTitle("Confusion matrix, test set (counts)" if shown else f"Confusion matrix: {why}")
 
     def delete_selected(self) -> None:
         runs = self.selected()
@@ -355,9 +442,17 @@ def summary(run: RunInfo, history: dict | None, label: str, colour: str, several
     state = state_text(run, history)
     if several:  # side by side: short
         state = state.replace("completed · test accuracy ", "test ")
-    data = f" · {html.escape(run.dataset)}" if dataset else ""
-    first = f"<b style='color:{colour}'>■ {html.escape(label)}</b>{data} · {html.escape(state)}"
+    data = f" · {_phrase(run.dataset)}" if dataset else ""
+    parts = state.split(": ", 1)  # "diverged at step 5: no finite epoch loss": each phrase whole on its line
+    state_html = ": ".join(_phrase(part) for part in parts)
+    first = f"<b style='color:{colour}'>■&nbsp;{_phrase(label)}</b>{data} · {state_html}"
     more = []
+    copies = run_augmented_copies(run)
+    if copies and not several:
+        more.append(f"<span style='color:#555' title='{html.escape(augment_why(copies))}'>"
+                    f"{html.escape(augment_note(copies))}</span>")
+    if not several and run.state in ("interrupted", "stopped") and not has_checkpoint(run):
+        more.append(f"<span style='color:#8a6d00'>Resume: {NOTHING_TO_RESUME}</span>")
     if run.problem:
         more.append(f"<span style='color:#b00020'>{html.escape(run.problem)}</span>")
     if run.message and not several:
@@ -365,6 +460,54 @@ def summary(run: RunInfo, history: dict | None, label: str, colour: str, several
     if several and run.problem:
         first += " <span style='color:#b00020'>(broken)</span>"
     return first, "<br>".join(more)
+
+
+def _phrase(text: str) -> str:
+    """Escaped text that a line never breaks inside ("no finite epoch / loss" read as two things)."""
+    return html.escape(text).replace(" ", "&nbsp;")
+
+
+def has_checkpoint(run: RunInfo) -> bool:
+    return (run.path / "checkpoint" / "checkpoint.json").is_file()
+
+
+def resume_state(runs: list[RunInfo]) -> tuple[bool, str]:
+    """(whether Resume applies to the selection, why not in words: "" when it plainly does not apply)."""
+    if len(runs) != 1:
+        return False, "select one stopped or interrupted run" if runs else ""
+    run = runs[0]
+    if run.state not in ("interrupted", "stopped"):
+        return False, f"only a stopped or interrupted run can be resumed; this one is {run.state}"
+    if not has_checkpoint(run):
+        return False, NOTHING_TO_RESUME
+    return True, ""
+
+
+def run_augmented_copies(run: RunInfo) -> int:
+    """The distorted copies per training image the run was trained with (its spec.toml's training.augment)."""
+    try:
+        from zoo.spec import read_spec_file
+
+        spec = read_spec_file(run.path / "spec.toml")
+    except Exception:  # no spec (an old or broken run): nothing to say
+        return 0
+    return augmented_copies(spec, run.dataset)
+
+
+def folder_signature() -> tuple:
+    """The runs folder's run names with their status.json times: changes when a run starts, ends or goes."""
+    try:
+        folder = runs_dir()
+        entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError:
+        return ()
+    signature = []
+    for entry in entries:
+        try:
+            signature.append((entry.name, (entry / "status.json").stat().st_mtime_ns))
+        except OSError:
+            signature.append((entry.name, None))
+    return tuple(signature)
 
 
 def _ask(parent, text: str) -> bool:

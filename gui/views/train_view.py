@@ -31,13 +31,17 @@ from ..plotting import PALETTE, BoxLabel, TextBox
 from ..training_process import TrainingOptions, TrainingProcess
 from ..history_plots import (METRIC_TITLES, STALE_COLOUR, PlotPanel, add_key, frame, free_position, history_plot,
                              mark_non_finite, markers, metric_key, plot_series, set_series, stale_name,
-                             stale_style)
+                             stale_style, augmented_copies, augment_note, augment_why)  # noqa: F401 (augmented_copies: tests)
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "perceptron")  # offered when the model's spec accepts them
 REDRAW_MS = 100  # curves redraw at most ten times a second, however fast the events come
 CURRENT_COLOUR = "#7f7f7f"
 EVENT_KEYS = {"event", "epoch", "batch", "steps", "step", "elapsed", "non_finite"}
 LEFT_WIDTH = 330
+EMPTY_HINT = "Start a training to see its curves"
+SPAN_EPOCHS = 50  # a run of up to this many epochs shows them all from its start (its x axis does not grow)
+ESTIMATE_AFTER_S = 3.0  # no time-left estimate before this many seconds and steps: the first steps are slow
+ESTIMATE_AFTER_STEPS = 5
 
 
 class TrainView(QWidget):
@@ -143,6 +147,14 @@ class TrainView(QWidget):
                                                 symbolBrush=CURRENT_COLOUR, symbolSize=5),
         }
         self.plots = PlotPanel([("Loss", self.loss_plot), ("Accuracy", self.accuracy_plot)], min_width=260)
+        self.accuracy_plot.unit_interval = True  # accuracy: 0..1, never a negative axis
+        self.empty_notes = {}
+        for plot in (self.loss_plot, self.accuracy_plot):  # before the first run: what the plots are for
+            note = pg.TextItem(EMPTY_HINT, color="#666", anchor=(0.5, 0.5))
+            plot.addItem(note, ignoreBounds=True)
+            self.empty_notes[plot] = note
+        self._started = False
+        self._stopping = False
 
         right = QVBoxLayout()
         right.addWidget(self.banner)
@@ -172,7 +184,19 @@ class TrainView(QWidget):
         self._current = {key: ([], []) for key in self.current_curves}
         self._current_epoch: int | None = None
         self._non_finite: tuple[float, str] | None = None
+        self._planned_epochs = 1
+        self._first_epoch, self._start_done = None, None  # where this run's steps began (the time-left estimate)
+        self.epochs.valueChanged.connect(self._show_planned_epochs)
         self._load_defaults(self.model.currentText())
+        self._show_planned_epochs()
+
+    def _show_planned_epochs(self, *_) -> None:
+        """Before the first run: epochs 1..the planned number on x, and a hint in each plot."""
+        if self._started:
+            return
+        self._planned_epochs = self.epochs.value()
+        self._dirty = True
+        self._draw()
 
     # -- the form ------------------------------------------------------------------------------
     def select_model(self, name: str) -> None:
@@ -213,13 +237,8 @@ class TrainView(QWidget):
         """Say that the train curves are measured on distorted copies, when the spec adds them to this dataset."""
         copies = augmented_copies(self._spec, self.dataset.currentText()) if self._spec is not None else 0
         if copies:
-            self.augment_note.setText(f"Train curves: on {copies} distorted copies of each image; below validation "
-                                      "is expected.")
-            self.augment_note.setToolTip(
-                f"The spec adds {copies} distorted copies (rotated, scaled, shifted) of each training image to the "
-                "training set. The train loss and accuracy are measured on all of them during the epoch; they are "
-                "harder to read than the undistorted validation images, so the train curve lies under the validation "
-                "curve without anything being wrong.")
+            self.augment_note.setText(augment_note(copies))
+            self.augment_note.setToolTip(augment_why(copies))
         self.augment_box.setVisible(bool(copies))
 
     @staticmethod
@@ -313,6 +332,10 @@ class TrainView(QWidget):
             return False
         self._model_name = options.model
         self._planned_epochs = self.epochs.value()  # the x range until the first point
+        self._started = True
+        self._stopping = False
+        for note in self.empty_notes.values():
+            note.hide()
         self._reset()
         self.message.setText(f"Starting {options.model} (importing TensorFlow in the training process)…")
         self.progress_text.setText(f"{options.model}: starting…")
@@ -374,7 +397,9 @@ class TrainView(QWidget):
     def stop(self) -> None:
         if self.process.running:
             self.stop_button.setEnabled(False)
-            self.progress_text.setText(self.progress_text.text() + " · stopping after this step…")
+            self._stopping = True  # no time left to estimate: it ends after this step
+            text = self.progress_text.text().split(" · ")
+            self.progress_text.setText(" · ".join(t for t in text if not t.endswith(" left")) + " · stopping after this step…")
             self.process.stop()
 
     def _set_running(self, running: bool) -> None:
@@ -392,6 +417,8 @@ class TrainView(QWidget):
         self._data = {key: ([], []) for key in self.curves}
         self._current = {key: ([], []) for key in self.current_curves}
         self._current_epoch, self._non_finite = None, None
+        self._first_epoch, self._start_done = None, None
+        self._name_current("this epoch")
         for plot in (self.loss_plot, self.accuracy_plot):
             for line in markers(plot):
                 plot.removeItem(line)
@@ -402,6 +429,15 @@ class TrainView(QWidget):
         self._dirty = True
         self._draw()
         self.progress.setValue(0)
+
+    def _name_current(self, name: str) -> None:
+        """The in-progress curve's legend entry: which epoch it is ("epoch 1 so far", as the header counts)."""
+        for curve, plot in zip(self.current_curves.values(), (self.loss_plot, self.accuracy_plot)):
+            curve.opts["name"] = name
+            for sample, label in plot.history_legend.items:
+                if sample.item is curve and label.text != name:
+                    label.setText(name)
+            plot.fit_legend()
 
     def _roles(self) -> dict[str, str]:
         """Curve -> the key it plots (the metric plot shows accuracy, or the model's first metric)."""
@@ -420,28 +456,36 @@ class TrainView(QWidget):
         epoch, batch, steps = event["epoch"], event["batch"], max(event["steps"] or 1, 1)
         self._see_metric(event)
         x = epoch - 1 + batch / steps
+        if self._start_done is None:  # a resumed run starts part-way: the estimate counts from here
+            self._start_done = (epoch - 1 + (batch - 1) / steps) / max(self.epochs.value(), 1)
         if epoch != self._current_epoch:  # a new epoch: its running mean starts afresh
             self._current_epoch = epoch
             self._current = {key: ([], []) for key in self.current_curves}
+            self._name_current(f"epoch {epoch} so far")
         for role, key in (("loss", "loss"), ("accuracy", self.shown_metric)):
             if key in event:
                 xs, ys = self._current[role]
                 xs.append(x)
                 ys.append(event[key])
         non_finite = event.get("non_finite") or {}
-        if "loss" in non_finite or ("loss" in event and event["loss"] is None):
-            self._mark(x, f"loss = {_word(non_finite.get('loss'))}")
+        if "loss" in non_finite or ("loss" in event and event["loss"] is None):  # at its epoch, as the Runs view marks it
+            self._mark(float(epoch), f"loss = {_word(non_finite.get('loss'))}")
         self._dirty = True
         epochs = self.epochs.value()
         done = (epoch - 1 + batch / steps) / epochs
         self.progress.setMaximum(1000)
         self.progress.setValue(int(1000 * done))
         elapsed = event.get("elapsed") or 0.0
-        left = elapsed * (1 - done) / done if done > 0 else float("nan")
+        steps_done = (epoch - 1 - self._first_epoch) * steps + batch if self._first_epoch is not None else batch
+        if self._first_epoch is None:
+            self._first_epoch = epoch - 1
+            steps_done = batch
+        left = estimate_left(elapsed, done, steps_done, self._start_done) if not self._stopping else float("nan")
         loss = _word(non_finite["loss"]) if "loss" in non_finite else _fmt(event.get("loss"))
         remaining = _remaining(left)
         self.progress_text.setText(f"epoch {epoch}/{epochs} · step {batch}/{steps} · loss {loss}"
-                                   + (f" · {remaining}" if remaining else ""))
+                                   + (f" · {remaining}" if remaining else "")
+                                   + (" · stopping after this step…" if self._stopping else ""))
 
     def _on_epoch(self, event: dict) -> None:
         logs = event.get("logs") or {}
@@ -492,12 +536,20 @@ class TrainView(QWidget):
                 for sample, _ in plot.history_legend.items:
                     sample.update()  # the legend shows the curve as it is now
         title = METRIC_TITLES.get(self.shown_metric, self.shown_metric)
+        self.accuracy_plot.unit_interval = self.shown_metric == "accuracy"
         self.accuracy_plot.setLabel("left", title)
         self.plots.set_title(self.accuracy_plot, title)
         if self._non_finite is not None and not markers(self.loss_plot):
             for plot in (self.loss_plot, self.accuracy_plot):
                 mark_non_finite(plot, *self._non_finite, position=free_position(plot, self._non_finite[0]))
-        frame((self.loss_plot, self.accuracy_plot), empty_x=(1, max(getattr(self, "_planned_epochs", 1), 1)))
+        planned = max(getattr(self, "_planned_epochs", 1), 1)
+        running = self.process.running or self._current_epoch is not None
+        frame((self.loss_plot, self.accuracy_plot), empty_x=(1, planned),
+              span_x=(0 if self._current_epoch == 1 else 1, planned) if running and planned <= SPAN_EPOCHS else None)
+        for plot, note in self.empty_notes.items():
+            if note.isVisible():
+                (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+                note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
     def _on_finished(self, end: dict) -> None:
         self._redraw.stop()
@@ -554,18 +606,15 @@ def _word(value) -> str:
     return {"nan": "NaN", "inf": "inf", "-inf": "-inf"}.get(str(value).lower(), "NaN")
 
 
-def augmented_copies(spec, dataset: str) -> int:
-    """The distorted copies of each training image zoo adds for this spec and dataset (as
-    zoo.training.with_augmented_training does): the spec's training.augment for a small image dataset, none for
-    data that are not images or for MNIST, whose 60,000 images are over zoo.augment.LIMIT."""
-    from zoo.datasets import dataset_info
-
-    copies = getattr(getattr(spec, "training", None), "augment", 0) or 0
-    try:
-        images = len(dataset_info(dataset).feature_shape) == 2
-    except Exception:  # an unknown dataset: zoo refuses it at start
-        return 0
-    return int(copies) if images and dataset != "mnist" else 0
+def estimate_left(elapsed: float, done: float, steps_done: int, start_done: float | None = None) -> float:
+    """Seconds left, from the share `done` of the run reached in `elapsed` seconds (a resumed run from
+    `start_done`); NaN (no estimate) before ESTIMATE_AFTER_S seconds and ESTIMATE_AFTER_STEPS steps: the first
+    step includes building the model and one step of a minute's run would read "266:15 left"."""
+    start_done = start_done or 0.0
+    progress = done - start_done
+    if elapsed < ESTIMATE_AFTER_S or steps_done < ESTIMATE_AFTER_STEPS or progress <= 0:
+        return float("nan")
+    return elapsed * (1 - done) / progress
 
 
 def _remaining(seconds: float) -> str:
