@@ -804,6 +804,9 @@ def test_confusion_matrix_shows_counts(qtbot, shown):
     assert view.colour_bar is not None and view.colour_bar.isVisible()
     ticks = [text for text in (t for level in view.colour_bar.axis._tickLevels for _, t in level)]
     assert "0" in ticks and str(max(max(r) for r in matrix)) in ticks  # counts, not log values
+    levels = sorted(v for level in view.colour_bar.axis._tickLevels for v, _ in level)
+    top = levels[-1]
+    assert all(top - v > 0.1 * top for v in levels[:-1]), levels  # no tick label on top of the highest one
     assert view.counts_shown()
     shown_counts = sorted(int(item.toPlainText()) for item in view.count_items)
     assert shown_counts == sorted(v for row in matrix for v in row)

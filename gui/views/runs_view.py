@@ -164,7 +164,8 @@ class RunsView(QWidget):
             self.colour_bar.setImageItem(self.confusion_image, insert_in=self.confusion_plot.getPlotItem())
         top = int(matrix.max()) if matrix.size else 1
         self.colour_bar.setLevels((0.0, float(np.log1p(max(top, 1)))))
-        counts = [0] + [c for c in (1, 3, 10, 30, 100, 300, 1000, 3000, 10000) if c < top * 0.8] + [top]
+        near = 0.85 * np.log1p(max(top, 1))  # a tick this close under the top one would overlap its label ("30" on "44")
+        counts = [0] + [c for c in (1, 3, 10, 30, 100, 300, 1000, 3000, 10000) if c < top and np.log1p(c) < near] + [top]
         self.colour_bar.axis.setTicks([[(float(np.log1p(c)), str(c)) for c in counts]])
         self.colour_bar.show()
 
