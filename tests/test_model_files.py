@@ -216,3 +216,29 @@ def test_broken_archives_are_one_line(saved, tmp_path, keras_never_asked):
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(RunError, match="cut.keras"):
         load_model(cut)
+
+
+def test_a_config_of_hundreds_of_layers_is_refused_before_keras_rebuilds_it(saved, tmp_path, keras_never_asked):
+    """Keras rebuilds a Sequential model layer by layer, in time growing with the square of its depth: 500 tiny
+    Dense layers took over a minute in the parameter count alone; more than `MAX_LAYERS` is refused at once."""
+    from zoo.inference import MAX_LAYERS
+
+    def deepen(text):
+        config = json.loads(text)
+        layers = config["config"]["layers"]
+        dense = next(layer for layer in layers if layer["class_name"] == "Dense")
+        extra = []
+        for k in range(500):
+            copy = json.loads(json.dumps(dense))
+            copy["config"]["name"] = f"deep_{k}"
+            copy["config"]["units"] = 1
+            copy.pop("build_config", None)
+            extra.append(copy)
+        config["config"]["layers"] = layers[:1] + extra + layers[1:]
+        return json.dumps(config)
+
+    path = rewrite(saved / "mlp.keras", tmp_path / "deep.keras", config=deepen)
+    started = time.monotonic()
+    refused(path, keras_never_asked, f"more than {MAX_LAYERS} layers")
+    assert time.monotonic() - started < 5
+    assert MAX_LAYERS <= 128

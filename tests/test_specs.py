@@ -180,11 +180,12 @@ SIZE_LIMITS = [
     (("seed = 0", "seed = 4294967296"), ["`training.seed`", "4294967296", "4294967295"]),
     (("units = 512", "units = 1000000000"), ["parameters", "more than the limit of 100,000,000",
                                              "layers[0] (dense, 1,000,000,000 units", "ZOO_MAX_PARAMS="]),
-    (("units = 512", "units = 8\nrepeat = 20000"), ["20,003 hidden layers (repeats counted)", "more than the 10,000"]),
+    (("units = 512", "units = 8\nrepeat = 20000"), ["20,003 hidden layers (repeats counted)", "more than the 100 "]),
+    (("units = 512", "units = 8\nrepeat = 98"), ["101 hidden layers (repeats counted)", "more than the 100 "]),
 ]
 
 
-@pytest.mark.parametrize("change,fragments", SIZE_LIMITS, ids=["seed", "units", "depth"])
+@pytest.mark.parametrize("change,fragments", SIZE_LIMITS, ids=["seed", "units", "depth", "depth101"])
 def test_specs_too_big_to_build_are_refused_before_keras(tmp_path, change, fragments):
     text = MLP_TOML.replace("epochs = 20", "epochs = 20\nseed = 0")
     old, new = change
@@ -278,3 +279,25 @@ def test_one_bad_user_spec_is_listed_as_invalid_and_spoils_nothing_else(tmp_path
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "`layers[1].kind`" in err and "Traceback" not in err
     assert main(["show", "tiny"]) == 0
+
+
+def test_a_spec_as_deep_as_allowed_builds_its_layers_at_once(tmp_path, monkeypatch):
+    """keras.Sequential.add() rebuilds the model after each layer (quadratic: 500 layers took ~50 s); zoo gives
+    Sequential all its layers at once, so the deepest spec allowed (`MAX_DEPTH`) builds in a few seconds."""
+    import time
+
+    import keras
+
+    from zoo.spec import MAX_DEPTH
+
+    others = len(zoo.load_spec("mlp").expanded_layers()) - 1
+    path = write(tmp_path, MLP_TOML.replace("units = 512", f"units = 2\nrepeat = {MAX_DEPTH - others}", 1), "deep.toml")
+    spec = zoo.load_spec(path)
+    assert len(spec.expanded_layers()) == MAX_DEPTH
+    rebuilds = []
+    real = keras.Sequential._maybe_rebuild
+    monkeypatch.setattr(keras.Sequential, "_maybe_rebuild", lambda self: rebuilds.append(1) or real(self))
+    started = time.monotonic()
+    model = zoo.build(spec)
+    assert len(rebuilds) <= 2 and len(model.layers) == MAX_DEPTH + 1
+    assert time.monotonic() - started < 60

@@ -79,17 +79,17 @@ def _keras_layer(layer: Layer, name: str):
 def _sequential(spec: ModelSpec):
     import keras
 
-    model = keras.Sequential(name=spec.name.replace("-", "_") or "model")
-    model.add(keras.Input(shape=tuple(spec.input_shape), name="input"))
+    layers = [keras.Input(shape=tuple(spec.input_shape), name="input")]
     if len(spec.input_shape) > 1 and spec.builder == "mlp":
-        model.add(keras.layers.Flatten(name="flatten"))
+        layers.append(keras.layers.Flatten(name="flatten"))
     counts: dict[str, int] = {}
     for layer in spec.expanded_layers():  # hidden_1, hidden_2, ..., conv_1, pool_1, ...: depth order within a kind
         counts[layer.kind] = counts.get(layer.kind, 0) + 1
-        model.add(_keras_layer(layer, f"{LAYER_PREFIX[layer.kind]}_{counts[layer.kind]}"))
-    model.add(keras.layers.Dense(spec.output.units, activation=spec.output.activation,
-                                 kernel_initializer=_initializer(spec.output.initializer), name="output"))
-    return model
+        layers.append(_keras_layer(layer, f"{LAYER_PREFIX[layer.kind]}_{counts[layer.kind]}"))
+    layers.append(keras.layers.Dense(spec.output.units, activation=spec.output.activation,
+                                     kernel_initializer=_initializer(spec.output.initializer), name="output"))
+    # all layers at once: Sequential.add() rebuilds the whole model after every layer, quadratic in the depth
+    return keras.Sequential(layers, name=spec.name.replace("-", "_") or "model")
 
 
 @register_builder("mlp", check=_only_kinds("dense", "dropout"))

@@ -609,7 +609,8 @@ MAX_CONFIG_BYTES = 8 * 2**20  # config.json, uncompressed (a large Keras model's
 MAX_METADATA_BYTES = 2**20  # metadata.json
 MAX_ASSETS_BYTES = 64 * 2**20  # everything else in the archive but the weights, together
 MAX_MEMBERS = 10_000  # files in the archive
-MAX_LAYERS = 10_000  # layers in the config
+MAX_LAYERS = 110  # layers in the config: zoo.spec.MAX_DEPTH hidden ones, input, flatten, output and a few more; Keras
+# rebuilds a Sequential model in time growing with the square of its depth (100 layers: 2 s, 500: over a minute)
 OPTIMIZER_SLOTS = 4  # a checkpoint's weights file may hold the model's values this many times (Adam: 3)
 WEIGHTS_OVERHEAD = 16 * 2**20  # the weights file beyond the bytes its datasets declare (HDF5 headers)
 _WEIGHTS_H5, _WEIGHTS_NPZ = "model.weights.h5", "model.weights.npz"
@@ -804,7 +805,8 @@ def _estimate_parameters(config, path: Path) -> tuple[int, tuple[str, int] | Non
                     continue
                 layers += 1
                 if layers > MAX_LAYERS:
-                    raise RunError(f"{path}: its config declares more than {MAX_LAYERS:,} layers; refused before loading")
+                    raise RunError(f"{path}: its config declares more than {MAX_LAYERS:,} layers (zoo's models have at "
+                                   "most 100 hidden layers; Keras would take minutes to rebuild it); refused before loading")
                 kind, lc = layer.get("class_name"), layer.get("config")
                 if not isinstance(kind, str) or not isinstance(lc, dict):
                     shape = None

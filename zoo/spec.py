@@ -34,7 +34,8 @@ MAX_INT = 2**63 - 1
 Int = Annotated[int, Field(le=MAX_INT)]
 MAX_SEED = 2**32 - 1  # Keras' set_random_seed takes 0 .. 2**32 - 1
 MAX_SPEC_BYTES = 1_000_000  # a spec is a short text file; anything larger is refused before it is read
-MAX_DEPTH = 10_000  # hidden layers in all (repeats counted)
+MAX_DEPTH = 100  # hidden layers in all (repeats counted): Keras builds and reloads a Sequential model in time growing
+# with the square of its depth (100: about 2 s each; 500: a minute to reload) and cannot build ~1,000 at all (recursion)
 MAX_RANK = 8  # dimensions of `input_shape`
 DEFAULT_MAX_PARAMS = 100_000_000  # raise with the environment variable ZOO_MAX_PARAMS
 TRAINING_BYTES_PER_PARAM = 16  # float32 weights, their gradients and Adam's two moments
