@@ -123,8 +123,9 @@ def test_resume_refuses_running_and_checkpointless_runs(tmp_path):
     live = tmp_path / "live"
     live.mkdir()
     (live / "status.json").write_text(json.dumps({"state": "running", "pid": os.getpid(), "model": "mlp"}))
-    with pytest.raises(RunError, match="still running"):
-        resume(live)
+    with zoo.runs.RunLock(live):  # its training holds the run's lock
+        with pytest.raises(RunError, match=f"already being trained by pid {os.getpid()}"):
+            resume(live)
     early = tmp_path / "early"
     early.mkdir()
     (early / "status.json").write_text(json.dumps({"state": "stopped", "model": "mlp"}))

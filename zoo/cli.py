@@ -33,6 +33,16 @@ def _positive(kind):
     return parse
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0 (0: off), received {_short(text)}")
+    return value
+
+
 def parse_setting(text: str) -> tuple[str, object]:
     """`KEY=VALUE` with a TOML value (`training.augment=0`, `optimizer.schedule="cosine"`; a bare word is a string)."""
     import tomllib
@@ -105,8 +115,10 @@ def _report(result, as_json: bool) -> int:
         return code
     if result.state == "diverged":
         print(f"zoo: {result.message}", file=sys.stderr)
-    elif result.state == "stopped":
+    elif result.state == "stopped" and result.model is not None:
         print(f"zoo: stopped; the model was saved in {result.path}", file=sys.stderr)
+    elif result.message:  # interrupted inside a step (no model saved), or before a resume began
+        print(f"zoo: {result.message} ({result.path})", file=sys.stderr)
     test = "  ".join(f"test {k} {v:.4f}" for k, v in result.test.items())
     print(f"{result.state}: {result.path}" + (f"  ({test})" if test else ""))
     if result.state == "completed" and result.message:
@@ -128,14 +140,23 @@ def cmd_runs(args) -> int:
     if not runs:
         print(f"no runs in {args.folder or runs_dir()}")
         return 0
-    rows = [(r.path.name, r.state, r.model, r.dataset, "" if r.accuracy is None else f"{r.accuracy:.2%}",
+    rows = [tuple(_cell(v, limit) for v, limit in zip(
+            (r.path.name, r.state, r.model, r.dataset, "" if r.accuracy is None else f"{r.accuracy:.2%}",
              f"{r.epochs_completed}/{r.epochs}" if r.epochs else "", r.started[:16].replace("T", " "),
-             r.problem or (r.message if r.state != "completed" else "")) for r in runs]
+             r.problem or (r.message if r.state != "completed" else "")), (80, 20, 40, 40, 20, 40, 20, 300)))
+            for r in runs]
     header = ("RUN", "STATE", "MODEL", "DATASET", "ACCURACY", "EPOCHS", "STARTED", "NOTE")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:
         print("  ".join(f"{str(v):<{w}}" for v, w in zip(row, widths)) + "  " + row[-1])
     return 0
+
+
+def _cell(value, limit: int) -> str:
+    """A value for the runs table: control characters (newlines, terminal escapes) escaped, cut to `limit`."""
+    text = str(value)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit * 4])
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _figure_path(text: str) -> str:
@@ -283,7 +304,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--out", help="run folder to create (default: a new folder under $ZOO_HOME/runs)")
     p.add_argument("--json", action="store_true", help="progress as JSON lines on stdout (for the app)")
-    p.add_argument("--record-every", type=int, default=1, help="record gradients every k steps (0: off)")
+    p.add_argument("--record-every", type=_non_negative_int, default=1, help="record gradients every k steps (0: off)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard summaries to RUN/tensorboard")
     p.add_argument("--set", type=parse_setting, action="append", default=[], metavar="KEY=VALUE",
                    help="any spec value, by its dotted key, e.g. --set training.augment=0 (repeatable)")
@@ -311,7 +332,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("resume", help="continue an interrupted or stopped run from its last epoch checkpoint")
     p.add_argument("run_dir", help="the run folder")
-    p.add_argument("--record-every", type=int, default=1, help="record gradients every k steps (0: off)")
+    p.add_argument("--record-every", type=_non_negative_int, default=1, help="record gradients every k steps (0: off)")
     p.add_argument("--json", action="store_true", help="progress as JSON lines on stdout (for the app)")
     p.set_defaults(run=cmd_resume)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RunError
-from .runs import read_json, write_text_atomic
+from .runs import MAX_RECORD_BYTES, open_run_file, read_json, read_run_bytes, write_text_atomic
 
 GRADIENT_COLUMNS = ("step", "epoch", "layer", "depth", "grad_norm", "grad_norm_clipped")
 DETAIL_COLUMNS = ("step", "epoch", "layer", "depth", "grad_mean_abs", "grad_max_abs", "weight_norm", "update_ratio")
@@ -81,12 +81,11 @@ class RunRecords:
         if not path.exists():
             raise RunError(f"{self.path} has no gradients.csv; train it with `zoo train` (recording is on by default)")
         try:
-            with open(path, newline="") as f:
-                reader = csv.DictReader(f)
-                missing = [c for c in GRADIENT_COLUMNS if c not in (reader.fieldnames or [])]
-                if missing:
-                    raise RunError(f"{path} has no `{missing[0]}` column; expected {', '.join(GRADIENT_COLUMNS)}")
-                rows = [_gradient_row(path, reader.line_num, r) for r in reader]
+            reader = csv.DictReader(io.StringIO(read_run_bytes(path, MAX_RECORD_BYTES).decode("utf-8"), newline=""))
+            missing = [c for c in GRADIENT_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise RunError(f"{path} has no `{missing[0]}` column; expected {', '.join(GRADIENT_COLUMNS)}")
+            rows = [_gradient_row(path, reader.line_num, r) for r in reader]
         except (OSError, csv.Error, UnicodeDecodeError) as e:
             raise RunError(f"{path} is unreadable ({e})") from None
         if not rows:
@@ -138,13 +137,13 @@ class GradientTail:
 
     def read(self) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
         try:
-            with open(self.path, "rb") as f:
+            with open_run_file(self.path, MAX_RECORD_BYTES) as f:
                 f.seek(max(self._offset - len(self._seen), 0))
                 if f.read(len(self._seen)) != self._seen:  # rewritten, not grown (a resume cut it back): start over
                     self._offset, self._seen, self._depth, self._rows = 0, b"", {}, {}
                 f.seek(self._offset)
-                chunk = f.read()
-        except OSError:
+                chunk = f.read(MAX_RECORD_BYTES)
+        except (OSError, RunError):  # not there yet, or not a run's file (a FIFO, a device): nothing to show
             chunk = b""
         end = chunk.rfind(b"\n") + 1
         self._offset += end
@@ -176,37 +175,56 @@ def read_activations(path: str | Path) -> dict:
     """`activations.csv` as arrays: steps (n,), layers, activation per layer, act_mean/act_std/saturated/dead (n, layers)."""
     path = Path(path)
     try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(io.StringIO(read_run_bytes(path, MAX_RECORD_BYTES).decode("utf-8"), newline="")))
     except FileNotFoundError:
         rows = []
     except (OSError, csv.Error, UnicodeDecodeError) as e:
         raise RunError(f"{path} is unreadable ({e})") from None
-    depth = {r["layer"]: int(r["depth"]) for r in rows}
-    layers = sorted(depth, key=depth.get)
-    kinds = {r["layer"]: r["activation"] for r in rows}
-    steps = sorted({int(r["step"]) for r in rows})
-    index = {s: i for i, s in enumerate(steps)}
-    out = {"steps": np.array(steps, np.int64), "layers": layers, "activation": [kinds[name] for name in layers]}
-    for column in ACTIVATION_COLUMNS[5:]:
-        table = np.full((len(steps), len(layers)), np.nan)
-        for r in rows:
-            if r.get(column) not in (None, ""):
-                table[index[int(r["step"])], depth[r["layer"]] - 1] = float(r[column])
-        out[column] = table
+    try:
+        depth = {r["layer"]: int(r["depth"]) for r in rows}
+        layers = sorted(depth, key=depth.get)
+        position = {name: i for i, name in enumerate(layers)}
+        kinds = {r["layer"]: r["activation"] for r in rows}
+        steps = sorted({int(r["step"]) for r in rows})
+        index = {s: i for i, s in enumerate(steps)}
+        out = {"steps": np.array(steps, np.int64), "layers": layers, "activation": [kinds[name] for name in layers]}
+        for column in ACTIVATION_COLUMNS[5:]:
+            table = np.full((len(steps), len(layers)), np.nan)
+            for r in rows:
+                if r.get(column) not in (None, ""):
+                    table[index[int(r["step"])], position[r["layer"]]] = float(r[column])
+            out[column] = table
+    except (KeyError, TypeError, ValueError) as e:
+        raise RunError(f"{path} is not an activation record ({type(e).__name__}: {str(e)[:80]}); expected the columns "
+                       f"{', '.join(ACTIVATION_COLUMNS)}") from None
     return out
 
 
 def read_histograms(path: str | Path) -> dict | None:
     """`histograms.npz`: steps (n,), layers, edges (bins+1,) of log10|g|, counts (n, layers, bins); None if absent."""
+    import zipfile
+
     try:
-        with np.load(path) as data:
-            return {"steps": data["steps"], "layers": [str(x) for x in data["layers"]], "edges": data["edges"],
-                    "counts": data["counts"]}
+        with open_run_file(path, MAX_RECORD_BYTES) as f:
+            with zipfile.ZipFile(f) as archive:  # what each array unpacks to, as the archive declares it
+                declared = sum(member.file_size for member in archive.infolist())
+            if declared > 4 * MAX_RECORD_BYTES:
+                raise RunError(f"{path} would unpack to {declared:,} bytes; not a run's histograms")
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as data:
+                out = {"steps": data["steps"], "layers": [str(x) for x in data["layers"]], "edges": data["edges"],
+                       "counts": data["counts"]}
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError) as e:
-        raise RunError(f"{path} is unreadable ({e})") from None
+    except RunError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RuntimeError) as e:
+        raise RunError(f"{path} is unreadable ({type(e).__name__}: {str(e)[:100]})") from None
+    steps, counts = out["steps"], out["counts"]
+    if steps.ndim != 1 or counts.ndim != 3 or len(counts) != len(steps) or counts.shape[1] != len(out["layers"]) \
+            or not np.issubdtype(steps.dtype, np.integer):
+        raise RunError(f"{path} is not a run's histograms (steps {steps.shape}, counts {counts.shape})")
+    return out
 
 
 def smooth(values: np.ndarray, weight: float) -> np.ndarray:
@@ -227,21 +245,34 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
-def rows_up_to(path: Path, last_step: int) -> str:
+def rows_up_to(path: Path, last_step: int, columns: tuple[str, ...] | None = None) -> str:
     """The data rows of a run's CSV record file (without its header) whose `step` is at most `last_step`.
 
-    What a resumed run keeps of its records: everything up to its checkpoint, nothing after it.
+    What a resumed run keeps of its records: everything up to its checkpoint, nothing after it. With
+    `columns`, the file must start with that header and every row kept must have as many fields
+    (`RunError`, one line, otherwise): a foreign file is refused rather than continued.
     """
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        text = read_run_bytes(path, MAX_RECORD_BYTES).decode("utf-8")
     except FileNotFoundError:
         return ""
     except (OSError, UnicodeDecodeError) as e:
-        raise RunError(f"{path} is unreadable ({e}); cannot resume with its records") from None
+        raise RunError(f"{path} is unreadable ({type(e).__name__}: {str(e)[:80]})") from None
+    lines = text.splitlines()
+    if columns is not None and (not lines or lines[0] != ",".join(columns)):
+        first = repr(lines[0][:40]) if lines else "nothing"
+        raise RunError(f"{path} starts with {first}, not the header {','.join(columns)}")
     kept = []
-    for line in lines[1:]:
+    for number, line in enumerate(lines[1:], start=2):
         step = line.split(",", 1)[0]
-        if step.isdigit() and int(step) <= last_step:
+        if step.isdigit() and len(step) < 19 and int(step) <= last_step:
+            if columns is not None:
+                try:
+                    fields = next(csv.reader([line]))
+                except csv.Error as e:
+                    raise RunError(f"{path}, line {number}: {e}") from None
+                if len(fields) != len(columns):
+                    raise RunError(f"{path}, line {number}: {len(fields)} fields, not the {len(columns)} of its header")
             kept.append(line + "\n")
     return "".join(kept)
 
@@ -253,3 +284,14 @@ def histograms_up_to(path: Path, last_step: int) -> dict | None:
         return None
     keep = h["steps"] <= last_step
     return {"steps": h["steps"][keep], "counts": h["counts"][keep]}
+
+
+def records_up_to(run_dir: Path, last_step: int) -> dict:
+    """What a resume keeps of a run's records (all read and checked before anything is written): the CSV rows up
+    to `last_step` (`activations.csv`'s before it: the recorder records again at the step it starts from) and the
+    histograms up to it. `RunError` (one line) for a record file that is damaged or foreign."""
+    run_dir = Path(run_dir)
+    return {"gradients.csv": rows_up_to(run_dir / "gradients.csv", last_step, GRADIENT_COLUMNS),
+            "gradient_details.csv": rows_up_to(run_dir / "gradient_details.csv", last_step, DETAIL_COLUMNS),
+            "activations.csv": rows_up_to(run_dir / "activations.csv", last_step - 1, ACTIVATION_COLUMNS),
+            "histograms": histograms_up_to(run_dir / "histograms.npz", last_step)}

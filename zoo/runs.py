@@ -1,9 +1,11 @@
 """Run folders: where they live, how they are named, and atomic writes of their files."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import RunError
 
+try:
+    import fcntl
+except ImportError:  # no flock (Windows): runs are not locked, and liveness falls back to the pid
+    fcntl = None
+
 STATES = ("running", "completed", "stopped", "diverged", "failed")
 STATUS_FORMAT = 1  # status.json's "format"; folders written before it have none and read as format 1
+MAX_JSON_BYTES = 16 * 2**20  # status.json, history.json, checkpoint.json, confusion.json: a long run's history is ~100 KB
+MAX_RECORD_BYTES = 128 * 2**20  # gradients.csv and the other records: a 50-epoch MNIST run's is ~20 MB
+LOCK = ".lock"  # held (flock) by the process that trains the run; the OS releases it when that process ends
 
 
 class RunState(str, Enum):
@@ -190,13 +200,69 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n")
 
 
-def read_json(path: Path) -> Any:
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+@contextlib.contextmanager
+def open_run_file(path: str | Path, limit: int = MAX_JSON_BYTES):
+    """A run file opened for reading (binary) if it is a regular file of at most `limit` bytes, else `RunError` (one line).
+
+    The one way zoo opens the files of a run folder. A FIFO, a device (`/dev/zero`, also behind a symlink) or a
+    socket is refused from its `stat` before it is opened, so a read can neither hang nor go on without end; the
+    open is non-blocking (in case the file was swapped since) and checked again. `FileNotFoundError` passes
+    through: a missing file means something different to each reader.
+    """
+    path = Path(path)
+
+    def check(info: os.stat_result) -> None:
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a regular file")
+            target = f" (it links to {os.path.realpath(path)})" if path.is_symlink() else ""
+            raise RunError(f"{path} is {kind}{target}, not a regular file; a run's files are regular files")
+        if info.st_size > limit:
+            raise RunError(f"{path} is {info.st_size:,} bytes, more than the {limit:,} zoo reads of a run's file")
+
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        check(os.stat(path))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (RunError, FileNotFoundError):
+        raise
+    except (OSError, ValueError) as e:  # permissions, a loop of links, a NUL in the name
+        raise RunError(f"Cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+    with open(fd, "rb") as f:
+        check(os.fstat(f.fileno()))
+        yield f
+
+
+def read_run_bytes(path: str | Path, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The bytes of a run file (see `open_run_file`); never more than `limit`."""
+    with open_run_file(path, limit) as f:
+        try:
+            raw = f.read(limit + 1)  # one byte more, to see a file that grew (or one whose size stat does not tell)
+        except OSError as e:
+            raise RunError(f"Cannot read {path}: {e.strerror or e}") from None
+    if len(raw) > limit:
+        raise RunError(f"{path} is over the {limit:,} bytes zoo reads of a run's file")
+    return raw
+
+
+def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
+    """A run's JSON file; `RunError` (one line) when it is missing, not a regular file, too large or not JSON
+    (integers of thousands of digits and nesting thousands deep included)."""
+    try:
+        raw = read_run_bytes(path, limit)
     except FileNotFoundError:
         raise RunError(f"{path} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise RunError(f"{path} is unreadable ({e})") from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        raise RunError(f"{path} is unreadable ({type(e).__name__}: {_one_line(e)})") from None
+
+
+def _one_line(error: BaseException, limit: int = 120) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 @dataclass
@@ -236,19 +302,126 @@ def _process_alive(pid, started: int | None = None) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
     except PermissionError:  # alive, someone else's
         pass
+    except (OSError, OverflowError, ValueError):  # gone, or no pid at all (2**70)
+        return False
     if started is not None and (now := process_start_time(pid)) is not None:
         return now == started
     return True
 
 
-def read_run(path: str | Path) -> RunInfo:
+def lock_held(run_dir: str | Path) -> bool | None:
+    """Whether a process holds the run's lock (it is training the run); None where the run has no lock file
+    (written by a zoo before locks) or this system has no flock."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+class RunLock:
+    """The run folder's lock: held by the process that trains (or resumes) a run, released when it ends.
+
+    An exclusive `flock` on `RUN/.lock`: the operating system drops it when the process dies, however it
+    dies, so a held lock means a live training and a free one a run nobody trains. `acquire` refuses
+    (`RunError`, one line) a folder another process trains.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / LOCK
+        self.created = False  # whether this lock made the lock file (a run from before locks has none)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self, doing: str = "train") -> "RunLock":
+        if fcntl is None or self._fd is not None:
+            return self
+        existed = os.path.lexists(self.path)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.path, flags, _file_mode())
+        except OSError as e:
+            raise RunError(f"Cannot {doing} {self.run_dir}: cannot write its lock file {LOCK} "
+                           f"({e.strerror or e})") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise RunError(f"Cannot {doing} {self.run_dir}: its {LOCK} is not a regular file; remove it")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = _lock_owner(fd)
+                raise RunError(f"Cannot {doing} {self.run_dir}: it is already being trained by "
+                               + (f"pid {owner}" if owner else "another process")) from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self.created = fd, not existed
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # closing the file releases the flock
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _lock_owner(fd: int) -> int | None:
+    """The pid the lock's holder wrote in it, if it is one."""
+    try:
+        text = os.pread(fd, 24, 0).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() and len(text) < 12 else None
+
+
+def still_running(run_dir: str | Path, status: RunStatus, own: RunLock | None = None) -> bool:
+    """Whether a run whose status says "running" is being trained now.
+
+    A run with a lock file is running exactly while its lock is held (`own`: a lock this process holds on it,
+    as `zoo resume` does before it looks: then the last trainer is gone). A run from before locks is running
+    while its pid lives and started when the run did; a pid alone, without its start time, may be another
+    program's now, and is not trusted.
+    """
+    if own is not None and own.held:
+        if not own.created:
+            return False
+    elif (held := lock_held(run_dir)) is not None:
+        return held
+    return status.pid_started is not None and _process_alive(status.pid, status.pid_started)
+
+
+def read_run(path: str | Path, own: RunLock | None = None) -> RunInfo:
     """A run folder's summary; never raises for a broken folder (its `state` is "broken" and `problem` says why).
 
-    A run whose status still says "running" but whose process is gone (killed, power loss) is "interrupted".
+    A run whose status still says "running" but that nobody trains (killed, power loss) is "interrupted"
+    (see `still_running`; `own`: this process's lock on the run).
     """
     path = Path(path)
     try:
@@ -256,7 +429,7 @@ def read_run(path: str | Path) -> RunInfo:
     except RunError as e:
         return RunInfo(path, "broken", problem=str(e))
     state = status.state.value
-    if state == "running" and not _process_alive(status.pid, status.pid_started):
+    if state == "running" and not still_running(path, status, own):
         state = "interrupted"
     return RunInfo(path, state, status.model, status.dataset, status.started, status.epochs, status.epochs_completed,
                    status.test.get("accuracy"), status.message)

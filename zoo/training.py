@@ -16,8 +16,8 @@ import numpy as np
 
 from .errors import RunError, ZooError
 from .registry import load_spec
-from .runs import (STATUS_FORMAT, create_run_dir, now_iso, process_start_time, remove_leftovers, replace_durably,
-                   write_json_atomic, write_text_atomic)
+from .runs import (STATUS_FORMAT, RunLock, create_run_dir, now_iso, process_start_time, remove_leftovers,
+                   replace_durably, write_json_atomic, write_text_atomic)
 from .spec import ModelSpec
 
 
@@ -107,18 +107,29 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     """
     from .datasets import load_dataset
 
+    _check_record_every(record_every)  # bad arguments: refused before any run folder
     spec = resolve_spec(spec, dataset, epochs, batch_size, learning_rate, seed, overrides)
     data = data if data is not None else load_dataset(spec.dataset)  # missing data: refused before any run folder
+    status = _initial_status(spec)  # imports TensorFlow (seconds): before the folder exists, not while it is empty
     run_dir = create_run_dir(spec.name, out)
-    status = _initial_status(spec)
+    lock = RunLock(run_dir)
     try:
+        lock.acquire()
         write_text_atomic(run_dir / "spec.toml", spec.to_toml())
         write_json_atomic(run_dir / "status.json", status)
-    except OSError as e:  # a full or read-only disk: the new folder holds nothing worth keeping
+    except BaseException as e:  # a full or read-only disk, Ctrl-C: a folder without its status is worth nothing
+        lock.release()
         shutil.rmtree(run_dir, ignore_errors=True)
-        raise RunError(f"Cannot write the run folder {run_dir}: {e.strerror or e}") from None
+        if isinstance(e, OSError):
+            raise RunError(f"Cannot write the run folder {run_dir}: {e.strerror or e}") from None
+        raise
     stop = stop or threading.Event()
-    return _run(spec, run_dir, status, callbacks or [], stop, progress, data, record_every, tensorboard)
+    return _run(spec, run_dir, status, callbacks or [], stop, progress, data, record_every, tensorboard, lock=lock)
+
+
+def _check_record_every(record_every) -> None:
+    if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 0:
+        raise ZooError(f"record_every must be a whole number >= 0 (0: no records), received {record_every!r}")
 
 
 RESUMABLE = ("interrupted", "stopped", "failed")  # with a checkpoint
@@ -130,38 +141,85 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
 
     The history and the gradient and activation records are cut back to that checkpoint and go on
     from it, so they have neither duplicates nor gaps. A run whose checkpoint is of its last epoch (it
-    was killed while saving or testing its model) is finished: saved, tested, completed. An error
-    before training starts again (missing data, an unreadable checkpoint) leaves the run as it was.
-    Refused (`RunError`) for a run that is still running, completed or diverged, or has no checkpoint.
+    was killed while saving or testing its model) is finished: saved, tested, completed. Everything is
+    checked before anything is written: an error before training starts again (missing data, a damaged
+    checkpoint, history or record file, a checkpoint too large to load) leaves the run as it was.
+    Refused (`RunError`) for a run that another process trains (its lock is held), that has completed or
+    diverged, or that has no checkpoint.
     """
-    from .callbacks import read_checkpoint
-    from .datasets import load_dataset
-    from .runs import read_json, read_run
-    from .spec import read_spec_file
+    from .runs import read_run
 
+    _check_record_every(record_every)
     run_dir = Path(run_dir)
     info = read_run(run_dir)
+    if info.state in ("running", "broken"):  # refused before the lock file is made in a folder that is not ours
+        raise RunError(_why_not(run_dir, info))
+    lock = RunLock(run_dir).acquire("resume")
+    try:
+        spec, status, resume_from, data = _prepare_resume(run_dir, lock, data, record_every)
+    except BaseException:
+        lock.release()
+        raise
+    stop = stop or threading.Event()
+    return _run(spec, run_dir, status, [], stop, progress, data, record_every, tensorboard, resume_from, lock=lock)
+
+
+def _why_not(run_dir: Path, info) -> str:
+    from .runs import LOCK, read_json, read_run_bytes
+
+    if info.state == "running":
+        try:  # the pid its trainer wrote in the lock, else the one in its status (a run from before locks)
+            pid = read_run_bytes(run_dir / LOCK, 64).decode("ascii").strip()
+        except (OSError, RunError, UnicodeDecodeError):
+            pid = ""
+        if not pid.isdigit():
+            try:
+                pid = read_json(run_dir / "status.json").get("pid")
+            except (RunError, AttributeError):
+                pid = None
+        return f"Cannot resume {run_dir}: it is already being trained by " + (f"pid {pid}" if pid else "another process")
+    why = {"completed": "it has completed; train a new run",
+           "diverged": "it diverged, and would again from its checkpoint; train it again with gradient "
+                       "clipping or a lower learning rate",
+           "broken": f"its folder is broken ({info.problem})"}.get(info.state, f"it {info.state}; train it again")
+    return f"Cannot resume {run_dir}: {why}"
+
+
+def _prepare_resume(run_dir: Path, lock: RunLock, data, record_every: int):
+    """Everything a resume needs, read and checked while the run is still as it was; then its status, written."""
+    import json
+
+    from .callbacks import read_checkpoint
+    from .datasets import load_dataset
+    from .inference import check_keras_file
+    from .records import records_up_to
+    from .runs import read_run, read_run_bytes
+    from .spec import read_spec_file
+
+    info = read_run(run_dir, own=lock)  # again, now that no other process can start training it
     if info.state not in RESUMABLE:
-        why = {"running": "it is still running", "completed": "it has completed; train a new run",
-               "diverged": "it diverged, and would again from its checkpoint; train it again with gradient "
-                           "clipping or a lower learning rate",
-               "broken": f"its folder is broken ({info.problem})"}.get(info.state, f"it {info.state}; train it again")
-        raise RunError(f"Cannot resume {run_dir}: {why}")
+        raise RunError(_why_not(run_dir, info))
+    raw_status = read_run_bytes(run_dir / "status.json")  # restored byte for byte if the resume fails before training
+    status = json.loads(raw_status)
     checkpoint = read_checkpoint(run_dir / "checkpoint")
     if checkpoint is None:
         raise RunError(f"Cannot resume {run_dir}: it has no checkpoint (it ended before its first epoch did); "
                        "train it again")
+    try:
+        check_keras_file(checkpoint["path"])  # sizes and parameters from the zip, before Keras allocates
+    except RunError as e:
+        raise RunError(f"Cannot resume {run_dir}: {e}") from None
     spec = read_spec_file(run_dir / "spec.toml")
     if checkpoint["epoch"] > spec.training.epochs:
         raise RunError(f"Cannot resume {run_dir}: its checkpoint is of epoch {checkpoint['epoch']}, beyond the "
                        f"{spec.training.epochs} its spec.toml trains")
-    history = read_json(run_dir / "history.json") if (run_dir / "history.json").exists() else {}
-    if not isinstance(history, dict):
-        raise RunError(f"Cannot resume {run_dir}: {run_dir / 'history.json'} is not a JSON object")
-    history = {key: list(values)[: checkpoint["epoch"]] for key, values in history.items() if isinstance(values, list)}
+    history = _history_up_to(run_dir, checkpoint["epoch"])
+    try:
+        records = records_up_to(run_dir, checkpoint["step"]) if record_every else None
+    except RunError as e:
+        raise RunError(f"Cannot resume {run_dir}: {e}; move it away to resume without the records before "
+                       "the checkpoint") from None
     data = data if data is not None else load_dataset(spec.dataset)  # missing data: the run stays as it was
-    status = read_json(run_dir / "status.json")
-    before = dict(status)
     remove_leftovers(run_dir)  # half-written files of the run that was cut short
     status.update(state="running", pid=os.getpid(), pid_started=process_start_time(os.getpid()),
                   epochs_completed=checkpoint["epoch"], finished=None, message="",
@@ -171,12 +229,48 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
         write_json_atomic(run_dir / "status.json", status)
     except OSError as e:  # read-only or full: nothing was written, the run is as it was
         raise RunError(f"Cannot resume {run_dir}: cannot write to it ({e.strerror or e})") from None
-    stop = stop or threading.Event()
-    resume_from = {**checkpoint, "history": history, "status_before": before}
-    return _run(spec, run_dir, status, [], stop, progress, data, record_every, tensorboard, resume_from)
+    resume_from = {**checkpoint, "history": history, "records": records, "status_before": raw_status}
+    return spec, status, resume_from, data
 
 
-def _run(spec, run_dir, status, callbacks, stop, progress, data, record_every, tensorboard, resume_from=None):
+def _history_up_to(run_dir: Path, epoch: int) -> dict:
+    """history.json cut back to the checkpoint's `epoch`; `RunError` unless it holds epochs 1 to `epoch` whole."""
+    from .runs import read_json
+
+    path = run_dir / "history.json"
+    history = read_json(path)  # missing: refused (a resume would leave a gap where the epochs were)
+
+    def refuse(why: str):
+        return RunError(f"Cannot resume {run_dir}: its history.json does not hold the {epoch} epoch"
+                        f"{'s' if epoch != 1 else ''} of its checkpoint ({why}); the run is as it was")
+
+    if not isinstance(history, dict):
+        raise refuse("it is not a JSON object")
+    for key in ("epoch", "seconds", "loss"):
+        if key not in history:
+            raise refuse(f"it has no `{key}`")
+    epochs = history["epoch"]
+    if not isinstance(epochs, list) or epochs[:epoch] != list(range(1, epoch + 1)):
+        raise refuse(f"`epoch` is {repr(epochs)[:60]}")
+    for key, values in history.items():
+        if not isinstance(values, list) or len(values) < epoch:
+            raise refuse(f"`{key}` has {len(values) if isinstance(values, list) else 'no list of'} values")
+        if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values[:epoch]):
+            raise refuse(f"`{key}` holds something other than numbers")
+    return {key: values[:epoch] for key, values in history.items()}
+
+
+def _run(spec, run_dir, status, callbacks, stop, progress, data, record_every, tensorboard, resume_from=None,
+         lock: RunLock | None = None):
+    try:
+        return _run_locked(spec, run_dir, status, callbacks, stop, progress, data, record_every, tensorboard,
+                           resume_from)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_locked(spec, run_dir, status, callbacks, stop, progress, data, record_every, tensorboard, resume_from):
     began = threading.Event()  # set once training (or finishing a resumed run) has really started
     try:
         with _stop_on_signals(stop):
@@ -184,30 +278,64 @@ def _run(spec, run_dir, status, callbacks, stop, progress, data, record_every, t
                         began)
     except KeyboardInterrupt:
         if resume_from is not None and not began.is_set():
-            write_json_atomic(run_dir / "status.json", resume_from["status_before"])
-            return RunResult(run_dir, resume_from["status_before"].get("state", "stopped"),
+            _restore(run_dir, resume_from)
+            return RunResult(run_dir, _state_of(resume_from["status_before"]),
                              message="Interrupted before resuming; the run is as it was")
-        _finish(run_dir, status, "stopped", "Interrupted before the first step ended")
+        _finish(run_dir, status, "stopped", _interrupted_message(status))
         return RunResult(run_dir, "stopped", message=status["message"])
     except Exception as e:
         if resume_from is not None and not began.is_set():  # nothing of the run changed: leave it as it was
-            _try(write_json_atomic, run_dir / "status.json", resume_from["status_before"])
+            _try(_restore, run_dir, resume_from)
             if isinstance(e, ZooError):
                 raise
             raise RunError(f"Cannot resume {run_dir} ({type(e).__name__}: {_first_line(e)}); the run is as it was") from e
         if isinstance(e, ZooError):
             _try(_finish, run_dir, status, "failed", str(e))
             raise
-        if isinstance(e, OSError) and e.errno is not None:  # the disk: full, read-only, gone
-            recorded = _try(_finish, run_dir, status, "failed", f"Cannot write: {e.strerror}")
+        if isinstance(e, OSError) and e.errno is not None and not isinstance(e, BrokenPipeError):  # the disk
+            resumable = _has_checkpoint(run_dir)
+            recorded = _try(_finish, run_dir, status, "failed", f"Cannot write: {e.strerror}"
+                            + ("" if resumable else "; it has no checkpoint: train it again"))
             raise RunError(f"Training stopped: cannot write to {run_dir} ({e.strerror}); "
-                           + ("it can be resumed from its last epoch once there is room" if recorded else
+                           + (("it can be resumed from its last epoch once there is room" if resumable else
+                               "it ended before its first checkpoint, so it must be trained again once there is room")
+                              if recorded else
                               "its status could not be updated either: it will be listed as interrupted")) from None
         # an unexpected failure: keep the details on disk, say one line
         logged = _try(write_text_atomic, run_dir / "error.log", traceback.format_exc())
         _try(_finish, run_dir, status, "failed", f"{type(e).__name__}: {e}")
         raise RunError(f"Training failed ({type(e).__name__}: {_first_line(e)})"
                        + (f"; details in {run_dir / 'error.log'}" if logged else "")) from e
+
+
+def _restore(run_dir: Path, resume_from: dict) -> None:
+    """Put back the status a resume found (byte for byte): the run is as it was."""
+    write_text_atomic(run_dir / "status.json", resume_from["status_before"].decode("utf-8"))
+
+
+def _state_of(raw_status: bytes) -> str:
+    import json
+
+    state = json.loads(raw_status).get("state", "stopped")
+    return "interrupted" if state == "running" else state
+
+
+def _interrupted_message(status: dict) -> str:
+    """What a second Ctrl-C (an interrupt inside a step) leaves: whole epochs and a checkpoint, no saved model."""
+    done = status.get("epochs_completed") or 0
+    if not done:
+        return "Interrupted before the first epoch ended; no model was saved: train it again"
+    return (f"Interrupted after {done} whole epoch{'s' if done != 1 else ''}; no model was saved: `zoo resume` "
+            f"continues from the checkpoint of epoch {done}")
+
+
+def _has_checkpoint(run_dir: Path) -> bool:
+    from .callbacks import read_checkpoint
+
+    try:
+        return read_checkpoint(run_dir / "checkpoint") is not None
+    except RunError:
+        return False
 
 
 def _try(write, *args) -> bool:
@@ -260,7 +388,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
 
         # compiled as saved: the optimizer comes back with its state (moments, iterations)
         model = keras.models.load_model(resume["path"], safe_mode=True)
-        initial_epoch, keep, previous = resume["epoch"], resume["step"], resume["history"]
+        initial_epoch, keep, previous = resume["epoch"], resume["records"], resume["history"]
         keras.utils.set_random_seed(spec.training.seed)
     batches = EpochBatches(x, y, _batch_size(spec, len(x)), spec.training.seed, initial_epoch)
     divergence, stopper = StopOnNonFinite(), StopOnRequest(stop.is_set)
@@ -332,14 +460,14 @@ def _perceptron_outcome(converged, spec: ModelSpec, dataset, x, y) -> str:
     return outcome_message(None, spec.training.epochs, separable(x, y.reshape(-1)), dataset.info.name)
 
 
-def _recorders(run_dir: Path, x, record_every: int, tensorboard: bool, keep_until_step: int | None = None) -> list:
+def _recorders(run_dir: Path, x, record_every: int, tensorboard: bool, previous: dict | None = None) -> list:
     if not record_every:
         return []
     from .callbacks import ActivationRecorder, GradientRecorder, RecordWriter
 
     gradients = GradientRecorder(every=record_every)
     activations = ActivationRecorder(x[:256])
-    return [gradients, activations, RecordWriter(run_dir, gradients, activations, tensorboard, keep_until_step)]
+    return [gradients, activations, RecordWriter(run_dir, gradients, activations, tensorboard, previous=previous)]
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int):

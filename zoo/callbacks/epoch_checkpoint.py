@@ -1,3 +1,4 @@
+import os
 import re
 from pathlib import Path
 
@@ -70,15 +71,15 @@ def read_checkpoint(folder) -> dict | None:
     from ..errors import RunError
 
     folder = Path(folder)
-    if not (folder / SIDECAR).is_file():
+    if not os.path.lexists(folder / SIDECAR):  # anything else there (a FIFO, a device) is refused by read_json
         return None
     sidecar = read_json(folder / SIDECAR)
     if not isinstance(sidecar, dict):
         raise RunError(f"{folder / SIDECAR} is not a JSON object")
     epoch, step, name = sidecar.get("epoch"), sidecar.get("step"), sidecar.get("file")
     for key, value, least in (("epoch", epoch, 1), ("step", step, 0)):
-        if type(value) is not int or value < least:
-            raise RunError(f"{folder / SIDECAR}: `{key}` is {value!r}; expected a whole number >= {least}")
+        if type(value) is not int or not least <= value < 2**53:
+            raise RunError(f"{folder / SIDECAR}: `{key}` is {repr(value)[:40]}; expected a whole number >= {least}")
     if not isinstance(name, str) or not re.fullmatch(r"epoch-\d{4,}\.keras", name):
         raise RunError(f"{folder / SIDECAR}: `file` is {name!r}; expected a checkpoint's name such as 'epoch-0003.keras'")
     if not (folder / name).is_file():

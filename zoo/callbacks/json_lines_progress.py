@@ -36,10 +36,17 @@ class JsonLinesProgress(keras.callbacks.Callback):
         self.run_dir = None if run_dir is None else str(run_dir)
         self.stream = stream or sys.stdout
         self.interval = interval
+        self._gone = False
 
     def _emit(self, **event):
-        self.stream.write(json.dumps(event, allow_nan=False) + "\n")
-        self.stream.flush()
+        if self._gone:
+            return
+        try:
+            self.stream.write(json.dumps(event, allow_nan=False) + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader has gone (`| head`), or closed the stream: train on, quietly
+            self._gone = True
+            _silence(self.stream)
 
     def on_train_begin(self, logs=None):
         self._started = time.perf_counter()
@@ -73,6 +80,19 @@ class JsonLinesProgress(keras.callbacks.Callback):
             return  # cut short by a stop: like history.json, the reader gets whole epochs (and the one that diverged)
         self._emit(event="epoch", epoch=epoch + 1, logs=numbers, elapsed=round(time.perf_counter() - self._started, 3),
                    **({"non_finite": non_finite} if non_finite else {}))
+
+
+def _silence(stream) -> None:
+    """After a broken pipe on standard output or error, send what is still written there (and Python's own flush at
+    exit) to the null device, as Python's documentation advises: the training goes on and ends as it would."""
+    import os
+
+    for std in (sys.stdout, sys.stderr):
+        if stream is std:
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), std.fileno())
+            except (OSError, ValueError):
+                pass
 
 
 def _all_finite(logs) -> bool:

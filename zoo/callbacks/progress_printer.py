@@ -29,6 +29,19 @@ class ProgressPrinter(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._live = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last = 0.0
+        self._gone = False
+
+    def _write(self, text: str) -> None:
+        if getattr(self, "_gone", False):
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader has gone (`2>&1 | head`): train on, quietly
+            from .json_lines_progress import _silence
+
+            self._gone = True
+            _silence(self.stream)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._start, self._batch = epoch, time.perf_counter(), None
@@ -42,8 +55,7 @@ class ProgressPrinter(keras.callbacks.Callback):
         steps = self.params.get("steps") or "?"
         loss = (logs or {}).get("loss")
         loss_text = f"  loss {float(loss):.4f}" if loss is not None else ""
-        self.stream.write(f"\repoch {self._epoch + 1}/{self.params.get('epochs')}  step {batch + 1}/{steps}{loss_text}   ")
-        self.stream.flush()
+        self._write(f"\repoch {self._epoch + 1}/{self.params.get('epochs')}  step {batch + 1}/{steps}{loss_text}   ")
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
@@ -53,11 +65,10 @@ class ProgressPrinter(keras.callbacks.Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):  # TerminateOnNaN cut it: say so, not "stopped"
             step = f" at step {self._batch + 1}/{steps}" if steps and self._batch is not None else ""
-            self.stream.write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  diverged{step}: loss {loss}  "
+            self._write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  diverged{step}: loss {loss}  "
                               f"({seconds:.1f} s)\n")
         elif steps and self._batch is not None and self._batch + 1 < steps:  # cut short by a stop: not an epoch
-            self.stream.write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  stopped after step "
+            self._write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  stopped after step "
                               f"{self._batch + 1}/{steps}: not recorded, a resume redoes it  ({seconds:.1f} s)\n")
         else:
-            self.stream.write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  {metrics}  ({seconds:.1f} s)\n")
-        self.stream.flush()
+            self._write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  {metrics}  ({seconds:.1f} s)\n")

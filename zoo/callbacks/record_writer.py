@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from .._backend import keras, tf
-from ..records import GradientCsv, histograms_up_to, rows_up_to, write_activations, write_details
+from ..records import GradientCsv, records_up_to, write_activations, write_details
 from ..runs import replace_durably
 from .activation_recorder import ActivationRecorder
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
@@ -25,6 +25,8 @@ class RecordWriter(keras.callbacks.Callback):
         tensorboard: write TensorBoard summaries too.
         keep_until_step: when resuming, keep the records already in `run_dir` up to this step (and drop
             any after it); None starts the files afresh.
+        previous: when resuming, the records to keep as `zoo.records.records_up_to` read them (before the
+            run was touched); instead of `keep_until_step`.
 
     Example:
         >>> g, a = GradientRecorder(), ActivationRecorder(x[:256])
@@ -32,22 +34,21 @@ class RecordWriter(keras.callbacks.Callback):
     """
 
     def __init__(self, run_dir, gradients: GradientRecorder, activations: ActivationRecorder | None = None,
-                 tensorboard: bool = False, keep_until_step: int | None = None):
+                 tensorboard: bool = False, keep_until_step: int | None = None, previous: dict | None = None):
         super().__init__()
         if keep_until_step is not None and keep_until_step < 0:
             raise ValueError(f"keep_until_step must be >= 0, received {keep_until_step}")
         if not isinstance(gradients, GradientRecorder):
             raise TypeError(f"gradients must be a GradientRecorder, received {type(gradients).__name__}")
         self.run_dir, self.gradients, self.activations, self.tensorboard = Path(run_dir), gradients, activations, tensorboard
-        self.keep_until_step = keep_until_step
+        self.keep_until_step, self.previous = keep_until_step, previous
 
     def on_train_begin(self, logs=None):
         keep = self.keep_until_step
-        self._previous = {name: rows_up_to(self.run_dir / name, keep) if keep else ""
-                          for name in ("gradients.csv", "gradient_details.csv")}
-        # the activation recorder records again at the step it starts from: keep only the rows before it
-        self._previous["activations.csv"] = rows_up_to(self.run_dir / "activations.csv", keep - 1) if keep else ""
-        self._previous_histograms = histograms_up_to(self.run_dir / "histograms.npz", keep) if keep else None
+        previous = self.previous if self.previous is not None else records_up_to(self.run_dir, keep) if keep else {}
+        self._previous = {name: previous.get(name, "") for name in ("gradients.csv", "gradient_details.csv",
+                                                                     "activations.csv")}
+        self._previous_histograms = previous.get("histograms")
         self._csv = GradientCsv(self.run_dir / "gradients.csv", self.gradients.layer_names, self._previous["gradients.csv"])
         self._writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.tensorboard else None
         self._histograms_written = 0
