@@ -1,6 +1,7 @@
 """The zoo-side pieces the app stands on: JSON-lines progress, run listing, following gradients.csv, smoothing."""
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import pytest
 
 import zoo
 from zoo.records import GradientTail, smooth
-from zoo.runs import list_runs, read_run, write_json_atomic
+from zoo.runs import list_runs, process_start_time, read_run, write_json_atomic
 
 from conftest import dead_pid
 
@@ -46,7 +47,9 @@ def test_zoo_train_json_ends_with_an_end_event(tmp_path):
 def test_list_runs_detects_interrupted_runs_and_lists_broken_ones(tmp_path):
     parent = tmp_path / "runs"
     for name, status in (("killed", {"state": "running", "pid": dead_pid(), "model": "mlp", "started": "2026-01-02"}),
-                         ("live", {"state": "running", "pid": __import__("os").getpid(), "model": "cnn", "started": "2026-01-03"}),
+                         ("live", {"state": "running", "pid": os.getpid(), "pid_started": process_start_time(os.getpid()),
+                                   "model": "cnn", "started": "2026-01-03"}),
+                         ("reused", {"state": "running", "pid": os.getpid(), "model": "cnn", "started": "2026-01-04"}),
                          ("done", {"state": "completed", "model": "mlp", "test": {"accuracy": 0.9}, "started": "2026-01-01"})):
         (parent / name).mkdir(parents=True)
         write_json_atomic(parent / name / "status.json", status)
@@ -54,11 +57,12 @@ def test_list_runs_detects_interrupted_runs_and_lists_broken_ones(tmp_path):
     (parent / "garbage").mkdir()
     (parent / "garbage" / "status.json").write_text("[1, 2")
     runs = {r.path.name: r for r in list_runs(parent)}
+    # "reused": a live pid without its start time is not trusted (the pid may be another process's now)
     assert {k: r.state for k, r in runs.items()} == {"killed": "interrupted", "live": "running", "done": "completed",
-                                                       "empty": "broken", "garbage": "broken"}
+                                                       "reused": "interrupted", "empty": "broken", "garbage": "broken"}
     assert "missing" in runs["empty"].problem and "unreadable" in runs["garbage"].problem
     assert runs["done"].accuracy == 0.9 and not runs["done"].finished_ok  # no model.keras
-    assert [r.path.name for r in list_runs(parent)][:3] == ["live", "killed", "done"]  # newest first
+    assert [r.path.name for r in list_runs(parent)][:4] == ["reused", "live", "killed", "done"]  # newest first
     assert list_runs(tmp_path / "nowhere") == []
 
 
