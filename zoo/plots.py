@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ZooError
 from .records import RunRecords
 
 
@@ -136,12 +137,38 @@ def optimizers_figure(results, out: str | Path | None = None):
 
 
 def _save(fig, out):
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=110)
-        import matplotlib.pyplot as plt
+    """Write `fig` to `out` (its format from the suffix) through a temporary file in the same folder, renamed into
+    place: a failure (read-only folder, full disk, name too long) is one `ZooError` line and leaves no partial file."""
+    if out is None:
+        return fig
+    import os
+    import tempfile
 
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    shown = str(out) if len(str(out)) <= 120 else str(out)[:120] + "…"
+    temporary = None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=out.parent, prefix=".figure-", suffix=out.suffix)
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)  # as a plain open() would have made it, not mkstemp's 0600
+        with os.fdopen(fd, "wb") as file:
+            fig.savefig(file, dpi=110, format=out.suffix.lstrip(".").lower() or None)
+        os.replace(temporary, out)
+        temporary = None
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the name
+        reason = (e.strerror if isinstance(e, OSError) else None) or str(e) or type(e).__name__
+        raise ZooError(f"Cannot write the figure {shown}: {reason}") from None
+    finally:
         plt.close(fig)
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
     return fig
 
 
