@@ -384,3 +384,59 @@ def test_predict_refuses_what_is_not_an_image_file_before_loading_the_model(runs
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _digit_files(images, folder):
+    ok = folder / "ok.png"
+    Image.fromarray(np.round(255 * (1 - images[0].reshape(28, 28) / images[0].max())).astype(np.uint8)).save(ok)
+    bmp = folder / "ok.bmp"
+    Image.open(ok).save(bmp)
+    blank = folder / "blank.png"
+    Image.new("L", (28, 28), 255).save(blank)
+    return ok, blank, bmp
+
+
+def test_predict_answers_every_image_and_fails_at_the_end(runs, images, tmp_path, capsys):
+    from zoo.cli import main
+
+    ok, blank, bmp = _digit_files(images, tmp_path)
+    notes = tmp_path / "notes.png"
+    notes.write_text("not an image")
+    assert main(["predict", str(runs["mlp"]), str(ok), str(blank), str(notes), str(bmp)]) == 2
+    captured = capsys.readouterr()
+    out, err = captured.out.strip().splitlines(), captured.err.strip().splitlines()
+    assert [line.split(": ")[0] for line in out] == [str(ok), str(bmp)], out
+    assert len(err) == 2 and all(line.startswith("zoo: error: ") for line in err), err
+    assert "blank.png" in err[0] and "no ink" in err[0] and "notes.png" in err[1]
+    assert main(["predict", str(runs["mlp"]), str(ok), str(bmp)]) == 0
+    # every image bad: the model is not even loaded
+    assert main(["predict", str(tmp_path / "no-model"), str(notes)]) == 2
+    assert "notes.png" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("top", ["0", "-1", "11", "3.5", "x"])
+def test_predict_top_out_of_range_is_one_argparse_line(runs, images, tmp_path, capsys, top):
+    from zoo.cli import main
+
+    ok, _, _ = _digit_files(images, tmp_path)
+    with pytest.raises(SystemExit) as e:
+        main(["predict", str(runs["mlp"]), str(ok), "--top", top])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and "from 1 to 10" in err and "Traceback" not in err, err
+    with pytest.raises(zoo.DataError, match="from 1 to 10"):
+        predict_file(runs["mlp"], [ok], top=11)
+
+
+def test_a_model_answering_nan_is_refused_in_one_line(images, tmp_path, capsys):
+    import keras
+
+    from zoo.cli import main
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    kernel, bias = model.get_weights()
+    model.set_weights([np.full_like(kernel, np.nan), bias])
+    model.save(tmp_path / "nan.keras")
+    ok, _, _ = _digit_files(images, tmp_path)
+    assert main(["predict", str(tmp_path / "nan.keras"), str(ok)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "non-finite probabilities (NaN)" in err and "nan%" not in err, err

@@ -43,6 +43,16 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _top(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 10 (there are 10 digits), received {text!r}")
+    return value
+
+
 def parse_setting(text: str) -> tuple[str, object]:
     """`KEY=VALUE` with a TOML value (`training.augment=0`, `optimizer.schedule="cosine"`; a bare word is a string)."""
     import tomllib
@@ -233,11 +243,16 @@ def _demo_optimizers(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .inference import predict_file
+    from .inference import predict_each
 
-    for line in predict_file(args.model, args.images, top=args.top):
-        print(line)
-    return 0
+    failed = 0
+    for _, line, error in predict_each(args.model, args.images, top=args.top):
+        if error is None:
+            print(line, flush=True)
+        else:  # one line for this image; the others are still answered
+            print(f"zoo: error: {error}", file=sys.stderr, flush=True)
+            failed += 1
+    return 2 if failed else 0
 
 
 def cmd_export(args) -> int:
@@ -313,7 +328,7 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="read handwritten digit images with a trained model")
     p.add_argument("model", help="a run folder or a .keras file")
     p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...): dark on light or light on dark, any size")
-    p.add_argument("--top", type=_positive(int), default=1, help="also show the runners-up (default: 1)")
+    p.add_argument("--top", type=_top, default=1, metavar="1..10", help="also show the runners-up (default: 1)")
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("export", help="export a trained model: .keras, SavedModel, TFLite or ONNX, verified")

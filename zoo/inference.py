@@ -255,6 +255,7 @@ class Predictor:
         image = np.ascontiguousarray(image.reshape(28, 28))
         outputs = self._forward(image.reshape((1, *self.input_shape)))
         probabilities = np.asarray(outputs[-1], np.float32).reshape(-1)
+        _refuse_non_finite(probabilities, f"The model {getattr(self.model, 'name', '')!r}")
         label = int(np.argmax(probabilities))
         confidence = float(probabilities[label])
         hidden = [(name, np.asarray(a).reshape(-1)) for name, a in zip(self.hidden_names, outputs[:-1])]
@@ -1036,14 +1037,56 @@ def predict_file(model_dir_or_file: str | Path, image_paths: Iterable[str | Path
     from .digit_image import check_image_file
     from .export import detect_format
 
-    top = int(top)
-    if not 1 <= top <= NUM_CLASSES:
-        raise ValueError(f"top must be between 1 and {NUM_CLASSES}, received {top}")
+    top = _checked_top(top)
     given = [str(p) for p in image_paths]
     if not given:
         raise DataError("No image files given")
     for name in given:
         check_image_file(name)
+    return _predicted_lines(_reader(model_dir_or_file, detect_format), given, top)
+
+
+def predict_each(model_dir_or_file: str | Path, image_paths: Iterable[str | Path],
+                 top: int = 1) -> Iterator[tuple[str, str | None, str | None]]:
+    """`(image, line, None)` for each image read, `(image, None, why)` for each that cannot be (not an image, too
+    large, blank: one line), in the order given: one bad image does not stop the others.
+
+    As `predict_file`: every image is checked from its header first, the model is loaded only when one passes,
+    and images are decoded one at a time. A model that cannot be loaded, or gives non-finite outputs, raises.
+    """
+    from .digit_image import check_image_file
+    from .export import detect_format
+
+    top = _checked_top(top)
+    given = [str(p) for p in image_paths]
+    if not given:
+        raise DataError("No image files given")
+    problems: dict[int, str] = {}
+    for k, name in enumerate(given):
+        try:
+            check_image_file(name)
+        except DataError as e:
+            problems[k] = str(e)
+    read = _reader(model_dir_or_file, detect_format) if len(problems) < len(given) else None
+    for k, name in enumerate(given):
+        if k in problems:
+            yield name, None, problems[k]
+            continue
+        try:
+            yield name, _predicted_line(read, name, top), None
+        except DataError as e:
+            yield name, None, str(e)
+
+
+def _checked_top(top: int) -> int:
+    top = int(top)
+    if not 1 <= top <= NUM_CLASSES:
+        raise DataError(f"--top must be a whole number from 1 to {NUM_CLASSES} (there are {NUM_CLASSES} digits), "
+                        f"received {top}")
+    return top
+
+
+def _reader(model_dir_or_file, detect_format):
     if detect_format(model_dir_or_file) in ("run", "keras"):
         predictor = Predictor.from_run(model_dir_or_file)
 
@@ -1053,9 +1096,9 @@ def predict_file(model_dir_or_file: str | Path, image_paths: Iterable[str | Path
                 return None
             p = predictor.predict(image28)
             return p.probabilities, p.unfamiliar
-    else:
-        read = _exported_digit_model(Path(model_dir_or_file))
-    return _predicted_lines(read, given, top)
+
+        return read
+    return _exported_digit_model(Path(model_dir_or_file))
 
 
 def _predicted_lines(read, given: list[str], top: int) -> Iterator[str]:
@@ -1072,9 +1115,17 @@ def _predicted_line(read, name: str, top: int) -> str:
         raise DataError(f"{name}: no ink found (a blank image); draw or photograph a digit")
     probabilities, unfamiliar = answer
     p = np.asarray(probabilities, np.float64).reshape(-1)
+    _refuse_non_finite(p, f"{name}: the model")
     ranked = [(int(d), float(p[d])) for d in np.argsort(-p, kind="stable")[:top]]
     line = f"{name}: " + ", ".join(f"{digit} ({_percent(q)})" for digit, q in ranked)
     return line + (f" - {UNFAMILIAR_LINE}" if unfamiliar else "")
+
+
+def _refuse_non_finite(probabilities: np.ndarray, who: str) -> None:
+    if not np.all(np.isfinite(probabilities)):
+        kind = "NaN" if np.isnan(probabilities).any() else "infinity"
+        raise RunError(f"{who} gives non-finite probabilities ({kind}); it is damaged or its training diverged; "
+                       "use another model")
 
 
 def _card_centre(card: dict) -> str | None:
