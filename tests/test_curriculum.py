@@ -49,8 +49,7 @@ def test_perceptron_cannot_learn_xor_but_xor_mlp_can(tmp_path):
     run = train("perceptron", dataset="xor", epochs=30, out=tmp_path / "p", progress=False)
     status = json.loads((tmp_path / "p" / "status.json").read_text())
     assert status["converged_epoch"] is None and status["message"].startswith("No line separates these points: XOR needs a hidden layer")
-    assert run.test["accuracy"] < 1.0
-    assert train("xor-mlp", out=tmp_path / "m", progress=False).test["accuracy"] == 1.0
+    assert run.test["accuracy"] < 1.0  # xor-mlp does solve it: tests/test_training.py::test_xor_mlp_solves_xor
 
 
 def test_train_reports_the_convergence_epoch(tmp_path):

@@ -143,12 +143,13 @@ def test_xor_mlp_solves_xor(tmp_path):
 
 
 def test_mlp_on_the_default_digits_reaches_97_percent(tmp_path, capsys):
-    assert main(["train", "mlp", "--out", str(tmp_path / "r")]) == 0  # the README's first command, spec defaults
+    # the README's first command with the spec's recipe, on a quarter of its epochs (the cosine schedule follows
+    # them): 99.2-99.4% on seeds 0-1; the full 20 epochs reach 99.4% (README)
+    assert main(["train", "mlp", "--epochs", "5", "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr()
     status = json.loads((tmp_path / "r" / "status.json").read_text())
     assert status["dataset"] == "digits" and status["test"]["accuracy"] >= 0.97
-    epochs = zoo.load_spec("mlp").training.epochs
-    assert f"epoch {epochs}/{epochs}" in out.err and out.out.startswith("completed:")
+    assert "epoch 5/5" in out.err and out.out.startswith("completed:")
 
 
 def test_set_overrides_any_spec_value_from_the_command_line(tmp_path, capsys):
