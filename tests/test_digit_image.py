@@ -331,3 +331,40 @@ def test_a_large_image_is_decoded_with_few_copies(tmp_path, channels, most):
         tracemalloc.stop()
     assert m is not None and ink.shape == (3000, 3000) and ink.dtype == np.float32
     assert peak < most * 4 * pixels, f"{peak / (4 * pixels):.2f} copies"
+
+
+def _tiled_tiff(path, width, height, tile):
+    """A `width` x `height` 8-bit grey TIFF stored as one deflate-compressed `tile` x `tile` tile (white)."""
+    packer = zlib.compressobj(9)
+    row_block = b"\xff" * (tile * 256)
+    data = b"".join(packer.compress(row_block) for _ in range(tile // 256)) + packer.flush()
+    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 1),
+               (277, 3, 1, 1), (284, 3, 1, 1), (322, 4, 1, tile), (323, 4, 1, tile), (324, 4, 1, 0), (325, 4, 1, len(data))]
+    ifd_at = 8
+    data_at = ifd_at + 2 + 12 * len(entries) + 4
+    entries = [(t, k, n, data_at if t == 324 else v) for t, k, n, v in entries]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHI", t, k, n) + (struct.pack("<HH", v, 0) if k == 3 else struct.pack("<I", v))
+        for t, k, n, v in entries) + struct.pack("<I", 0)
+    path.write_bytes(b"II*\x00" + struct.pack("<I", ifd_at) + ifd + data)
+    return path
+
+
+def test_a_tiff_tile_larger_than_the_pixel_limit_is_refused_before_decoding(tmp_path):
+    """A 100 x 100 TIFF whose one tile is 8192 x 8192 (67 megapixels): libtiff would decode the whole tile."""
+    import tracemalloc
+
+    from zoo.digit_image import check_image_file
+
+    path = _tiled_tiff(tmp_path / "bomb.tif", 100, 100, 8192)
+    assert path.stat().st_size < 200_000
+    with pytest.raises(DataError, match=r"bomb.tif declares a tile of 8192 x 8192 pixels for a 100 x 100 image"):
+        check_image_file(path)
+    tracemalloc.start()
+    with pytest.raises(DataError, match="tile of 8192 x 8192"):
+        load_digit_image(path)
+    assert tracemalloc.get_traced_memory()[1] < 10_000_000
+    tracemalloc.stop()
+    small = _tiled_tiff(tmp_path / "fine.tif", 100, 100, 256)  # an ordinary tile larger than the image: read
+    with pytest.raises(DataError, match="no ink"):
+        image_to_mnist(small)

@@ -214,7 +214,37 @@ def _open(path: Path, file) -> Image.Image:
     if w * h > MAX_PIXELS:
         image.close()
         raise DataError(f"{_name(path)} is too large ({w} x {h} pixels; at most {MAX_PIXELS // 1_000_000} megapixels)")
+    tile = _largest_tile(image)
+    if tile is not None and tile[0] * tile[1] > MAX_PIXELS:
+        image.close()
+        raise DataError(f"{_name(path)} declares a tile of {tile[0]} x {tile[1]} pixels for a {w} x {h} image (at most "
+                        f"{MAX_PIXELS // 1_000_000} megapixels are decoded at once); refused before decoding")
     return image
+
+
+def _largest_tile(image: Image.Image) -> tuple[int, int] | None:
+    """The largest block the decoder would fill at once: a TIFF's TileWidth x TileLength (tags 322, 323; libtiff
+    decodes a whole tile, however small the image) or RowsPerStrip x width (278), else Pillow's tile extents."""
+    sizes = []
+    tags = getattr(image, "tag_v2", None)
+    if tags is not None:
+        def tag(number):
+            value = tags.get(number)
+            value = value[0] if isinstance(value, tuple) and value else value
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        width, length, rows = tag(322), tag(323), tag(278)
+        if width or length:
+            sizes.append((width or 1, length or 1))
+        if rows:
+            sizes.append((image.size[0], min(rows, image.size[1])))
+    for entry in getattr(image, "tile", None) or ():
+        try:
+            x0, y0, x1, y1 = entry[1]
+            sizes.append((int(x1) - int(x0), int(y1) - int(y0)))
+        except (TypeError, ValueError, IndexError):
+            continue
+    return max(sizes, key=lambda s: s[0] * s[1], default=None)
 
 
 def check_image_file(path: str | Path) -> tuple[int, int]:
