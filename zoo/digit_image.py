@@ -275,9 +275,13 @@ def _luminance_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | N
     """
     mode = image.mode
     if mode.startswith("I;16") or mode == "I":
-        a = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if (mode.startswith("I;16") or a.max(initial=0) > 255) else 255.0
-        return np.clip(a / top, 0.0, 1.0).astype(np.float32), None
+        raw = np.asarray(image)  # uint16 (or int32 for "I"), then one float32 array scaled in place: no float64
+        top = 65535.0 if (mode.startswith("I;16") or raw.max(initial=0) > 255) else 255.0
+        a = raw.astype(np.float32)
+        del raw
+        a *= np.float32(1 / top)
+        np.clip(a, 0.0, 1.0, out=a)
+        return a, None
     if mode == "F":
         a = np.nan_to_num(np.asarray(image, dtype=np.float32))
         top = float(a.max(initial=0.0))
