@@ -312,3 +312,15 @@ def test_without_mnist_drawings_are_not_checked_and_it_says_so(qtbot, view, trai
                                                                                             if p.label != 8 else "an 8")
     assert view.trust.text().endswith("Drawings are not compared with real digits: MNIST is not on this computer "
                                       "(Train tab: download it).")
+
+
+def test_a_model_answering_nan_says_so_instead_of_an_answer(qtbot, view, run, monkeypatch):
+    ready(qtbot, view)
+    broken = view.predictor
+    monkeypatch.setattr(type(broken), "predict_ink", lambda self, ink: (_ for _ in ()).throw(
+        zoo.RunError("the model gives non-finite probabilities (NaN)")))
+    with qtbot.waitSignal(view.pad.stroke_finished, timeout=2000):
+        draw(qtbot, view.pad, SEVEN)
+    assert view.sentence.text() == "no answer from this model"
+    assert "non-finite probabilities" in view.status.text()
+    assert not np.any(bar_heights(view))  # no bars that read as an answer

@@ -338,3 +338,19 @@ def test_zoo_runs_escapes_control_characters(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "\x1b" not in out and len(out.strip().splitlines()) == 2
     assert "line 1\\nline 2\\x1b[31mred" in out
+
+
+def test_views_and_cards_read_a_run_spec_that_is_a_fifo_without_waiting(tmp_path):
+    import signal
+
+    from zoo.inference import is_digit_run
+    from zoo.runs import read_run_spec, spec_path
+
+    run = tmp_path / "run"
+    run.mkdir()
+    os.mkfifo(spec_path(run))  # nothing writes to it: a plain read would wait forever
+    signal.alarm(20)
+    try:
+        assert read_run_spec(run) is None and is_digit_run(run) is False
+    finally:
+        signal.alarm(0)

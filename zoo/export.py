@@ -426,7 +426,7 @@ def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float
     from . import __version__
     from ._backend import keras
     from .datasets import dataset_info
-    from .runs import now_iso, write_json_atomic
+    from .runs import now_iso, read_run_spec, write_json_atomic
 
     status = _status(run_dir)
     dataset = status.get("dataset")
@@ -438,14 +438,7 @@ def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float
             labels = list(info.class_names) if info.class_names else None
         except ZooError:
             pass
-    spec = None
-    if run_dir is not None and (run_dir / "spec.toml").is_file():
-        import tomllib
-
-        try:
-            spec = tomllib.loads((run_dir / "spec.toml").read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # unreadable: the card goes without it
-            spec = None
+    spec = read_run_spec(run_dir) if run_dir is not None else None  # unreadable: the card goes without it
     card = {
         "model": status.get("model", model.name), "format": format, "file": path.name,
         "input": {"shape": list(shape), "dtype": "float32", "batch": "first axis, any size"},

@@ -1164,13 +1164,13 @@ def _exported_digit_model(path: Path) -> Callable[[np.ndarray], tuple[np.ndarray
 # ------------------------------------------------------------------------------- for the app's views
 def is_digit_run(run_dir: str | Path) -> bool:
     """Whether a run folder's `spec.toml` declares a digit model (784 inputs or 28x28(x1), 10 outputs); no Keras needed."""
-    import tomllib
+    from .runs import read_run_spec
 
+    spec = read_run_spec(run_dir)
     try:
-        spec = tomllib.loads((Path(run_dir) / "spec.toml").read_text(encoding="utf-8"))
         shape = tuple(int(d) for d in spec.get("input_shape", ()))
         units = int(spec.get("output", {}).get("units", 0))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError):  # no spec (None), or one that is not a digit model's
         return False
     return shape in DIGIT_INPUT_SHAPES and units == NUM_CLASSES
 

@@ -26,6 +26,7 @@ STATES = ("running", "completed", "stopped", "diverged", "failed")
 STATUS_FORMAT = 1  # status.json's "format"; folders written before it have none and read as format 1
 MAX_JSON_BYTES = 16 * 2**20  # status.json, history.json, checkpoint.json, confusion.json: a long run's history is ~100 KB
 MAX_RECORD_BYTES = 128 * 2**20  # gradients.csv and the other records: a 50-epoch MNIST run's is ~20 MB
+SPEC_FILE = "spec.toml"  # the resolved spec the run was trained with (`spec_path`, `read_run_spec`)
 LOCK = ".lock"  # held (flock) by the process that trains the run; the OS releases it when that process ends
 
 
@@ -245,6 +246,22 @@ def read_run_bytes(path: str | Path, limit: int = MAX_JSON_BYTES) -> bytes:
     if len(raw) > limit:
         raise RunError(f"{path} is over the {limit:,} bytes zoo reads of a run's file")
     return raw
+
+
+def spec_path(run_dir: str | Path) -> Path:
+    """The run's resolved spec (TOML), as `zoo train` wrote it."""
+    return Path(run_dir) / SPEC_FILE
+
+
+def read_run_spec(run_dir: str | Path) -> dict | None:
+    """The run's spec as a plain TOML table, or None when it is missing, not a regular file or not TOML (for
+    views and model cards that do without; `zoo resume` validates it with `zoo.spec.read_spec_file`)."""
+    import tomllib
+
+    try:
+        return tomllib.loads(read_run_bytes(spec_path(run_dir), MAX_JSON_BYTES).decode("utf-8"))
+    except (OSError, RunError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return None
 
 
 def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:

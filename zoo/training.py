@@ -17,7 +17,7 @@ import numpy as np
 from .errors import RunError, ZooError
 from .registry import load_spec
 from .runs import (STATUS_FORMAT, RunLock, create_run_dir, now_iso, process_start_time, remove_leftovers,
-                   replace_durably, write_json_atomic, write_text_atomic)
+                   replace_durably, spec_path, write_json_atomic, write_text_atomic)
 from .spec import ModelSpec
 
 
@@ -115,7 +115,7 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     lock = RunLock(run_dir)
     try:
         lock.acquire()
-        write_text_atomic(run_dir / "spec.toml", spec.to_toml())
+        write_text_atomic(spec_path(run_dir), spec.to_toml())
         write_json_atomic(run_dir / "status.json", status)
     except BaseException as e:  # a full or read-only disk, Ctrl-C: a folder without its status is worth nothing
         lock.release()
@@ -209,7 +209,7 @@ def _prepare_resume(run_dir: Path, lock: RunLock, data, record_every: int):
         check_keras_file(checkpoint["path"])  # sizes and parameters from the zip, before Keras allocates
     except RunError as e:
         raise RunError(f"Cannot resume {run_dir}: {e}") from None
-    spec = read_spec_file(run_dir / "spec.toml")
+    spec = read_spec_file(spec_path(run_dir))
     if checkpoint["epoch"] > spec.training.epochs:
         raise RunError(f"Cannot resume {run_dir}: its checkpoint is of epoch {checkpoint['epoch']}, beyond the "
                        f"{spec.training.epochs} its spec.toml trains")

@@ -583,7 +583,14 @@ class DrawView(QWidget):
             self._show_prediction(None)
             self.sentence.setText(NO_MODEL if self.run_combo.count() == 0 else "no model loaded")
             return
-        self._show_prediction(None if self.pad.is_empty() else self.predictor.predict_ink(self.pad.ink()))
+        try:
+            prediction = None if self.pad.is_empty() else self.predictor.predict_ink(self.pad.ink())
+        except ZooError as e:  # a model answering NaN: say so where the answer would be, not a traceback
+            self._show_prediction(None)
+            self.sentence.setText("no answer from this model")
+            self.status.setText(str(e))
+            return
+        self._show_prediction(prediction)
 
     def _trust_text(self, prediction: Prediction | None) -> str:
         predictor = self.predictor

@@ -15,7 +15,6 @@ in boxes of a few lines that scroll; the status shows every run's one-line headl
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from zoo.activations import SIGMOID_SATURATED, TANH_SATURATED
 from zoo.demos import PAIRS
 from zoo.errors import ZooError
 from zoo.records import GradientTail, read_activations, read_histograms, smooth
-from zoo.runs import list_runs, read_run
+from zoo.runs import list_runs, read_run, read_run_spec
 
 from ..history_plots import LegendSample
 from ..plotting import BoxLabel, DepthKey, TextBox, depth_colors, readable_axes, save_figure
@@ -295,11 +294,8 @@ def last_pair(key: str, **options) -> list[Path] | None:
     found: dict[str, Path] = {}
     for info in list_runs():  # newest first
         if info.model in wanted and info.model not in found and info.state in FINISHED:
-            try:
-                spec = tomllib.loads((info.path / "spec.toml").read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
-            if _comparable(spec) == wanted[info.model]:
+            spec = read_run_spec(info.path)
+            if spec is not None and _comparable(spec) == wanted[info.model]:
                 found[info.model] = info.path
     return [found[name] for name in PAIRS[key]] if len(found) == len(wanted) else None
 

@@ -487,9 +487,10 @@ def resume_state(runs: list[RunInfo]) -> tuple[bool, str]:
 def run_augmented_copies(run: RunInfo) -> int:
     """The distorted copies per training image the run was trained with (its spec.toml's training.augment)."""
     try:
+        from zoo.runs import spec_path
         from zoo.spec import read_spec_file
 
-        spec = read_spec_file(run.path / "spec.toml")
+        spec = read_spec_file(spec_path(run.path))
     except Exception:  # no spec (an old or broken run): nothing to say
         return 0
     return augmented_copies(spec, run.dataset)

@@ -349,14 +349,14 @@ class TrainView(QWidget):
 
         The form shows the run's settings (from its spec.toml) and the curves start with its epochs so far.
         """
-        from zoo.runs import read_run
+        from zoo.runs import read_run, spec_path
         from zoo.spec import read_spec_file
 
         if self.process.running:
             return False
         info = read_run(run_dir)
         try:
-            spec = read_spec_file(Path(run_dir) / "spec.toml")
+            spec = read_spec_file(spec_path(run_dir))
         except ZooError:
             spec = None
         self.model.blockSignals(True)
