@@ -19,7 +19,7 @@ def test_run_folder_has_spec_model_history_status(tmp_path, small_data):
     assert result.state == "completed" and result.path == run
     assert {p.name for p in run.iterdir()} == {"spec.toml", "model.keras", "history.json", "status.json",
                                                "gradients.csv", "gradient_details.csv", "activations.csv", "histograms.npz",
-                                               "confusion.json", "checkpoint"}
+                                               "confusion.json", "checkpoint", ".lock"}  # .lock: zoo.runs.RunLock
     spec = tomllib.loads((run / "spec.toml").read_text())
     assert spec["training"]["epochs"] == 2 and spec["builder"] == "mlp"
     history = json.loads((run / "history.json").read_text())
