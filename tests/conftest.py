@@ -1,4 +1,6 @@
+import contextlib
 import os
+import signal
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -53,6 +55,21 @@ def mnist_dir():
         if os.path.exists(os.path.join(c, "mnist", "train-images-idx3-ubyte.gz")):
             return os.path.abspath(c)
     return None
+
+
+@contextlib.contextmanager
+def fails_if_blocked(seconds: int):
+    """Fail a test that blocks (opening a FIFO waits for a writer forever) instead of hanging the suite."""
+    def ring(*_):
+        raise TimeoutError(f"blocked for {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def dead_pid() -> int:

@@ -10,6 +10,8 @@ from scipy import ndimage
 from zoo.digit_image import image_to_mnist, load_digit_image, to_mnist
 from zoo.errors import DataError
 
+from conftest import fails_if_blocked
+
 
 def ink_extent(a: np.ndarray, threshold: float = 0.0) -> tuple[int, int]:
     """Height and width of the bounding box of pixels above threshold."""
@@ -281,20 +283,10 @@ def test_every_other_pillow_format_is_refused(tmp_path, ink, no_interpreter):
 
 @pytest.fixture
 def alarm():
-    """Fail a test that blocks (opening a FIFO waits for a writer forever) instead of hanging the suite."""
-    import signal
-
-    def ring(*_):
-        raise TimeoutError("blocked for 10 s")
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.alarm(10)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    with fails_if_blocked(10):
+        yield
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs here")
 def test_only_regular_files_are_read(tmp_path, alarm):
     import os
 

@@ -2,36 +2,28 @@
 import errno
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import zoo
 from zoo.cli import _report, main
 from zoo.errors import RunError, ZooError
-from zoo.runs import RunLock, list_runs, read_run
+from zoo.runs import RunLock, read_run
 from zoo.training import resume
 
-from conftest import dead_pid
+from conftest import dead_pid, fails_if_blocked
 
 
 @pytest.fixture(autouse=True)
 def no_hang():
     """A read that blocks (a FIFO) fails the test instead of hanging the suite."""
-    def expired(signum, frame):
-        raise TimeoutError("hung")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(120)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    with fails_if_blocked(120):
+        yield
 
 
 def _stopped(tmp_path, data, record_every=1, name="run"):
@@ -340,17 +332,11 @@ def test_zoo_runs_escapes_control_characters(tmp_path, capsys):
     assert "line 1\\nline 2\\x1b[31mred" in out
 
 
-def test_views_and_cards_read_a_run_spec_that_is_a_fifo_without_waiting(tmp_path):
-    import signal
-
+def test_views_and_cards_read_a_run_spec_that_is_a_fifo_without_waiting(tmp_path):  # no_hang: a wait fails it
     from zoo.inference import is_digit_run
     from zoo.runs import read_run_spec, spec_path
 
     run = tmp_path / "run"
     run.mkdir()
     os.mkfifo(spec_path(run))  # nothing writes to it: a plain read would wait forever
-    signal.alarm(20)
-    try:
-        assert read_run_spec(run) is None and is_digit_run(run) is False
-    finally:
-        signal.alarm(0)
+    assert read_run_spec(run) is None and is_digit_run(run) is False
