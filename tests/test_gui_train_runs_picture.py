@@ -673,12 +673,18 @@ def test_a_run_stopped_before_its_first_epoch_says_why_it_cannot_resume(qtbot, s
         assert x0 <= 1 and 10 <= x1 < 11, (x0, x1)  # its planned epochs, not the last run's 1-4
 
 
-def stopped_at_step_one(qtbot, shown, monkeypatch, elapsed=2.5):
+def started_view(shown, monkeypatch, epochs: int) -> TrainView:
+    """A Train view that has started deep-relu for `epochs` epochs, with no process behind it: events come by hand."""
     view = shown(TrainView(), 1000, 650)
     view.select_model("deep-relu")
-    view.epochs.setValue(10)
+    view.epochs.setValue(epochs)
     monkeypatch.setattr(view.process, "start", lambda options: None)
     assert view.start()
+    return view
+
+
+def stopped_at_step_one(qtbot, shown, monkeypatch, elapsed=2.5):
+    view = started_view(shown, monkeypatch, 10)
     view._on_batch({"event": "batch", "epoch": 1, "batch": 1, "steps": 100, "loss": 2.3, "accuracy": 0.1,
                     "elapsed": elapsed})
     view._draw()
@@ -728,11 +734,7 @@ def test_the_in_progress_curve_never_spans_an_epoch_boundary(qtbot, shown, monke
 
 
 def test_a_diverged_train_view_marks_the_nan_at_its_epoch_and_keeps_the_accuracy_range_whole(qtbot, shown, monkeypatch):
-    view = shown(TrainView(), 1000, 650)
-    view.select_model("deep-relu")
-    view.epochs.setValue(2)
-    monkeypatch.setattr(view.process, "start", lambda options: None)
-    assert view.start()
+    view = started_view(shown, monkeypatch, 2)
     view._on_batch({"event": "batch", "epoch": 1, "batch": 1, "steps": 1875, "loss": 15.77, "accuracy": 0.1,
                     "elapsed": 0.5})
     view._on_batch({"event": "batch", "epoch": 1, "batch": 2, "steps": 1875, "loss": None, "accuracy": 0.09,
