@@ -394,7 +394,13 @@ def test_force_replaces_a_previous_export_even_inside_the_run(runs, tmp_path, ca
     (folder / "saved_model.pb").write_bytes(b"old")
     assert main(["export", str(run), "--format", "keras", "--out", str(folder), "--force"]) == 0
     assert folder.is_file() and zipfile.is_zipfile(folder)
-    plain = tmp_path / "plain.keras"
-    plain.write_text("an old file")
-    assert main(["export", str(run), "--format", "keras", "--out", str(plain), "--force"]) == 0
     capsys.readouterr()
+    plain = tmp_path / "notes.txt"  # a user's file, no card: --force does not replace it, nor a link
+    plain.write_text("keep me")
+    assert "a file that is not a previous export" in _one_line(capsys, "export", run, "--format", "keras", "--out", plain,
+                                                              "--force")
+    link = tmp_path / "link"
+    link.symlink_to(run)
+    assert "a link that is not a previous export" in _one_line(capsys, "export", run, "--format", "keras", "--out", link,
+                                                              "--force")
+    assert plain.read_text() == "keep me" and link.is_symlink()

@@ -120,7 +120,7 @@ def _is_export(path: Path) -> bool:
 
 def _check_target(source, path: Path, overwrite: bool) -> None:
     """Refuse a target that is, holds or lies in the run being exported, and (with `overwrite`) anything
-    but a previous export or a plain file: `--force` never deletes a run or an unrelated folder."""
+    but a previous export (one with its model card): `--force` never deletes a run, a link or a user's file."""
     exists = path.exists() or path.is_symlink()
     if exists and not overwrite:
         raise ExportError(f"{path} already exists; choose another name or pass --force to replace it")
@@ -138,10 +138,11 @@ def _check_target(source, path: Path, overwrite: bool) -> None:
                               f"{run_dir} being exported; choose a new name outside it (or a new file inside it)")
         if target in run.parents:
             raise ExportError(f"Cannot export to {path}: it holds the run {run_dir} being exported; choose another --out")
-    if exists and path.is_dir() and not path.is_symlink() and not _is_export(path):
-        raise ExportError(f"Cannot replace {path}: it is a folder that is not a previous export (no model card "
-                          f"{card_path(path).name} next to it, no saved_model.pb in it); --force replaces only an "
-                          "export; choose another --out")
+    if exists and (path.is_symlink() or not _is_export(path)):
+        what = ("a link" if path.is_symlink() else "a folder" if path.is_dir() else "a file")
+        raise ExportError(f"Cannot replace {path}: it is {what} that is not a previous export (no model card "
+                          f"{card_path(path).name} next to it naming it{'' if what == 'a file' else ', no saved_model.pb in it'}); "
+                          "--force replaces only an export; choose another --out")
 
 
 def _reason(e: OSError) -> str:
