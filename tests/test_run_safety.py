@@ -216,7 +216,10 @@ def test_a_live_pid_without_its_start_time_does_not_keep_a_run_running(tmp_path)
     ("gradients.csv", os.urandom(4000)),
     ("histograms.npz", os.urandom(4000)),
     ("activations.csv", b"id,a,b,c\n1,2,3,4\n5,6,7,8\n999,1,1,1\n"),
-    ("gradients.csv", b"step,epoch,layer,depth,grad_norm,grad_norm_clipped\n1,1,x\n")])
+    ("gradients.csv", b"step,epoch,layer,depth,grad_norm,grad_norm_clipped\n1,1,x\n"),
+    ("gradients.csv", b"step,epoch,layer,depth,grad_norm,grad_norm_clipped\n1,1,hidden_1,1,x,nan\n"),
+    ("gradient_details.csv", b"step,epoch,layer,depth,grad_mean_abs,grad_max_abs,weight_norm,update_ratio\n"
+                             b"1,one,hidden_1,1,0.1,0.2,0.3,0.4\n")])
 def test_damaged_records_refuse_a_resume_and_leave_the_run_exactly_as_it_was(stopped_run, name, content, capsys):
     run, data = stopped_run
     _interrupted(run)

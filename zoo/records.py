@@ -273,8 +273,25 @@ def rows_up_to(path: Path, last_step: int, columns: tuple[str, ...] | None = Non
                     raise RunError(f"{path}, line {number}: {e}") from None
                 if len(fields) != len(columns):
                     raise RunError(f"{path}, line {number}: {len(fields)} fields, not the {len(columns)} of its header")
+                _check_numbers(path, number, columns, fields)
             kept.append(line + "\n")
     return "".join(kept)
+
+
+TEXT_COLUMNS = ("layer", "activation")  # every other column of a record file is a number
+WHOLE_COLUMNS = ("step", "epoch", "depth")
+
+
+def _check_numbers(path: Path, number: int, columns: tuple[str, ...], fields: list[str]) -> None:
+    """`RunError` naming the line unless every field but the text ones is a number (whole where it must be; a
+    float may be empty, inf or nan: a diverging step is recorded as it was)."""
+    for column, field in zip(columns, fields):
+        if column in TEXT_COLUMNS or (field == "" and column not in WHOLE_COLUMNS):
+            continue
+        try:
+            int(field) if column in WHOLE_COLUMNS else float(field)
+        except ValueError:
+            raise RunError(f"{path}, line {number}: `{column}` is {field[:40]!r}, not a number") from None
 
 
 def histograms_up_to(path: Path, last_step: int) -> dict | None:
