@@ -1,5 +1,6 @@
 """Export in four formats, each checked by its own runtime; zoo predict on exports; safe loading of model files."""
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -404,3 +405,11 @@ def test_force_replaces_a_previous_export_even_inside_the_run(runs, tmp_path, ca
     assert "a link that is not a previous export" in _one_line(capsys, "export", run, "--format", "keras", "--out", link,
                                                               "--force")
     assert plain.read_text() == "keep me" and link.is_symlink()
+
+
+def test_a_run_whose_status_is_broken_is_not_exported(runs, tmp_path, capsys):
+    copy = tmp_path / "run"
+    shutil.copytree(runs["mlp"], copy)
+    (copy / "status.json").write_text("[" * 100000 + "]" * 100000)  # as `zoo runs` lists it: broken
+    err = _one_line(capsys, "export", copy, "--format", "keras", "--out", tmp_path / "out.keras")
+    assert f"Cannot export {copy}" in err and "status.json" in err and not (tmp_path / "out.keras").exists()

@@ -404,9 +404,11 @@ def _status(run_dir: Path | None) -> dict:
         return {}
     try:
         status = read_json(run_dir / "status.json")
-    except ZooError:
-        return {}
-    return status if isinstance(status, dict) else {}
+    except ZooError as e:  # a broken run (as `zoo runs` lists it): its model card could not say what it is
+        raise ExportError(f"Cannot export {run_dir}: {e}") from None
+    if not isinstance(status, dict):
+        raise ExportError(f"Cannot export {run_dir}: its status.json is not a JSON object")
+    return status
 
 
 def preprocessing_for(dataset: str | None, input_shape: tuple) -> dict:

@@ -138,10 +138,11 @@ def _numpy_forward(model, hidden_layers) -> Callable | None:
     def forward(x: np.ndarray) -> list[np.ndarray]:
         h = x.reshape(1, -1)
         outputs = []
-        for kernel, bias, activation, is_hidden in steps:
-            h = activation(h @ kernel + bias)
-            if is_hidden:
-                outputs.append(h)
+        with np.errstate(all="ignore"):  # a model of inf/NaN weights is refused by its answer, in one line
+            for kernel, bias, activation, is_hidden in steps:
+                h = activation(h @ kernel + bias)
+                if is_hidden:
+                    outputs.append(h)
         outputs.append(h)
         return outputs
 
