@@ -5,7 +5,6 @@ before Keras is asked, so these tests never allocate what the files declare.
 """
 import io
 import json
-import time
 import zipfile
 
 import h5py
@@ -72,7 +71,6 @@ def rewrite(source, target, config=None, weights=None, compression=zipfile.ZIP_S
 
 
 def refused(path, keras_never_asked, *words):
-    started = time.monotonic()
     with pytest.raises(RunError) as caught:
         load_model(path)
     message = str(caught.value)
@@ -80,7 +78,6 @@ def refused(path, keras_never_asked, *words):
     for word in words:
         assert word in message, message
     assert keras_never_asked == [], "Keras was asked to load the file"
-    assert time.monotonic() - started < 30
     return message
 
 
@@ -218,7 +215,7 @@ def test_broken_archives_are_one_line(saved, tmp_path, keras_never_asked):
         load_model(cut)
 
 
-def test_a_config_of_hundreds_of_layers_is_refused_before_keras_rebuilds_it(saved, tmp_path, keras_never_asked):
+def test_a_config_of_hundreds_of_layers_is_refused_before_keras_rebuilds_it(saved, tmp_path, keras_never_asked, monkeypatch):
     """Keras rebuilds a Sequential model layer by layer, in time growing with the square of its depth: 500 tiny
     Dense layers took over a minute in the parameter count alone; more than `MAX_LAYERS` is refused at once."""
     from zoo.inference import MAX_LAYERS
@@ -238,7 +235,8 @@ def test_a_config_of_hundreds_of_layers_is_refused_before_keras_rebuilds_it(save
         return json.dumps(config)
 
     path = rewrite(saved / "mlp.keras", tmp_path / "deep.keras", config=deepen)
-    started = time.monotonic()
+    counted = []  # refused from the layer count in the zip's config, before the (slow) rebuild that counts parameters
+    monkeypatch.setattr(zoo.inference, "_count_parameters", lambda config: counted.append(1))
     refused(path, keras_never_asked, f"more than {MAX_LAYERS} layers")
-    assert time.monotonic() - started < 5
+    assert counted == []
     assert MAX_LAYERS <= 128

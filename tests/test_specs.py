@@ -284,9 +284,7 @@ def test_one_bad_user_spec_is_listed_as_invalid_and_spoils_nothing_else(tmp_path
 
 def test_a_spec_as_deep_as_allowed_builds_its_layers_at_once(tmp_path, monkeypatch):
     """keras.Sequential.add() rebuilds the model after each layer (quadratic: 500 layers took ~50 s); zoo gives
-    Sequential all its layers at once, so the deepest spec allowed (`MAX_DEPTH`) builds in a few seconds."""
-    import time
-
+    Sequential all its layers at once: at most two rebuilds for the deepest spec allowed (`MAX_DEPTH`)."""
     import keras
 
     from zoo.spec import MAX_DEPTH
@@ -298,7 +296,5 @@ def test_a_spec_as_deep_as_allowed_builds_its_layers_at_once(tmp_path, monkeypat
     rebuilds = []
     real = keras.Sequential._maybe_rebuild
     monkeypatch.setattr(keras.Sequential, "_maybe_rebuild", lambda self: rebuilds.append(1) or real(self))
-    started = time.monotonic()
     model = zoo.build(spec)
     assert len(rebuilds) <= 2 and len(model.layers) == MAX_DEPTH + 1
-    assert time.monotonic() - started < 60
