@@ -142,3 +142,19 @@ def region_colours(image, rect) -> np.ndarray:
     data = np.frombuffer(image.constBits(), np.uint8, count=bytes_per_line * image.height())
     rows = data.reshape(image.height(), bytes_per_line)[:, :image.width() * 3].reshape(image.height(), image.width(), 3)
     return rows[y0:y1, x0:x1].reshape(-1, 3).astype(int)
+
+
+def in_app_window(qtbot, view, title: str, before=()):
+    """`view` as the app holds it: a tab (after the `before` (widget, title) tabs) of a main window with a status
+    bar, not yet shown. Returns (window, tabs)."""
+    from PySide6.QtWidgets import QMainWindow, QTabWidget
+
+    window = QMainWindow()
+    tabs = QTabWidget(documentMode=True)
+    for widget, name in before:
+        tabs.addTab(widget, name)
+    tabs.addTab(view, title)
+    window.setCentralWidget(tabs)
+    window.statusBar().showMessage("ready")
+    qtbot.addWidget(window)
+    return window, tabs

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 import zoo  # noqa: E402
 from conftest import mnist_dir  # noqa: E402
 from drawings import NOT_DIGITS  # noqa: E402
+from picture import in_app_window  # noqa: E402
 from gui.views.draw_view import MODEL_TIP, NO_INK, NO_MODEL, SEEN_SCALE, DrawView  # noqa: E402
 from zoo.inference import NoveltyCheck, Predictor  # noqa: E402
 from zoo.runs import runs_dir  # noqa: E402
@@ -259,15 +260,10 @@ def test_a_drawing_of_no_digit_gets_not_sure_and_grey_bars(qtbot, view, run, sha
 
 def test_the_view_fits_a_640_by_420_window(qtbot, run, with_mnist):
     from PySide6.QtCore import QPoint
-    from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
+    from PySide6.QtWidgets import QLabel
 
-    window = QMainWindow()
-    tabs = QTabWidget(documentMode=True)
     view = DrawView()
-    tabs.addTab(view, "Draw")
-    window.setCentralWidget(tabs)
-    window.statusBar().showMessage("ready")
-    qtbot.addWidget(window)
+    window, tabs = in_app_window(qtbot, view, "Draw")
     hint = view.minimumSizeHint()
     assert hint.width() <= 640 and hint.height() <= 420 - 60, hint  # room left for the tab bar and status bar
     window.resize(640, 420)

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel
 
 from gui.views.perceptron_view import PerceptronView
 from zoo.perceptron_rule import learn
+from picture import in_app_window
 
 
 @pytest.fixture
@@ -206,16 +207,8 @@ def test_train_on_xor_stops_as_soon_as_the_weights_repeat(view, qtbot):
 
 
 def test_the_view_fits_a_640_by_420_window(qtbot):
-    from PySide6.QtWidgets import QMainWindow, QTabWidget
-
-    window = QMainWindow()
-    tabs = QTabWidget(documentMode=True)
-    tabs.addTab(QLabel("another view"), "Draw")
     view = PerceptronView()
-    tabs.addTab(view, "Perceptron")
-    window.setCentralWidget(tabs)
-    window.statusBar().showMessage("ready")
-    qtbot.addWidget(window)
+    window, tabs = in_app_window(qtbot, view, "Perceptron", before=[(QLabel("another view"), "Draw")])
     hint = view.minimumSizeHint()
     assert hint.width() <= 640 and hint.height() <= 420 - 60, hint  # room left for the tab bar and status bar
     window.resize(640, 420)

@@ -5,6 +5,7 @@ pytest.importorskip("pytestqt")
 
 import zoo  # noqa: E402
 from gui.views.zoo_view import ZooView  # noqa: E402
+from picture import in_app_window  # noqa: E402
 
 
 def test_layers_and_parameters_show_before_tensorflow_loads(qtbot, monkeypatch):
@@ -30,15 +31,8 @@ def test_the_spec_text_reads_like_the_spec_file(qtbot):
 
 def test_at_640x420_the_parameters_column_is_whole_and_the_description_is_elided(qtbot):
     """Issue 14: the Parameters column was cut at the window's right edge; the description took the table's rows."""
-    from PySide6.QtWidgets import QMainWindow, QTabWidget
-
-    window = QMainWindow()
-    tabs = QTabWidget(documentMode=True)
     view = ZooView()
-    tabs.addTab(view, "Zoo")
-    window.setCentralWidget(tabs)
-    window.statusBar().showMessage("ready")
-    qtbot.addWidget(window)
+    window, tabs = in_app_window(qtbot, view, "Zoo")
     window.resize(640, 420)
     window.show()
     qtbot.waitExposed(window)
