@@ -1,7 +1,10 @@
-"""Import Keras with the TensorFlow backend, quietly. Imported lazily: `import zoo` stays fast."""
+"""Import Keras quietly, on the backend KERAS_BACKEND names (TensorFlow by default). Imported lazily: `import
+zoo` stays fast. `tf` (TensorFlow itself, for TensorBoard summaries and the export formats) loads on first use."""
 import contextlib
 import os
 import sys
+
+from .backends import BACKENDS
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,16 +29,28 @@ def _quiet_stderr():
             os.close(saved)
 
 
-with _quiet_stderr():
-    import keras  # noqa: E402
-    import tensorflow as tf  # noqa: E402
+def _tensorflow():
+    with _quiet_stderr():
+        import tensorflow
 
-    tf.config.list_physical_devices()  # device discovery (the CUDA probe) happens here, silenced
+        tensorflow.config.list_physical_devices()  # device discovery (the CUDA probe) happens here, silenced
+    return tensorflow
+
 
 from .errors import ZooError  # noqa: E402
 
-if keras.backend.backend() != "tensorflow":
-    raise ZooError(
-        f"zoo needs Keras' TensorFlow backend, but KERAS_BACKEND is {keras.backend.backend()!r}; "
-        "unset it or set KERAS_BACKEND=tensorflow"
-    )
+if os.environ["KERAS_BACKEND"] not in BACKENDS:
+    raise ZooError(f"KERAS_BACKEND is {os.environ['KERAS_BACKEND']!r}; zoo runs on {', '.join(BACKENDS)}")
+
+with _quiet_stderr():
+    import keras  # noqa: E402
+
+if keras.backend.backend() == "tensorflow":
+    tf = _tensorflow()
+
+
+def __getattr__(name):
+    if name == "tf":
+        globals()["tf"] = module = _tensorflow()
+        return module
+    raise AttributeError(name)

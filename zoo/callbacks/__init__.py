@@ -4,6 +4,7 @@ from .cosine_learning_rate import CosineLearningRate
 from .epoch_checkpoint import EpochCheckpoint, read_checkpoint
 from .epoch_seeds import EpochSeeds
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
+from .gradient_statistics_optimizer import GradientStatisticsOptimizer
 from .json_lines_progress import JsonLinesProgress
 from .progress_printer import ProgressPrinter
 from .record_writer import RecordWriter
@@ -12,4 +13,4 @@ from .stop_on_non_finite import StopOnNonFinite
 from .stop_on_request import StopOnRequest
 from .stop_when_converged import StopWhenConverged
 
-__all__ = ["ActivationRecorder", "CosineLearningRate", "EpochCheckpoint", "EpochSeeds", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged", "read_checkpoint"]
+__all__ = ["ActivationRecorder", "CosineLearningRate", "EpochCheckpoint", "EpochSeeds", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "GradientStatisticsOptimizer", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged", "read_checkpoint"]

@@ -1,0 +1,45 @@
+"""The Keras backends zoo trains on, and which one `zoo train` picks. A leaf: it imports no Keras."""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from .errors import ZooError
+
+# Fastest first, as measured by bench/train_throughput.py on a 2-core CPU (JAX's compiled step is 2-3x TensorFlow's).
+BACKENDS = ("jax", "tensorflow", "torch")
+PACKAGES = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}
+
+
+def installed_backends() -> list[str]:
+    return [name for name in BACKENDS if importlib.util.find_spec(PACKAGES[name]) is not None]
+
+
+def check_backend(name: str, source: str = "--backend") -> str:
+    if name not in BACKENDS:
+        raise ZooError(f"{source}: unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name not in installed_backends():
+        hint = " (pip install 'zoo[torch]')" if name == "torch" else ""
+        raise ZooError(f"{source}: the {name} backend is not installed{hint}")
+    return name
+
+
+def training_backend(requested: str | None = None) -> str:
+    """The backend to train on: the one asked for, else ZOO_BACKEND, else the fastest installed."""
+    if requested:
+        return check_backend(requested)
+    if os.environ.get("ZOO_BACKEND"):
+        return check_backend(os.environ["ZOO_BACKEND"], "ZOO_BACKEND")
+    return installed_backends()[0]
+
+
+def use_backend(name: str) -> None:
+    """Make Keras load `name`. Keras picks its backend once, at import: afterwards only the same one will do."""
+    import sys
+
+    if "keras" in sys.modules:
+        current = sys.modules["keras"].backend.backend()
+        if current != name:
+            raise ZooError(f"Keras is already running on {current}; start a new process for the {name} backend")
+        return
+    os.environ["KERAS_BACKEND"] = name
