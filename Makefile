@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: app test demo bench lint clean
+.PHONY: app test test-torch demo bench lint clean
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ app: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
+
+# The PyTorch backend is an extra. TORCH picks the wheel: e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH ?= torch
+test-torch: $(STAMP)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pytest -q tests/test_backends.py tests/test_backend_training.py
 
 demo: $(STAMP)
 	$(BIN)/zoo demo vanishing --out demo/vanishing.png

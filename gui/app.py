@@ -14,7 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     if (why := problem(argv)) is not None:  # before Qt aborts with "could not load the Qt platform plugin"
         print(why, file=sys.stderr)
         return 2
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if os.environ.get("KERAS_BACKEND") and not os.environ.get("ZOO_BACKEND"):
+        os.environ["ZOO_BACKEND"] = os.environ["KERAS_BACKEND"]  # the user's backend: their trainings use it too
+    os.environ["KERAS_BACKEND"] = "tensorflow"  # the app's own inference (trainings choose theirs: zoo.backends)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

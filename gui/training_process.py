@@ -78,6 +78,7 @@ class TrainingProcess(QObject):
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
         env.insert("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.remove("KERAS_BACKEND")  # the app's; the training picks its own (ZOO_BACKEND, else the fastest installed)
         process.setProcessEnvironment(env)
         process.readyReadStandardOutput.connect(self._read_output)
         process.finished.connect(self._on_finished)

@@ -1,6 +1,7 @@
 """Import Keras quietly, on the backend KERAS_BACKEND names (TensorFlow by default). Imported lazily: `import
 zoo` stays fast. `tf` (TensorFlow itself, for TensorBoard summaries and the export formats) loads on first use."""
 import contextlib
+import importlib.util
 import os
 import sys
 
@@ -45,7 +46,8 @@ if os.environ["KERAS_BACKEND"] not in BACKENDS:
 with _quiet_stderr():
     import keras  # noqa: E402
 
-if keras.backend.backend() == "tensorflow":
+if keras.backend.backend() == "tensorflow" or importlib.util.find_spec("tensorflow"):
+    # On the other backends too: Keras seeds TensorFlow when it is installed (set_random_seed), loudly.
     tf = _tensorflow()
 
 

@@ -24,12 +24,25 @@ def check_backend(name: str, source: str = "--backend") -> str:
     return name
 
 
-def training_backend(requested: str | None = None) -> str:
-    """The backend to train on: the one asked for, else ZOO_BACKEND, else the fastest installed."""
+def training_backend(requested: str | None = None, bound: str | None = None) -> str:
+    """The backend to train on: the one asked for, else ZOO_BACKEND, else KERAS_BACKEND, else the one Keras
+    already runs on in this process, else the fastest installed. `bound`: the one backend the model trains on (the perceptron
+    rule is a TensorFlow step); asking for another is an error."""
+    import sys
+
+    if bound:
+        chosen = requested or os.environ.get("ZOO_BACKEND") or bound
+        if chosen != bound:
+            raise ZooError(f"this model trains on the {bound} backend only (asked for {chosen})")
+        return check_backend(bound)
     if requested:
         return check_backend(requested)
     if os.environ.get("ZOO_BACKEND"):
         return check_backend(os.environ["ZOO_BACKEND"], "ZOO_BACKEND")
+    if os.environ.get("KERAS_BACKEND"):  # Keras' own setting, when the user made it
+        return check_backend(os.environ["KERAS_BACKEND"], "KERAS_BACKEND")
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
     return installed_backends()[0]
 
 

@@ -323,6 +323,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard summaries to RUN/tensorboard")
     p.add_argument("--set", type=parse_setting, action="append", default=[], metavar="KEY=VALUE",
                    help="any spec value, by its dotted key, e.g. --set training.augment=0 (repeatable)")
+    _backend_option(p)
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("predict", help="read handwritten digit images with a trained model")
@@ -349,6 +350,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="the run folder")
     p.add_argument("--record-every", type=_non_negative_int, default=1, help="record gradients every k steps (0: off)")
     p.add_argument("--json", action="store_true", help="progress as JSON lines on stdout (for the app)")
+    _backend_option(p)
     p.set_defaults(run=cmd_resume)
 
     p = sub.add_parser("runs", help="list the runs with their state (broken ones say what is wrong)")
@@ -383,6 +385,31 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bound_backend(args) -> str | None:
+    """The backend a model must train on (the perceptron rule's), if any; the spec's own errors come later."""
+    from .spec import OPTIMIZER_BACKENDS
+
+    try:
+        if args.command == "train":
+            from .registry import load_spec
+
+            name = dict(args.set).get("optimizer.name") or args.optimizer or load_spec(args.model).optimizer.name
+        else:
+            from .runs import read_run_spec
+
+            name = ((read_run_spec(args.run_dir) or {}).get("optimizer") or {}).get("name")
+    except (ZooError, OSError, ValueError, AttributeError, TypeError):
+        return None
+    return OPTIMIZER_BACKENDS.get(name)
+
+
+def _backend_option(p) -> None:
+    from .backends import BACKENDS
+
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="Keras backend to train on (default: $ZOO_BACKEND, else the fastest installed: jax)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args, extra = parser.parse_known_args(argv)
@@ -390,6 +417,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.qt_args = extra
     try:
+        if hasattr(args, "backend"):
+            from .backends import training_backend, use_backend
+
+            use_backend(training_backend(args.backend, bound=_bound_backend(args)))
         return args.run(args)
     except ZooError as e:
         print(f"zoo: error: {e}", file=sys.stderr)

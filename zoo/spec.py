@@ -22,6 +22,8 @@ from .errors import SpecError
 Activation = Literal["relu", "sigmoid", "tanh", "softmax", "linear", "leaky_relu", "gelu", "elu", "selu", "softplus", "step"]
 Loss = Literal["mse", "mae", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
 OptimizerName = Literal["sgd", "adam", "rmsprop", "adagrad", "perceptron"]
+# The perceptron rule is a TensorFlow train step (no gradient): the one optimiser bound to a backend.
+OPTIMIZER_BACKENDS = {"perceptron": "tensorflow"}
 InitializerName = Literal[
     "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
     "random_normal", "random_uniform", "truncated_normal", "orthogonal", "zeros", "ones",

@@ -353,14 +353,18 @@ def _first_line(error: BaseException) -> str:
 
 def _initial_status(spec: ModelSpec) -> dict:
     from . import __version__
-    from ._backend import keras, tf
+    from importlib.metadata import version
 
+    from ._backend import keras
+
+    backend = keras.backend.backend()
     return {
         "state": "running", "model": spec.name, "dataset": spec.dataset, "seed": spec.training.seed,
         "epochs": spec.training.epochs, "epochs_completed": 0, "started": now_iso(), "updated": now_iso(),
         "finished": None, "message": "", "step": None, "test": {}, "pid": os.getpid(),
         "pid_started": process_start_time(os.getpid()), "format": STATUS_FORMAT,
-        "versions": {"zoo": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
+        "backend": backend,
+        "versions": {"zoo": __version__, "keras": keras.__version__, backend: version(backend)},
     }
 
 

@@ -70,7 +70,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         outputs = self._features(self.probe, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         for depth, (name, kind, out) in enumerate(zip(self.layer_names, self._kinds, outputs), start=1):
-            a = np.asarray(out).reshape(len(self.probe), -1)
+            a = keras.ops.convert_to_numpy(out).reshape(len(self.probe), -1)
             pinned = saturated(kind, a)
             saturated_share = float(np.mean(pinned)) if pinned is not None else float("nan")
             dead = float(np.mean(np.all(a <= 0, axis=0))) if kind == "relu" else float("nan")

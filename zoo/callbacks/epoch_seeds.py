@@ -40,4 +40,5 @@ class EpochSeeds(keras.callbacks.Callback):
             self.batches.set_epoch(epoch)
         for index, state in enumerate(self._states):
             seed = np.random.SeedSequence([self.seed, epoch, index]).generate_state(1, dtype=np.uint32)[0]
+            seed = int(seed) % (int(np.iinfo(np.dtype(state.dtype)).max) + 1)  # PyTorch keeps the state as int32
             state.assign(np.array([seed, 0], dtype=state.dtype))

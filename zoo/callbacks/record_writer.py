@@ -4,7 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._backend import keras, tf
+from .. import _backend
+from .._backend import keras
 from ..records import GradientCsv, records_up_to, write_activations, write_details
 from ..runs import replace_durably
 from .activation_recorder import ActivationRecorder
@@ -50,7 +51,7 @@ class RecordWriter(keras.callbacks.Callback):
                                                                      "activations.csv")}
         self._previous_histograms = previous.get("histograms")
         self._csv = GradientCsv(self.run_dir / "gradients.csv", self.gradients.layer_names, self._previous["gradients.csv"])
-        self._writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.tensorboard else None
+        self._writer = _backend.tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.tensorboard else None
         self._histograms_written = 0
         self.gradients.on_flush = self._on_flush
 
@@ -104,7 +105,7 @@ def _scalar(tag: str, value, step: int) -> None:
 
     metadata = summary_pb2.SummaryMetadata()
     metadata.plugin_data.plugin_name = "scalars"
-    tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=metadata)
+    _backend.tf.summary.write(tag, _backend.tf.constant(float(value), _backend.tf.float32), step=step, metadata=metadata)
 
 
 def _histogram(tag: str, counts, step: int) -> None:
@@ -114,4 +115,4 @@ def _histogram(tag: str, counts, step: int) -> None:
     metadata = summary_pb2.SummaryMetadata()
     metadata.plugin_data.plugin_name = "histograms"
     data = np.stack([HIST_EDGES[:-1], HIST_EDGES[1:], np.asarray(counts, np.float64)], axis=1)
-    tf.summary.write(tag, tf.constant(data), step=step, metadata=metadata)
+    _backend.tf.summary.write(tag, _backend.tf.constant(data), step=step, metadata=metadata)

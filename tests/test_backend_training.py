@@ -1,0 +1,97 @@
+"""`zoo train --backend`: every backend writes the same run folder, which the TensorFlow side reads and exports."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.backends import BACKENDS, installed_backends, training_backend
+from zoo.errors import ZooError
+
+INSTALLED = [pytest.param(b, marks=pytest.mark.skipif(importlib.util.find_spec(b) is None, reason=f"{b} not installed"))
+             for b in BACKENDS]
+
+
+def zoo_cli(*args, env=None):
+    env = {**os.environ, **(env or {})}
+    env.pop("KERAS_BACKEND", None)  # as a user's shell has it: the choice is zoo's
+    return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("backend", INSTALLED)
+def test_train_on_each_backend_writes_one_run_format(backend, tmp_path):
+    run = tmp_path / backend
+    done = zoo_cli("train", "mlp", "--backend", backend, "--epochs", "1", "--out", str(run))
+    assert done.returncode == 0, done.stderr[-2000:]
+    status = json.loads((run / "status.json").read_text())
+    assert status["state"] == "completed" and status["backend"] == backend and backend in status["versions"]
+    with open(run / "gradients.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["layer"] for r in rows[:3]] == ["hidden_1", "hidden_2", "output"]
+    assert all(np.isfinite(float(r["grad_norm"])) and float(r["grad_norm"]) > 0 for r in rows)
+    steps = sorted({int(r["step"]) for r in rows})
+    assert steps == list(range(1, len(steps) + 1))  # every step, once
+    # This process runs Keras on TensorFlow: the model trained elsewhere loads and answers the same
+    from zoo._backend import keras
+
+    model = keras.saving.load_model(run / "model.keras")
+    x = np.random.default_rng(0).random((4, *model.input_shape[1:]), np.float32)
+    probabilities = model.predict(x, verbose=0)
+    assert probabilities.shape == (4, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert status["test"]["accuracy"] > 0.8
+
+
+def test_default_is_the_fastest_installed(monkeypatch):
+    for name in ("ZOO_BACKEND", "KERAS_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(sys.modules, "keras", None)  # as in a fresh `zoo train`, before Keras loads
+    monkeypatch.delitem(sys.modules, "keras")
+    assert training_backend() == installed_backends()[0] == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    assert training_backend() == "tensorflow"
+    monkeypatch.setenv("ZOO_BACKEND", "jax")
+    assert training_backend() == "jax" and training_backend("tensorflow") == "tensorflow"
+    with pytest.raises(ZooError, match="trains on the tensorflow backend only"):
+        training_backend(None, bound="tensorflow")  # ZOO_BACKEND=jax asked for the perceptron rule
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "mlp", "--backend", "theano"], "invalid choice: 'theano'"),
+    (["train", "perceptron", "--backend", "jax"], "this model trains on the tensorflow backend only (asked for jax)"),
+])
+def test_backend_refusals_are_one_line(args, message):
+    done = zoo_cli(*args)
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) <= 2
+
+
+def test_torch_missing_is_one_line(monkeypatch):
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed")
+    done = zoo_cli("train", "mlp", "--backend", "torch")
+    assert done.returncode == 2 and "the torch backend is not installed (pip install 'zoo[torch]')" in done.stderr
+
+
+def test_checkpoint_saved_while_recording_loads_into_a_plain_model(tmp_path):
+    """The measuring optimiser saves the wrapped one's state where a plain optimiser saves it."""
+    from zoo._backend import keras
+    from zoo.callbacks import GradientRecorder
+
+    x = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
+    y = np.random.default_rng(1).normal(size=(64, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    path = tmp_path / "mid.keras"
+    save = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: model.save(path))
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[GradientRecorder(), save])
+    loaded = keras.saving.load_model(path)  # no zoo object needed
+    assert type(loaded.optimizer).__name__ == "Adam"
+    assert int(loaded.optimizer.iterations) == 8
+    for mine, theirs in zip(loaded.optimizer.variables, model.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
