@@ -11,7 +11,6 @@ import sys
 import numpy as np
 import pytest
 
-import zoo
 from zoo.backends import BACKENDS, installed_backends, training_backend
 from zoo.errors import ZooError
 
