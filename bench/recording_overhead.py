@@ -1,15 +1,19 @@
-"""Throughput of `mlp` training with gradient recording every step against plain `fit`, in one run.
+"""Throughput of `mlp` training with gradient recording every step against plain `fit`, per Keras backend.
 
 Per round, each variant trains a fresh model for --epochs (order rotating between rounds); the ratios
 recorded/plain are taken within a round and their median printed, which keeps this noisy machine's
 slow and fast spells out of the comparison. Two ratios: steady-state (median step time, the cost of
 recording itself) and whole fit (including the one-time tracing of the larger train step).
-Uses MNIST when it can be found (ZOO_DATA_DIR, Keras' cache), else digits. Goal: at least 0.95.
+Each installed backend (TensorFlow, JAX, PyTorch) runs in its own process, one after the other.
+Uses MNIST when it can be found (ZOO_DATA_DIR, Keras' cache), else digits. Goal: at least 0.95 on each.
 
-    python bench/recording_overhead.py [--epochs 1] [--rounds 5]
+    python bench/recording_overhead.py [--epochs 1] [--rounds 5] [--backend jax]
 """
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -22,7 +26,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--backend", help="one backend (default: each installed one, in turn)")
     args = parser.parse_args()
+    if not args.backend:
+        from zoo.backends import installed_backends
+
+        for backend in installed_backends():
+            env = {**os.environ, "KERAS_BACKEND": backend}
+            print(f"--- {backend}", flush=True)
+            subprocess.run([sys.executable, __file__, "--backend", backend, "--epochs", str(args.epochs),
+                            "--rounds", str(args.rounds)], env=env, check=True)
+        return
     try:
         name, data = "mnist", load_dataset("mnist")
     except zoo.DataError:
@@ -60,7 +74,7 @@ def main():
             fit_time[label].append(time.perf_counter() - start)
             step_time[label].append(float(np.median(np.diff(clock.times[1:]))))  # from step 2: tracing excluded
 
-    print(f"dataset {name}, {len(x)} samples, batch {batch}, {args.epochs} epoch(s), {args.rounds} rounds")
+    print(f"{keras.backend.backend()}: dataset {name}, {len(x)} samples, batch {batch}, {args.epochs} epoch(s), {args.rounds} rounds")
     print(f"{'':34s} {'step ms':>8s} {'steady ratio':>13s} {'fit s':>7s} {'fit ratio':>10s}")
     for label in variants:
         steady = statistics.median(p / r for p, r in zip(step_time["plain fit"], step_time[label]))

@@ -32,6 +32,7 @@ class TrainingOptions:
     out: str | None = None
     extra: list[str] = field(default_factory=list)
     resume: str | None = None  # a run folder to continue (`zoo resume`) instead of a new training
+    backend: str | None = None  # the Keras backend (default: zoo.backends.training_backend's choice)
 
     def arguments(self) -> list[str]:
         if self.resume:
@@ -39,7 +40,8 @@ class TrainingOptions:
         args = ["-m", "zoo", "train", self.model, "--json"]
         for flag, value in (("--dataset", self.dataset), ("--epochs", self.epochs), ("--batch-size", self.batch_size),
                             ("--optimizer", self.optimizer), ("--lr", self.learning_rate),
-                            ("--clipnorm", self.clipnorm), ("--seed", self.seed), ("--out", self.out)):
+                            ("--clipnorm", self.clipnorm), ("--seed", self.seed), ("--out", self.out),
+                            ("--backend", self.backend)):
             if value is not None:
                 args += [flag, str(value)]
         return args + list(self.extra)

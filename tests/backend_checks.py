@@ -140,9 +140,18 @@ def check_mixed_precision():
         keras.utils.set_random_seed(3)
         model, (x, y) = mlp(activation="tanh"), data()
         recorder, grads = first_step(model, x, y)
+        # The loss scale doubles every 2 steps; with a zero learning rate every step's gradient is the same
+        keras.utils.set_random_seed(3)
+        growing = mlp(activation="tanh")
+        growing.compile(optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.0), initial_scale=4.0,
+                                                                      dynamic_growth_steps=2), loss="mse")
+        constant = GradientRecorder(detail_every=0)
+        growing.fit(np.tile(x, (6, 1)), np.tile(y, (6, 1)), batch_size=len(x), epochs=1, shuffle=False, verbose=0,
+                    callbacks=[constant])
         return {"mixed_float16": {"recorded": recorder.table("variable")["grad_norm"][0].tolist(),
                                   "expected": by_variable(recorder, model, grads),
-                                  "optimizer": type(model.optimizer).__name__}}
+                                  "optimizer": type(model.optimizer).__name__,
+                                  "growing_scale": constant.table()["grad_norm"][:, 0].tolist()}}
     finally:
         keras.mixed_precision.set_global_policy("float32")
 

@@ -94,3 +94,45 @@ def test_checkpoint_saved_while_recording_loads_into_a_plain_model(tmp_path):
     assert int(loaded.optimizer.iterations) == 8
     for mine, theirs in zip(loaded.optimizer.variables, model.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+
+
+def _train_until_epoch(run, backend, epochs=4):
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "train", "mlp", "--backend", backend, "--epochs", str(epochs),
+                                "--out", str(run)], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    for line in process.stderr:  # "epoch 1/4 ..." is printed when the first epoch ends
+        if line.startswith("epoch 1/"):
+            break
+    return process
+
+
+def test_ctrl_c_mid_epoch_on_jax_stops_with_the_model_saved_and_resume_keeps_the_backend(tmp_path):
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    process = _train_until_epoch(run, "jax")
+    time.sleep(0.3)  # into epoch 2
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    status = json.loads((run / "status.json").read_text())
+    assert process.returncode == 130 and status["state"] == "stopped", err[-1500:]
+    assert "Buffer has been deleted" not in err and (run / "model.keras").exists()
+    done = zoo_cli("resume", str(run))  # no --backend: the run's own
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert json.loads((run / "status.json").read_text())["backend"] == "jax"
+    history = json.loads((run / "history.json").read_text())
+    assert len(history["loss"]) == 4 and history["loss"][-1] < history["loss"][0]
+
+
+def test_resume_on_another_backend_says_so_in_the_status(tmp_path):
+    run = tmp_path / "run"
+    done = zoo_cli("train", "xor-mlp", "--backend", "tensorflow", "--epochs", "2", "--out", str(run))
+    assert done.returncode == 0
+    status = json.loads((run / "status.json").read_text())
+    status["state"], status["epochs"] = "stopped", 4  # as if stopped after epoch 2 of 4
+    (run / "status.json").write_text(json.dumps(status))
+    done = zoo_cli("resume", str(run), "--backend", "jax")
+    assert done.returncode == 0, done.stderr[-1500:]
+    status = json.loads((run / "status.json").read_text())
+    assert status["state"] == "completed" and status["backend"] == "jax" and "jax" in status["versions"]

@@ -71,6 +71,8 @@ def test_mixed_float16_records_unscaled_gradients(backend):
     case = checked(backend)["mixed_float16"]
     assert case["optimizer"] == "LossScaleOptimizer"
     close(case, rtol=2e-2, atol=1e-4)  # float16 activations: the backends' own rounding differs
+    growing = np.array(case["growing_scale"])  # the same batch, the scale doubling every 2 steps: one norm
+    assert len(growing) == 6 and np.allclose(growing, growing[0], rtol=1e-3), growing
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -123,6 +123,39 @@ def test_recorder_refuses_bad_arguments():
             GradientRecorder(**kwargs)
 
 
+def test_recorder_leaves_no_wrapper_behind_and_refuses_what_it_cannot_record(tf_keras):
+    from zoo.callbacks import GradientRecorder, GradientStatisticsOptimizer
+
+    _, keras = tf_keras
+    x, y = batch_for("binary", 64)
+    model = zoo.build("binary")
+    original = model.optimizer
+
+    class Boom(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[GradientRecorder(), Boom()])
+    assert isinstance(model.optimizer, GradientStatisticsOptimizer)  # Keras says nothing of the end of a failed fit
+    recorder = GradientRecorder()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[recorder])
+    assert model.optimizer is original and recorder.table()["step"].tolist() == [2, 3, 4, 5]
+    for kwargs in ({"every": 2**31}, {"detail_every": 10**10}):
+        with pytest.raises(ValueError, match="from"):
+            GradientStatisticsOptimizer(keras.optimizers.SGD(), **kwargs)
+    assert GradientStatisticsOptimizer(keras.optimizers.SGD(), every=10**6, capacity=256).detail_capacity == 258
+    model.compile(optimizer=keras.optimizers.Adam(gradient_accumulation_steps=2), loss="binary_crossentropy")
+    with pytest.raises(ValueError, match="gradient_accumulation_steps"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[GradientRecorder()])
+    frozen = zoo.build("binary")
+    frozen.trainable = False
+    frozen.compile(optimizer="sgd", loss="binary_crossentropy")
+    recorder = GradientRecorder()
+    frozen.fit(x, y, epochs=1, verbose=0, callbacks=[recorder])
+    assert recorder.table()["grad_norm"].shape == (0, 0)
+
+
 def test_vanishing_at_initialisation_sigmoid_vs_relu(tmp_path):
     """At step 1: deep-sigmoid's first hidden layer gets >= 100x less gradient than its last; deep-relu within 10x."""
     summaries = {}

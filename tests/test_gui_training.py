@@ -49,6 +49,25 @@ def test_a_short_training_finishes_and_its_curves_are_its_history(qtbot):
     [info] = list_runs()
     status = json.loads((run / "status.json").read_text())
     assert info.path == run and info.state == "completed" and info.accuracy == status["test"]["accuracy"]
+    assert status["backend"] == view.backend.currentText() == "jax"  # the fastest installed, as shown
+
+
+def test_the_backend_choice_reaches_the_training_and_the_perceptron_stays_on_tensorflow(qtbot):
+    view = TrainView()
+    qtbot.addWidget(view)
+    view.select_model("mlp")
+    shown = [view.backend.itemText(i) for i in range(view.backend.count())]
+    assert shown[:2] == ["jax", "tensorflow"] and view.backend.isEnabled()
+    view.backend.setCurrentText("tensorflow")
+    assert view.options().arguments()[-2:] == ["--backend", "tensorflow"]
+    view.select_model("perceptron")
+    assert view.backend.currentText() == "tensorflow" and not view.backend.isEnabled()
+    view._set_running(False)
+    assert not view.backend.isEnabled()  # still bound after a run ends
+    view.select_model("exploding")  # its spec asks for TensorFlow, where the explosion shows as NaN
+    assert view.backend.isEnabled() and view.backend.currentText() == "tensorflow"
+    view.select_model("xor-mlp")
+    assert view.backend.isEnabled() and view.backend.currentText() == "jax"
 
 
 def test_stop_ends_the_run_at_the_next_step_with_the_model_saved(qtbot):

@@ -7,7 +7,8 @@ import sys
 
 from .backends import BACKENDS
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if not os.environ.get("KERAS_BACKEND"):  # unset or empty
+    os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

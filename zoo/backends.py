@@ -24,10 +24,11 @@ def check_backend(name: str, source: str = "--backend") -> str:
     return name
 
 
-def training_backend(requested: str | None = None, bound: str | None = None) -> str:
+def training_backend(requested: str | None = None, bound: str | None = None, default: str | None = None) -> str:
     """The backend to train on: the one asked for, else ZOO_BACKEND, else KERAS_BACKEND, else the one Keras
     already runs on in this process, else the fastest installed. `bound`: the one backend the model trains on (the perceptron
-    rule is a TensorFlow step); asking for another is an error."""
+    rule is a TensorFlow step); asking for another is an error. `default`: used before the fastest installed
+    (a resumed run's own backend), when it is installed."""
     import sys
 
     if bound:
@@ -43,6 +44,8 @@ def training_backend(requested: str | None = None, bound: str | None = None) -> 
         return check_backend(os.environ["KERAS_BACKEND"], "KERAS_BACKEND")
     if "keras" in sys.modules:
         return sys.modules["keras"].backend.backend()
+    if default in installed_backends():
+        return default
     return installed_backends()[0]
 
 

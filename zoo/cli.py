@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from .errors import ZooError
 
@@ -385,6 +386,20 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_backend(args) -> str | None:
+    """`zoo resume`: the backend the run trained on (runs from before zoo recorded it: TensorFlow)."""
+    if args.command != "resume":
+        return None
+    from .runs import read_json
+
+    try:
+        status = read_json(Path(args.run_dir) / "status.json")
+    except (ZooError, OSError, ValueError):
+        return None
+    backend = status.get("backend", "tensorflow") if isinstance(status, dict) else None
+    return backend if isinstance(backend, str) else None
+
+
 def _bound_backend(args) -> str | None:
     """The backend a model must train on (the perceptron rule's), if any; the spec's own errors come later."""
     from .spec import OPTIMIZER_BACKENDS
@@ -403,11 +418,24 @@ def _bound_backend(args) -> str | None:
     return OPTIMIZER_BACKENDS.get(name)
 
 
+def _default_backend(args) -> str | None:
+    """`zoo resume`: the run's own backend; `zoo train`: the spec's `training.backend`, if it names one."""
+    if args.command == "resume":
+        return _run_backend(args)
+    try:
+        from .registry import load_spec
+
+        return dict(args.set).get("training.backend") or load_spec(args.model).training.backend
+    except (ZooError, OSError, ValueError, AttributeError, TypeError):
+        return None
+
+
 def _backend_option(p) -> None:
     from .backends import BACKENDS
 
     p.add_argument("--backend", choices=BACKENDS,
-                   help="Keras backend to train on (default: $ZOO_BACKEND, else the fastest installed: jax)")
+                   help="Keras backend to train on (default: $ZOO_BACKEND, else $KERAS_BACKEND, else the run's own "
+                        "(resume) or the spec's training.backend, else the fastest installed: jax)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(args, "backend"):
             from .backends import training_backend, use_backend
 
-            use_backend(training_backend(args.backend, bound=_bound_backend(args)))
+            use_backend(training_backend(args.backend, bound=_bound_backend(args), default=_default_backend(args)))
         return args.run(args)
     except ZooError as e:
         print(f"zoo: error: {e}", file=sys.stderr)

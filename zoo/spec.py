@@ -151,6 +151,8 @@ class Training(_Strict):
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Keras' random seed: 0 .. 2**32 - 1")
     augment: int = Field(0, ge=0, le=50, description="distorted copies of each training image, for image training "
                          "sets under 10,000 examples (the offline digits); larger ones are used as they are")
+    backend: Literal["jax", "tensorflow", "torch"] | None = Field(
+        None, description="the Keras backend `zoo train` uses unless told otherwise (default: the fastest installed)")
 
     @field_validator("batch_size", mode="before")
     @classmethod

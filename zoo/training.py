@@ -351,20 +351,23 @@ def _first_line(error: BaseException) -> str:
     return str(error).splitlines()[0] if str(error) else ""
 
 
-def _initial_status(spec: ModelSpec) -> dict:
-    from . import __version__
+def _backend_fields() -> dict:
     from importlib.metadata import version
 
+    from . import __version__
     from ._backend import keras
 
     backend = keras.backend.backend()
+    return {"backend": backend, "versions": {"zoo": __version__, "keras": keras.__version__, backend: version(backend)}}
+
+
+def _initial_status(spec: ModelSpec) -> dict:
     return {
         "state": "running", "model": spec.name, "dataset": spec.dataset, "seed": spec.training.seed,
         "epochs": spec.training.epochs, "epochs_completed": 0, "started": now_iso(), "updated": now_iso(),
         "finished": None, "message": "", "step": None, "test": {}, "pid": os.getpid(),
         "pid_started": process_start_time(os.getpid()), "format": STATUS_FORMAT,
-        "backend": backend,
-        "versions": {"zoo": __version__, "keras": keras.__version__, backend: version(backend)},
+        **_backend_fields(),
     }
 
 
@@ -392,7 +395,12 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
 
         # compiled as saved: the optimizer comes back with its state (moments, iterations)
         model = keras.models.load_model(resume["path"], safe_mode=True)
+        # Compiled again with its own optimiser (state kept), so the step is compiled as this backend compiles
+        # it: the saved config holds the trainer's backend's resolved choice (TensorFlow saves jit_compile=False,
+        # which would run JAX eagerly).
+        model.compile(optimizer=model.optimizer, loss=spec.training.loss, metrics=list(spec.training.metrics))
         initial_epoch, keep, previous = resume["epoch"], resume["records"], resume["history"]
+        status.update(_backend_fields())  # the backend this part of the run trains on
         keras.utils.set_random_seed(spec.training.seed)
     batches = EpochBatches(x, y, _batch_size(spec, len(x)), spec.training.seed, initial_epoch)
     divergence, stopper = StopOnNonFinite(), StopOnRequest(stop.is_set)

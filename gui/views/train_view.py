@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QWidget)
 
 import zoo
+from zoo.backends import installed_backends
 from zoo.datasets import MNIST_DOWNLOAD_BYTES, mnist_download_path, mnist_is_local
 from zoo.errors import SpecError, ZooError
+from zoo.spec import OPTIMIZER_BACKENDS
 
 from ..plotting import PALETTE, BoxLabel, TextBox
 from ..training_process import TrainingOptions, TrainingProcess
@@ -75,6 +77,12 @@ class TrainView(QWidget):
         self.clipnorm = QDoubleSpinBox(minimum=0.01, maximum=1000.0, value=1.0, singleStep=0.5)
         self.clip.toggled.connect(self.clipnorm.setEnabled)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.seed.setMinimumWidth(64)  # room for 6 digits; larger seeds scroll within it
+        self.backend = QComboBox()
+        self.backend.addItems(installed_backends())  # fastest first: the default
+        self.backend.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.backend.setMinimumContentsLength(6)  # "tensorflow" elides a little in a narrow window; the list shows it whole
+        self.backend.setToolTip("The Keras backend that trains the model; the run folder is the same for all")
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(self.start)
         self.stop_button = QPushButton("Stop", enabled=False)
@@ -89,7 +97,7 @@ class TrainView(QWidget):
         clip_row.addWidget(self.clip)
         clip_row.addWidget(self.clipnorm)
         form.addRow(clip_row)
-        form.addRow("Seed", self.seed)
+        form.addRow("Seed", _pair(self.seed, "Backend", self.backend))
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
@@ -230,6 +238,10 @@ class TrainView(QWidget):
         if clip is not None:
             self.clipnorm.setValue(clip)
         self.seed.setValue(spec.training.seed)
+        bound = OPTIMIZER_BACKENDS.get(spec.optimizer.name)  # the perceptron rule is a TensorFlow step
+        preferred = spec.training.backend if spec.training.backend in installed_backends() else None
+        self.backend.setCurrentText(bound or preferred or installed_backends()[0])
+        self.backend.setEnabled(bound is None and not self.process.running)
         self._spec = spec
         self._show_augment_note()
 
@@ -319,7 +331,7 @@ class TrainView(QWidget):
         return TrainingOptions(self.model.currentText(), dataset=self.dataset.currentText(), epochs=self.epochs.value(),
                                batch_size=batch, optimizer=None if optimizer == "perceptron" else optimizer,
                                learning_rate=lr, clipnorm=self.clipnorm.value() if self.clip.isChecked() else None,
-                               seed=self.seed.value())
+                               seed=self.seed.value(), backend=self.backend.currentText())
 
     # -- running -------------------------------------------------------------------------------
     def start(self, options: TrainingOptions | None = None) -> bool:
@@ -402,12 +414,17 @@ class TrainView(QWidget):
             self.progress_text.setText(" · ".join(t for t in text if not t.endswith(" left")) + " · stopping after this step…")
             self.process.stop()
 
+    def _backend_free(self) -> bool:
+        spec = getattr(self, "_spec", None)
+        return spec is None or spec.optimizer.name not in OPTIMIZER_BACKENDS
+
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         for widget in (self.model, self.dataset, self.epochs, self.batch_size, self.optimizer, self.learning_rate,
-                       self.clip, self.clipnorm, self.seed):
-            widget.setEnabled(not running and (widget is not self.clipnorm or self.clip.isChecked()))
+                       self.clip, self.clipnorm, self.seed, self.backend):
+            widget.setEnabled(not running and (widget is not self.clipnorm or self.clip.isChecked())
+                              and (widget is not self.backend or self._backend_free()))
 
     def _reset(self) -> None:
         """A new run: the last run's curves, marks, grey values and x range go (the plots are this run's only)."""

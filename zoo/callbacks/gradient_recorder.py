@@ -58,6 +58,11 @@ class GradientRecorder(keras.callbacks.Callback):
     # ------------------------------------------------------------------------------------ set-up
     def on_train_begin(self, logs=None):
         model = self.model
+        while isinstance(model.optimizer, GradientStatisticsOptimizer):  # left by a fit that raised (no on_train_end)
+            model.optimizer = model.optimizer.inner_optimizer
+        if getattr(model.optimizer, "gradient_accumulation_steps", None):
+            raise ValueError("GradientRecorder does not record optimisers with gradient_accumulation_steps (each "
+                             "micro-batch's gradient would be recorded as a step)")
         self._original = model.optimizer
         variables = list(model.trainable_variables)
         position = {id(v): i for i, v in enumerate(variables)}
@@ -73,6 +78,12 @@ class GradientRecorder(keras.callbacks.Callback):
         execution = max(1, int(getattr(model, "steps_per_execution", 1) or 1))
         capacity = max(self.flush_every, -(-execution // self.every) + 1)
         self._execution = execution
+        self.steps, self.epochs, self.stats = [], [], []  # stats: each (rows, n_variables, len(NORM_FIELDS))
+        self.detail_steps, self.detail_epochs, self._details = [], [], []
+        self.histograms_per_variable: list[np.ndarray] = []
+        if not variables:  # nothing trains: nothing to record (and JAX's step has no gradients to measure)
+            self._original = self._optimizer = None
+            return
         self._optimizer = GradientStatisticsOptimizer(self._original, every=self.every, detail_every=self.detail_every,
                                                       capacity=capacity)
         strategy = getattr(model, "distribute_strategy", None)  # TensorFlow: variables live on every replica
@@ -83,9 +94,6 @@ class GradientRecorder(keras.callbacks.Callback):
             self._optimizer.build(variables)
         model.optimizer = self._optimizer
         model.make_train_function(force=True)  # retrace the step with the measuring optimiser in it
-        self.steps, self.epochs, self.stats = [], [], []  # stats: each (rows, n_variables, len(NORM_FIELDS))
-        self.detail_steps, self.detail_epochs, self._details = [], [], []
-        self.histograms_per_variable: list[np.ndarray] = []
         self._norms_read = self._details_read = 0
         self._epoch = 0
         self._epoch_first_step = self._flushed_at = int(keras.ops.convert_to_numpy(self._original.iterations))
@@ -95,6 +103,7 @@ class GradientRecorder(keras.callbacks.Callback):
         if self._original is not None:
             self.model.optimizer = self._original
             self.model.make_train_function(force=True)
+            self._original = None
 
     # ------------------------------------------------------------------------------ in Python
     def on_epoch_begin(self, epoch, logs=None):
@@ -102,6 +111,8 @@ class GradientRecorder(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         # Before the step, not after it: Keras only runs batch-end hooks asynchronously when no callback needs them.
+        if self._optimizer is None:
+            return
         done = self._epoch_first_step + batch
         window = done + self._execution - self._flushed_at  # the steps the buffers must hold after this execution
         opt = self._optimizer
@@ -110,7 +121,8 @@ class GradientRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._flush()
-        self._epoch_first_step = int(keras.ops.convert_to_numpy(self._original.iterations))
+        if self._original is not None:
+            self._epoch_first_step = int(keras.ops.convert_to_numpy(self._original.iterations))
 
     def _read(self, variable) -> np.ndarray:
         return keras.ops.convert_to_numpy(variable.value)
@@ -122,7 +134,7 @@ class GradientRecorder(keras.callbacks.Callback):
             return
         if keras.backend.backend() == "jax":
             self.model.jax_state_sync()  # JAX keeps the live state outside the variables during an epoch
-        self._flushed_at = int(keras.ops.convert_to_numpy(self._original.iterations))
+        self._flushed_at = int(keras.ops.convert_to_numpy(opt.iterations))
         count = int(self._read(opt.norm_count))
         new = count - self._norms_read
         if new > 0:

@@ -11,7 +11,8 @@ ops = keras.ops
 # Per variable, as sums (so layers and the whole model are sums of their variables):
 NORM_FIELDS = ("grad_sq", "clipped_sq")  # every `every` steps
 DETAIL_FIELDS = ("abs_sum", "abs_max", "weight_sq", "update_sq", "before_sq")  # at detail steps
-HIST_EDGES = np.linspace(-12.0, 2.0, 29)  # log10|g| bins: 1e-12 .. 1e2, half a decade wide
+HIST_EDGES = np.linspace(-12.0, 2.0, 29)
+MAX_STEPS = 2**31 - 1  # steps are int32 on the device  # log10|g| bins: 1e-12 .. 1e2, half a decade wide
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -48,15 +49,15 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         if not isinstance(inner_optimizer, keras.optimizers.Optimizer):
             raise ValueError(f"inner_optimizer must be a keras.optimizers.Optimizer, received {inner_optimizer!r}")
         for arg, value, least in (("every", every, 1), ("detail_every", detail_every, 0), ("capacity", capacity, 1)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                raise ValueError(f"{arg} must be an integer >= {least}, received {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= MAX_STEPS:
+                raise ValueError(f"{arg} must be an integer from {least} to {MAX_STEPS}, received {value!r}")
         super().__init__(learning_rate=0.0, name=name or f"recording_{inner_optimizer.name}", **kwargs)
         # Held outside Keras' attribute tracking: saving walks this optimiser's attributes, and the wrapped
         # one must be saved in its place (see save_own_variables), not beneath it.
         self._wrapped = types.SimpleNamespace(optimizer=inner_optimizer)
         self.every, self.detail_every, self.capacity = every, detail_every, capacity
         # At most this many detail steps fall in the steps one full norm buffer spans (plus step 1).
-        self.detail_capacity = (capacity * every) // detail_every + 2 if detail_every else 1
+        self.detail_capacity = min(capacity, (capacity * every) // detail_every) + 2 if detail_every else 1
         # Each step writes into the slot after the last record and only a recorded step keeps it: one slot
         # more than the records held, so that scratch write never lands on a record not yet read.
         self.norm_slots, self.detail_slots = capacity + 1, self.detail_capacity + 1
@@ -135,10 +136,12 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
             if not self.built:
                 self.build(trainable_variables)
         grads = list(grads)
-        step = ops.cast(self.iterations, "int32") + 1  # read before the update: the step it makes, 1-based
+        # Read before the update: the step it makes (1-based), the loss scale it unscales by, the weights.
+        step = ops.copy(ops.cast(self.iterations, "int32")) + 1
+        scale = self._loss_scale()
         before = [self._snapshot(v) for v in trainable_variables] if self.detail_every else None
         result = self.inner_optimizer.apply(grads, trainable_variables)
-        self._record(step, grads, before, [v.value for v in trainable_variables])
+        self._record(step, scale, grads, before, [v.value for v in trainable_variables])
         return result
 
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):
@@ -150,15 +153,15 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         new_trainable, new_theirs = inner.stateless_apply(theirs, grads, trainable_variables)
         mapping = list(zip(self._variables, mine)) + list(zip(inner.variables, theirs))  # theirs as before the step
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            self._record(step, list(grads), list(trainable_variables), list(new_trainable))
+            self._record(step, self._loss_scale(), list(grads), list(trainable_variables), list(new_trainable))
         updated = [scope.get_current_value(v) for v in self._variables]
         new_mine = [value if value is not None else old for value, old in zip(updated, mine)]
         return new_trainable, new_mine + list(new_theirs)
 
-    def _record(self, step, grads, before, after):
+    def _record(self, step, scale, grads, before, after):
         if not self.built:
             raise ValueError("GradientStatisticsOptimizer must be built on the model's variables before apply()")
-        measured = self._global_gradients(self._unscaled(grads))
+        measured = self._global_gradients(self._unscaled(grads, scale))
         n = len(measured)
         is_norm_step = ops.equal(step % self.every, 0)
         row = ops.cond(is_norm_step, lambda: self._norms(measured), lambda: ops.zeros((n, len(NORM_FIELDS))))
@@ -180,14 +183,18 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         self.detail_steps.assign(ops.scatter_update(self.detail_steps, slot, ops.reshape(step, (1,))))
         self.detail_count.assign(self.detail_count + ops.cast(is_detail, "int32"))
 
-    def _unscaled(self, grads):
-        """float32 gradients as the wrapped optimiser will apply them, before its clipping."""
+    def _loss_scale(self):
+        """The factor the loss was multiplied by for this step (None: none)."""
         inner = self.inner_optimizer
-        scale = None
         if isinstance(inner, keras.optimizers.LossScaleOptimizer):
-            scale = ops.cast(inner.dynamic_scale, "float32")
-        elif inner.loss_scale_factor is not None:
-            scale = float(inner.loss_scale_factor)
+            return ops.copy(ops.cast(inner.dynamic_scale, "float32"))  # a copy: PyTorch updates it in place
+        if inner.loss_scale_factor is not None:
+            return float(inner.loss_scale_factor)
+        return None
+
+    @staticmethod
+    def _unscaled(grads, scale):
+        """float32 gradients as the wrapped optimiser will apply them, before its clipping."""
         out = []
         for g in grads:
             g = None if g is None else ops.cast(ops.convert_to_tensor(g), "float32")
@@ -252,5 +259,6 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
             rows.append(ops.stack([ops.sum(magnitude), ops.max(magnitude), *weights]))
             logs = ops.clip(ops.log10(magnitude + 1e-30), HIST_EDGES[0], HIST_EDGES[-1] - 1e-6)
             ids = ops.cast(ops.floor((logs - HIST_EDGES[0]) / width), "int32")
-            hists.append(ops.segment_sum(ops.ones_like(logs), ids, num_segments=bins))
+            ids = ops.where(ops.isfinite(magnitude), ids, bins)  # NaN and inf: an extra bin, dropped
+            hists.append(ops.segment_sum(ops.ones_like(logs), ids, num_segments=bins + 1)[:bins])
         return ops.stack(rows), ops.stack(hists)

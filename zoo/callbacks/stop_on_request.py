@@ -25,8 +25,11 @@ class StopOnRequest(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.stopped = False
+        # Held here: on JAX, reading `self.model` copies the live training state back into the model, and
+        # this hook runs on Keras' worker thread while the next step runs (it donates that state).
+        self._trainer = self.model
 
     def on_train_batch_end(self, batch, logs=None):
         if self.should_stop():
             self.stopped = True
-            self.model.stop_training = True
+            self._trainer.stop_training = True
