@@ -37,6 +37,7 @@ def main():
             subprocess.run([sys.executable, __file__, "--backend", backend, "--epochs", str(args.epochs),
                             "--rounds", str(args.rounds)], env=env, check=True)
         return
+    os.environ["KERAS_BACKEND"] = args.backend
     try:
         name, data = "mnist", load_dataset("mnist")
     except zoo.DataError:

@@ -20,7 +20,10 @@ class TensorFlowLoader(QThread):
             self.failed.emit(f"TensorFlow could not be imported ({type(e).__name__}: {e}); reinstall with `make app`")
             return
         self.seconds = time.perf_counter() - started
-        self.ready.emit(f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+        from zoo.backends import installed_backends
+
+        self.ready.emit(f"TensorFlow {tf.__version__}, Keras {keras.__version__} · trainings on "
+                        f"{', '.join(installed_backends())} (see Train)")
 
 
 class Job(QThread):

@@ -164,7 +164,10 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         measured = self._global_gradients(self._unscaled(grads, scale))
         n = len(measured)
         is_norm_step = ops.equal(step % self.every, 0)
-        row = ops.cond(is_norm_step, lambda: self._norms(measured), lambda: ops.zeros((n, len(NORM_FIELDS))))
+        if self.every == 1:  # no branch: a conditional keeps XLA from fusing the reductions into the step
+            row = self._norms(measured)
+        else:
+            row = ops.cond(is_norm_step, lambda: self._norms(measured), lambda: ops.zeros((n, len(NORM_FIELDS))))
         # Written every step into the slot at `norm_count`; only a norm step moves past it.
         slot = ops.reshape(self.norm_count % self.norm_slots, (1, 1))
         self.norm_buffer.assign(ops.scatter_update(self.norm_buffer, slot, row[None]))
