@@ -164,7 +164,7 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         measured = self._global_gradients(self._unscaled(grads, scale))
         n = len(measured)
         is_norm_step = ops.equal(step % self.every, 0)
-        if self.every == 1:  # no branch: a conditional keeps XLA from fusing the reductions into the step
+        if self.every == 1:  # every step: no branch needed
             row = self._norms(measured)
         else:
             row = ops.cond(is_norm_step, lambda: self._norms(measured), lambda: ops.zeros((n, len(NORM_FIELDS))))
