@@ -162,6 +162,7 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         if not self.built:
             raise ValueError("GradientStatisticsOptimizer must be built on the model's variables before apply()")
         measured = self._global_gradients(self._unscaled(grads, scale))
+        measured, before, after = _unfused((measured, before, after))
         n = len(measured)
         is_norm_step = ops.equal(step % self.every, 0)
         if self.every == 1:  # every step: no branch needed
@@ -265,3 +266,14 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
             ids = ops.where(ops.isfinite(magnitude), ids, bins)  # NaN and inf: an extra bin, dropped
             hists.append(ops.segment_sum(ops.ones_like(logs), ids, num_segments=bins + 1)[:bins])
         return ops.stack(rows), ops.stack(hists)
+
+
+def _unfused(values):
+    """On JAX, keep XLA from fusing the statistics' reductions into the update's elementwise loops: a loop
+    with a reduction in it runs on one core (bench/recording_overhead.py: the norms cost 17 % of an mlp
+    step fused, 8 % apart)."""
+    if keras.backend.backend() != "jax":
+        return values
+    import jax
+
+    return jax.lax.optimization_barrier(values)
