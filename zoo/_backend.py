@@ -1,7 +1,7 @@
-"""Import Keras quietly, on the backend KERAS_BACKEND names (TensorFlow by default). Imported lazily: `import
-zoo` stays fast. `tf` (TensorFlow itself, for TensorBoard summaries and the export formats) loads on first use."""
+"""Import Keras quietly, on the backend KERAS_BACKEND names (TensorFlow by default), and TensorFlow itself
+(TensorBoard summaries, the export formats; on the other backends Keras seeds it anyway, loudly). Imported
+lazily: `import zoo` stays fast."""
 import contextlib
-import importlib.util
 import os
 import sys
 
@@ -31,14 +31,6 @@ def _quiet_stderr():
             os.close(saved)
 
 
-def _tensorflow():
-    with _quiet_stderr():
-        import tensorflow
-
-        tensorflow.config.list_physical_devices()  # device discovery (the CUDA probe) happens here, silenced
-    return tensorflow
-
-
 from .errors import ZooError  # noqa: E402
 
 if os.environ["KERAS_BACKEND"] not in BACKENDS:
@@ -47,13 +39,6 @@ if os.environ["KERAS_BACKEND"] not in BACKENDS:
 with _quiet_stderr():
     import keras  # noqa: E402
 
-if keras.backend.backend() == "tensorflow" or importlib.util.find_spec("tensorflow"):
-    # On the other backends too: Keras seeds TensorFlow when it is installed (set_random_seed), loudly.
-    tf = _tensorflow()
+    import tensorflow as tf  # noqa: E402
 
-
-def __getattr__(name):
-    if name == "tf":
-        globals()["tf"] = module = _tensorflow()
-        return module
-    raise AttributeError(name)
+    tf.config.list_physical_devices()  # device discovery (the CUDA probe) happens here, silenced

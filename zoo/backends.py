@@ -7,12 +7,11 @@ import os
 from .errors import ZooError
 
 # Fastest first, as measured by bench/train_throughput.py on a 2-core CPU (JAX's compiled step is 2-3x TensorFlow's).
-BACKENDS = ("jax", "tensorflow", "torch")
-PACKAGES = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}
+BACKENDS = ("jax", "tensorflow", "torch")  # each also the name of the package that provides it
 
 
 def installed_backends() -> list[str]:
-    return [name for name in BACKENDS if importlib.util.find_spec(PACKAGES[name]) is not None]
+    return [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
 
 
 def check_backend(name: str, source: str = "--backend") -> str:

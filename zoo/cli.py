@@ -386,48 +386,28 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_backend(args) -> str | None:
-    """`zoo resume`: the backend the run trained on (runs from before zoo recorded it: TensorFlow)."""
-    if args.command != "resume":
-        return None
-    from .runs import read_json
-
-    try:
-        status = read_json(Path(args.run_dir) / "status.json")
-    except (ZooError, OSError, ValueError):
-        return None
-    backend = status.get("backend", "tensorflow") if isinstance(status, dict) else None
-    return backend if isinstance(backend, str) else None
-
-
-def _bound_backend(args) -> str | None:
-    """The backend a model must train on (the perceptron rule's), if any; the spec's own errors come later."""
+def _backend_hints(args) -> tuple[str | None, str | None]:
+    """(bound, default) for `training_backend`: the backend the model must train on (the perceptron rule's),
+    and the one it trains on unless told otherwise (a resumed run's own, else the spec's `training.backend`).
+    Unreadable specs and runs give no hint: their own errors come later, in one line."""
     from .spec import OPTIMIZER_BACKENDS
 
     try:
         if args.command == "train":
             from .registry import load_spec
 
-            name = dict(args.set).get("optimizer.name") or args.optimizer or load_spec(args.model).optimizer.name
-        else:
-            from .runs import read_run_spec
+            spec = load_spec(args.model)
+            settings = dict(args.set)
+            optimizer = settings.get("optimizer.name") or args.optimizer or spec.optimizer.name
+            return OPTIMIZER_BACKENDS.get(optimizer), settings.get("training.backend") or spec.training.backend
+        from .runs import read_json, read_run_spec
 
-            name = ((read_run_spec(args.run_dir) or {}).get("optimizer") or {}).get("name")
+        optimizer = ((read_run_spec(args.run_dir) or {}).get("optimizer") or {}).get("name")
+        status = read_json(Path(args.run_dir) / "status.json")
+        backend = status.get("backend", "tensorflow") if isinstance(status, dict) else None  # older runs: TensorFlow
+        return OPTIMIZER_BACKENDS.get(optimizer), backend if isinstance(backend, str) else None
     except (ZooError, OSError, ValueError, AttributeError, TypeError):
-        return None
-    return OPTIMIZER_BACKENDS.get(name)
-
-
-def _default_backend(args) -> str | None:
-    """`zoo resume`: the run's own backend; `zoo train`: the spec's `training.backend`, if it names one."""
-    if args.command == "resume":
-        return _run_backend(args)
-    try:
-        from .registry import load_spec
-
-        return dict(args.set).get("training.backend") or load_spec(args.model).training.backend
-    except (ZooError, OSError, ValueError, AttributeError, TypeError):
-        return None
+        return None, None
 
 
 def _backend_option(p) -> None:
@@ -448,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(args, "backend"):
             from .backends import training_backend, use_backend
 
-            use_backend(training_backend(args.backend, bound=_bound_backend(args), default=_default_backend(args)))
+            bound, default = _backend_hints(args)
+            use_backend(training_backend(args.backend, bound=bound, default=default))
         return args.run(args)
     except ZooError as e:
         print(f"zoo: error: {e}", file=sys.stderr)

@@ -42,7 +42,7 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
     Example:
         >>> opt = GradientStatisticsOptimizer(keras.optimizers.Adam())
         >>> model.compile(optimizer=opt, loss="mse"); model.fit(x, y)
-        >>> opt.read_norms()   # what `GradientRecorder` does for you
+        >>> opt.norm_buffer, opt.norm_steps, opt.norm_count   # GradientRecorder reads and decodes them for you
     """
 
     def __init__(self, inner_optimizer, every: int = 1, detail_every: int = 100, capacity: int = 256, name=None, **kwargs):

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _backend
-from .._backend import keras
+from .._backend import keras, tf
 from ..records import GradientCsv, records_up_to, write_activations, write_details
 from ..runs import replace_durably
 from .activation_recorder import ActivationRecorder
@@ -51,7 +50,7 @@ class RecordWriter(keras.callbacks.Callback):
                                                                      "activations.csv")}
         self._previous_histograms = previous.get("histograms")
         self._csv = GradientCsv(self.run_dir / "gradients.csv", self.gradients.layer_names, self._previous["gradients.csv"])
-        self._writer = _backend.tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.tensorboard else None
+        self._writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.tensorboard else None
         self._histograms_written = 0
         self.gradients.on_flush = self._on_flush
 
@@ -78,8 +77,8 @@ class RecordWriter(keras.callbacks.Callback):
         g = self.gradients
         if self.activations is not None:
             write_activations(self.run_dir / "activations.csv", self.activations.records, self._previous["activations.csv"])
-        if g.histograms:
-            details = g.details()
+        details = g.details()
+        if len(details["step"]):
             write_details(self.run_dir / "gradient_details.csv", details, g.layer_names, self._previous["gradient_details.csv"])
             steps, counts = details["step"], details["histogram"]
             if self._previous_histograms is not None and len(self._previous_histograms["steps"]):
@@ -93,10 +92,10 @@ class RecordWriter(keras.callbacks.Callback):
                 partial.unlink(missing_ok=True)
         if self._writer is not None:
             with self._writer.as_default():
-                for step, counts in list(zip(g.detail_steps, g.histograms))[self._histograms_written:]:
+                for step, counts in list(zip(details["step"], details["histogram"]))[self._histograms_written:]:
                     for name, row in zip(g.layer_names, counts):
-                        _histogram(f"log10_abs_grad/{name}", row, step)
-            self._histograms_written = len(g.histograms)
+                        _histogram(f"log10_abs_grad/{name}", row, int(step))
+            self._histograms_written = len(details["step"])
             self._writer.flush()
 
 
@@ -105,7 +104,7 @@ def _scalar(tag: str, value, step: int) -> None:
 
     metadata = summary_pb2.SummaryMetadata()
     metadata.plugin_data.plugin_name = "scalars"
-    _backend.tf.summary.write(tag, _backend.tf.constant(float(value), _backend.tf.float32), step=step, metadata=metadata)
+    tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=metadata)
 
 
 def _histogram(tag: str, counts, step: int) -> None:
@@ -115,4 +114,4 @@ def _histogram(tag: str, counts, step: int) -> None:
     metadata = summary_pb2.SummaryMetadata()
     metadata.plugin_data.plugin_name = "histograms"
     data = np.stack([HIST_EDGES[:-1], HIST_EDGES[1:], np.asarray(counts, np.float64)], axis=1)
-    _backend.tf.summary.write(tag, _backend.tf.constant(data), step=step, metadata=metadata)
+    tf.summary.write(tag, tf.constant(data), step=step, metadata=metadata)
