@@ -119,6 +119,29 @@ def test_a_stop_mid_epoch_keeps_whole_epochs_and_resume_redoes_the_cut_one(tmp_p
     assert json.loads((run / "status.json").read_text())["epochs_completed"] == 3
 
 
+def test_batch_hooks_that_finish_out_of_order_still_make_a_whole_epoch(tmp_path):
+    """Keras runs async-safe batch hooks on a thread pool (JAX, PyTorch): the last to finish may not be the last step."""
+    import io
+
+    from zoo.callbacks import EpochCheckpoint, JsonLinesProgress, ProgressPrinter, RunLogger
+
+    status, stream, printed = {"state": "running"}, io.StringIO(), io.StringIO()
+    callbacks = [RunLogger(tmp_path, status), EpochCheckpoint(tmp_path / "checkpoint"), JsonLinesProgress(stream=stream),
+                 ProgressPrinter(printed)]
+    model = zoo.build("xor-mlp")
+    for callback in callbacks:
+        callback.set_model(model)
+        callback.set_params({"epochs": 1, "steps": 4})
+        callback.on_train_begin()
+        callback.on_epoch_begin(0)
+        for batch in (0, 1, 3, 2):  # the hook of step 4 finished before the hook of step 3
+            callback.on_train_batch_end(batch, {"loss": 0.5})
+        callback.on_epoch_end(0, {"loss": 0.5})
+    assert status["epochs_completed"] == 1 and json.loads((tmp_path / "history.json").read_text())["epoch"] == [1]
+    assert json.loads((tmp_path / "checkpoint" / "checkpoint.json").read_text())["epoch"] == 1
+    assert '"event": "epoch"' in stream.getvalue() and "stopped" not in printed.getvalue()
+
+
 def test_resume_refuses_running_and_checkpointless_runs(tmp_path):
     live = tmp_path / "live"
     live.mkdir()

@@ -4,6 +4,7 @@ import sys
 import time
 
 from .._backend import keras
+from .whole_epochs import EpochSteps
 
 
 class JsonLinesProgress(keras.callbacks.Callback):
@@ -52,15 +53,15 @@ class JsonLinesProgress(keras.callbacks.Callback):
         self._started = time.perf_counter()
         self._last = -math.inf
         self._epoch = 0
-        self._last_batch = None
+        self._steps = EpochSteps()
         self._emit(event="begin", run=self.run_dir, epochs=self.params.get("epochs"), steps=self.params.get("steps"))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
-        self._last_batch = None
+        self._steps.begin()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._last_batch = batch
+        self._steps.step(batch)
         now = time.perf_counter()
         steps = self.params.get("steps") or 0
         due = now - self._last >= self.interval or batch + 1 == steps
@@ -74,9 +75,7 @@ class JsonLinesProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         numbers, non_finite = _numbers(logs)
-        steps = self.params.get("steps")
-        whole = not steps or (self._last_batch is not None and self._last_batch + 1 >= steps)
-        if not whole and not non_finite:
+        if not self._steps.whole(self.params) and not non_finite:
             return  # cut short by a stop: like history.json, the reader gets whole epochs (and the one that diverged)
         self._emit(event="epoch", epoch=epoch + 1, logs=numbers, elapsed=round(time.perf_counter() - self._started, 3),
                    **({"non_finite": non_finite} if non_finite else {}))

@@ -3,6 +3,7 @@ import sys
 import time
 
 from .._backend import keras
+from .whole_epochs import EpochSteps
 
 
 class ProgressPrinter(keras.callbacks.Callback):
@@ -25,6 +26,7 @@ class ProgressPrinter(keras.callbacks.Callback):
             raise ValueError(f"interval must be >= 0, received {interval}")
         self.stream = stream or sys.stderr
         self.interval = interval
+        self._steps = EpochSteps()
 
     def on_train_begin(self, logs=None):
         self._live = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -44,10 +46,11 @@ class ProgressPrinter(keras.callbacks.Callback):
             _silence(self.stream)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch, self._start, self._batch = epoch, time.perf_counter(), None
+        self._epoch, self._start = epoch, time.perf_counter()
+        self._steps.begin()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._batch = batch
+        self._steps.step(batch)
         now = time.perf_counter()
         if not self._live or now - self._last < self.interval:
             return
@@ -63,12 +66,14 @@ class ProgressPrinter(keras.callbacks.Callback):
         seconds = time.perf_counter() - self._start
         steps = self.params.get("steps")
         loss = (logs or {}).get("loss")
+        last = self._steps.last_batch
         if loss is not None and not math.isfinite(float(loss)):  # TerminateOnNaN cut it: say so, not "stopped"
-            step = f" at step {self._batch + 1}/{steps}" if steps and self._batch is not None else ""
+            step = f" at step {last + 1}/{steps}" if steps and last is not None else ""
             self._write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  diverged{step}: loss {loss}  "
                               f"({seconds:.1f} s)\n")
-        elif steps and self._batch is not None and self._batch + 1 < steps:  # cut short by a stop: not an epoch
+        elif not self._steps.whole(self.params):  # cut short by a stop: not an epoch
+            last = -1 if last is None else last
             self._write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  stopped after step "
-                              f"{self._batch + 1}/{steps}: not recorded, a resume redoes it  ({seconds:.1f} s)\n")
+                              f"{last + 1}/{steps}: not recorded, a resume redoes it  ({seconds:.1f} s)\n")
         else:
             self._write(f"{prefix}epoch {epoch + 1}/{self.params.get('epochs')}  {metrics}  ({seconds:.1f} s)\n")

@@ -5,6 +5,8 @@ status and checkpoint keep whole epochs only, so a resumed run redoes the cut ep
 """
 from __future__ import annotations
 
+import threading
+
 
 class EpochSteps:
     """Counts the steps of the current epoch; `whole(params)` says whether it reached `params["steps"]`.
@@ -16,12 +18,16 @@ class EpochSteps:
 
     def __init__(self):
         self.last_batch: int | None = None
+        self._lock = threading.Lock()
 
     def begin(self) -> None:
         self.last_batch = None
 
     def step(self, batch: int) -> None:
-        self.last_batch = batch
+        # Keras runs async-safe batch hooks on a pool of threads: they may finish in any order.
+        with self._lock:
+            if self.last_batch is None or batch > self.last_batch:
+                self.last_batch = batch
 
     def whole(self, params: dict | None) -> bool:
         steps = (params or {}).get("steps")
