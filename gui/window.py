@@ -6,7 +6,9 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
+from zoo.errors import ZooError
 from zoo.export import FORMATS, export
+from zoo.runs import runs_dir, use_runs_dir
 
 from .backend import Job, TensorFlowLoader
 from .views.activations_view import ActivationsView
@@ -41,6 +43,11 @@ class MainWindow(QMainWindow):
                 view.setEnabled(False)
                 self.tabs.setTabToolTip(self.tabs.indexOf(view), "Available once TensorFlow has loaded")
         self.setCentralWidget(self.tabs)
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_runs_action = file_menu.addAction("Open runs folder…", self.choose_runs_folder)
+        self.open_runs_action.setToolTip("Show and follow the runs in another folder (your own fits' RunRecorder folders)")
+        file_menu.addAction("Quit", self.close)
+        self._show_runs_folder()
 
         self.tf_label = QLabel("Loading TensorFlow…")
         self.tf_busy = QProgressBar(maximum=0, maximumWidth=120)  # an indeterminate "busy" bar
@@ -78,6 +85,28 @@ class MainWindow(QMainWindow):
         self.tf_busy.hide()
         self.tf_label.setText("TensorFlow unavailable")
         self.statusBar().showMessage(message)
+
+    # -- the runs folder --------------------------------------------------------------------------
+    def choose_runs_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of runs", str(runs_dir()))
+        if folder:
+            self.open_runs_folder(folder)
+
+    def open_runs_folder(self, folder: str) -> None:
+        """Show (and follow) the runs in `folder`; the app's own trainings go there too."""
+        try:
+            use_runs_dir(folder)
+        except ZooError as e:
+            self.statusBar().showMessage(str(e), 30_000)
+            return
+        self._show_runs_folder()
+        self.runs.refresh()
+        self.draw.refresh()
+        self.gradients.show_runs([])
+        self.statusBar().showMessage(f"Runs from {runs_dir()}", 10_000)
+
+    def _show_runs_folder(self) -> None:
+        self.setWindowTitle(f"zoo: see what the textbook says  ({runs_dir()})")
 
     # -- wiring ----------------------------------------------------------------------------------
     def _train_model(self, name: str) -> None:

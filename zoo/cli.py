@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import ZooError
+from .runs import STATUS
 
 
 def _batch_size(text: str) -> int | str:
@@ -179,8 +180,11 @@ def _figure_path(text: str) -> str:
 def _compare(run_dirs, out) -> None:
     from .plots import compare_figure, format_table, gradient_summary
     from .records import RunRecords
+    from .runs import distinct_names
 
     runs = [RunRecords(d) for d in run_dirs]
+    for run, name in zip(runs, distinct_names([run.name for run in runs], [run.path for run in runs])):
+        run.name = name
     print(format_table([gradient_summary(r) for r in runs]))
     if out:
         compare_figure(runs, out)
@@ -277,6 +281,11 @@ def cmd_fetch(args) -> int:
 def cmd_gui(args) -> int:
     from importlib.metadata import entry_points
 
+    if args.runs is not None:
+        from .runs import use_runs_dir
+
+        use_runs_dir(args.runs)
+
     # the app registers itself as a plugin (pyproject's "zoo.apps" entry point): the core never imports it, and
     # the window opens in this process (no second Python, signals and the exit status are the app's own)
     app = next((ep for ep in entry_points(group="zoo.apps") if ep.name == "gui"), None)
@@ -345,6 +354,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_fetch)
 
     p = sub.add_parser("gui", help="the desktop app: browse, train, watch gradients, draw a digit")
+    p.add_argument("--runs", metavar="DIR", help="the folder of runs to show and follow live (default: $ZOO_RUNS_DIR, "
+                                                 "else $ZOO_HOME/runs)")
     p.set_defaults(run=cmd_gui)  # arguments after `gui` go to Qt, e.g. `zoo gui -platform offscreen`
 
     p = sub.add_parser("resume", help="continue an interrupted or stopped run from its last epoch checkpoint")
@@ -403,7 +414,7 @@ def _backend_hints(args) -> tuple[str | None, str | None]:
         from .runs import read_json, read_run_spec
 
         optimizer = ((read_run_spec(args.run_dir) or {}).get("optimizer") or {}).get("name")
-        status = read_json(Path(args.run_dir) / "status.json")
+        status = read_json(Path(args.run_dir) / STATUS)
         backend = status.get("backend", "tensorflow") if isinstance(status, dict) else None  # older runs: TensorFlow
         return OPTIMIZER_BACKENDS.get(optimizer), backend if isinstance(backend, str) else None
     except (ZooError, OSError, ValueError, AttributeError, TypeError):

@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import RunError, ZooError
+from .runs import MODEL, STATUS
 
 FORMATS = {"keras": ".keras", "saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
 EXTRA = "pip install 'zoo[export]'"
@@ -80,7 +81,7 @@ def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = Fal
         raise ExportError(f"Cannot write {path}: {_reason(e)}") from None
     try:  # the model and its card are written and checked here, then moved into place together
         (staging / "new").mkdir()
-        staged = staging / "new" / (path.name if format != "keras" else "model.keras")
+        staged = staging / "new" / (path.name if format != "keras" else MODEL)
         _write(model, format, staged)
         outputs = load_runtime(staged, format)(x)
         diff = float(np.max(np.abs(outputs - expected))) if outputs.shape == expected.shape else float("inf")
@@ -112,7 +113,7 @@ def _is_export(path: Path) -> bool:
     """Whether `path` is what an export wrote: it has zoo's model card next to it naming it, or it is a
     SavedModel folder (saved_model.pb) that is not a run folder. A run folder or any other folder is not."""
     if path.is_dir() and not path.is_symlink():
-        if (path / "model.keras").exists() or (path / "status.json").exists():
+        if (path / MODEL).exists() or (path / STATUS).exists():
             return False
         return (path / "saved_model.pb").is_file() or (read_card(path) or {}).get("file") == path.name
     return (read_card(path) or {}).get("file") == path.name
@@ -127,7 +128,7 @@ def _check_target(source, path: Path, overwrite: bool) -> None:
     run_dir = None
     if isinstance(source, (str, Path)):
         source = Path(source)
-        run_dir = source if source.is_dir() else (source.parent if (source.parent / "status.json").is_file() else None)
+        run_dir = source if source.is_dir() else (source.parent if (source.parent / STATUS).is_file() else None)
         if not source.is_dir() and exists and source.exists() and os.path.realpath(path) == os.path.realpath(source):
             raise ExportError(f"Cannot export to {path}: it is the model being exported; choose another --out")
     target = _real(path)
@@ -206,8 +207,8 @@ def _model_and_run(run_or_model):
     if isinstance(run_or_model, (str, Path)):
         source = Path(run_or_model)
         if source.is_dir():
-            return load_model(source / "model.keras"), source
-        return load_model(source), (source.parent if (source.parent / "status.json").is_file() else None)
+            return load_model(source / MODEL), source
+        return load_model(source), (source.parent if (source.parent / STATUS).is_file() else None)
     return run_or_model, None
 
 
@@ -239,7 +240,7 @@ def detect_format(path: str | Path) -> str:
     """The format of an exported model (or run folder: "run") from its name and contents."""
     path = Path(path)
     if path.is_dir():
-        if (path / "model.keras").is_file():
+        if (path / MODEL).is_file():
             return "run"
         if (path / "saved_model.pb").is_file():
             return "saved_model"
@@ -260,7 +261,7 @@ def load_runtime(path: str | Path, format: str | None = None) -> Callable[[np.nd
     path = Path(path)
     format = format or detect_format(path)
     if format == "run":
-        path, format = path / "model.keras", "keras"
+        path, format = path / MODEL, "keras"
     if format in NEEDS:
         _check_dependencies(format)
     with _one_line(path, format, "load"):
@@ -350,7 +351,7 @@ def input_shape_of(path: str | Path) -> tuple[int, ...] | None:
     if format in ("run", "keras"):
         from .inference import load_model
 
-        model = load_model(Path(path) / "model.keras" if format == "run" else path)
+        model = load_model(Path(path) / MODEL if format == "run" else path)
         return _dims(model.inputs[0].shape[1:])
     if format in NEEDS:
         _check_dependencies(format)
@@ -403,7 +404,7 @@ def _status(run_dir: Path | None) -> dict:
     if run_dir is None:
         return {}
     try:
-        status = read_json(run_dir / "status.json")
+        status = read_json(run_dir / STATUS)
     except ZooError as e:  # a broken run (as `zoo runs` lists it): its model card could not say what it is
         raise ExportError(f"Cannot export {run_dir}: {e}") from None
     if not isinstance(status, dict):

@@ -37,6 +37,7 @@ import numpy as np
 
 from .digit_image import stroke_directions, to_mnist
 from .errors import DataError, RunError
+from .runs import MODEL, STATUS
 
 DIGIT_INPUT_SHAPES = ((784,), (28, 28), (28, 28, 1))
 NUM_CLASSES = 10
@@ -221,7 +222,7 @@ class Predictor:
         none and `Prediction.novelty` stays None.
         """
         path = Path(run_dir)
-        model_file = path if path.suffix == ".keras" and not path.is_dir() else path / "model.keras"
+        model_file = path if path.suffix == ".keras" and not path.is_dir() else path / MODEL
         model = load_model(model_file)
         if not cls.is_digit_model(model):
             where = path if model_file.parent == path else model_file
@@ -545,7 +546,7 @@ def _run_dataset(model_file: Path) -> str | None:
     """The dataset of the run a `model.keras` belongs to (from its folder's status.json), if any."""
     from .runs import read_run
 
-    if not (model_file.parent / "status.json").is_file():
+    if not (model_file.parent / STATUS).is_file():
         return None
     dataset = read_run(model_file.parent).dataset
     return None if dataset == "?" else dataset
@@ -593,7 +594,7 @@ def load_model(model_file: str | Path):
     model_file = Path(model_file)
     if not model_file.exists():
         folder = model_file.parent
-        if model_file.name == "model.keras" and folder.is_dir():
+        if model_file.name == MODEL and folder.is_dir():
             raise RunError(f"{folder} has no model.keras (the run did not finish, or this is not a run folder)")
         raise RunError(f"{model_file} does not exist")
     check_keras_file(model_file)

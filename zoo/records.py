@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RunError
-from .runs import MAX_RECORD_BYTES, open_run_file, read_json, read_run_bytes, write_text_atomic
+from .runs import (ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTOGRAMS, HISTORY, MAX_RECORD_BYTES, open_run_file, read_json,
+                   read_run_bytes, write_text_atomic)
 
 GRADIENT_COLUMNS = ("step", "epoch", "layer", "depth", "grad_norm", "grad_norm_clipped")
 DETAIL_COLUMNS = ("step", "epoch", "layer", "depth", "grad_mean_abs", "grad_max_abs", "weight_norm", "update_ratio")
@@ -69,15 +70,15 @@ class RunRecords:
         if not self.path.is_dir():
             raise RunError(f"{self.path} is not a run folder")
         self.status = read_status(self.path)
-        history = read_json(self.path / "history.json") if (self.path / "history.json").exists() else {}
+        history = read_json(self.path / HISTORY) if (self.path / HISTORY).exists() else {}
         if not isinstance(history, dict):
-            raise RunError(f"{self.path / 'history.json'} is not a JSON object")
+            raise RunError(f"{self.path / HISTORY} is not a JSON object")
         self.history = history
         self.name = self.status.model if self.status.model != "?" else self.path.name
         self._load_gradients()
 
     def _load_gradients(self) -> None:
-        path = self.path / "gradients.csv"
+        path = self.path / GRADIENTS
         if not path.exists():
             raise RunError(f"{self.path} has no gradients.csv; train it with `zoo train` (recording is on by default)")
         try:
@@ -308,7 +309,7 @@ def records_up_to(run_dir: Path, last_step: int) -> dict:
     to `last_step` (`activations.csv`'s before it: the recorder records again at the step it starts from) and the
     histograms up to it. `RunError` (one line) for a record file that is damaged or foreign."""
     run_dir = Path(run_dir)
-    return {"gradients.csv": rows_up_to(run_dir / "gradients.csv", last_step, GRADIENT_COLUMNS),
-            "gradient_details.csv": rows_up_to(run_dir / "gradient_details.csv", last_step, DETAIL_COLUMNS),
-            "activations.csv": rows_up_to(run_dir / "activations.csv", last_step - 1, ACTIVATION_COLUMNS),
-            "histograms": histograms_up_to(run_dir / "histograms.npz", last_step)}
+    return {GRADIENTS: rows_up_to(run_dir / GRADIENTS, last_step, GRADIENT_COLUMNS),
+            GRADIENT_DETAILS: rows_up_to(run_dir / GRADIENT_DETAILS, last_step, DETAIL_COLUMNS),
+            ACTIVATIONS: rows_up_to(run_dir / ACTIVATIONS, last_step - 1, ACTIVATION_COLUMNS),
+            "histograms": histograms_up_to(run_dir / HISTOGRAMS, last_step)}

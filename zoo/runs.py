@@ -26,8 +26,23 @@ STATES = ("running", "completed", "stopped", "diverged", "failed")
 STATUS_FORMAT = 1  # status.json's "format"; folders written before it have none and read as format 1
 MAX_JSON_BYTES = 16 * 2**20  # status.json, history.json, checkpoint.json, confusion.json: a long run's history is ~100 KB
 MAX_RECORD_BYTES = 128 * 2**20  # gradients.csv and the other records: a 50-epoch MNIST run's is ~20 MB
-SPEC_FILE = "spec.toml"  # the resolved spec the run was trained with (`spec_path`, `read_run_spec`)
+# The files of a run folder: the one place their names are spelled (docs/run-format.md describes each).
+STATUS = "status.json"  # the typed status (`RunStatus`), rewritten atomically
+HISTORY = "history.json"  # per-epoch metrics, whole epochs only
+SPEC_FILE = "spec.toml"  # the resolved spec the run was trained with (`spec_path`, `read_run_spec`); absent: not a spec
+MODEL = "model.keras"  # the trained model, once training ended (completed or stopped)
+CHECKPOINTS = "checkpoint"  # folder: the last whole epoch's model and optimiser, for `zoo resume`
+CHECKPOINT_SIDECAR = "checkpoint.json"  # in CHECKPOINTS: which file is the last whole epoch's (`read_checkpoint`)
+CONFUSION = "confusion.json"  # the test set's confusion matrix
+GRADIENTS = "gradients.csv"  # per-layer gradient norms, every recorded step
+GRADIENT_DETAILS = "gradient_details.csv"  # mean/max |g|, weight norms, update ratios, every `detail_every` steps
+HISTOGRAMS = "histograms.npz"  # log10|g| histograms per layer at the detail steps
+ACTIVATIONS = "activations.csv"  # activation statistics of the hidden layers on a probe batch
+TENSORBOARD = "tensorboard"  # folder: TensorBoard summaries, when asked for
+ERROR_LOG = "error.log"  # the traceback of an unexpected failure
 LOCK = ".lock"  # held (flock) by the process that trains the run; the OS releases it when that process ends
+RUN_FILES = (STATUS, HISTORY, SPEC_FILE, MODEL, CHECKPOINTS, CONFUSION, GRADIENTS, GRADIENT_DETAILS, HISTOGRAMS,
+             ACTIVATIONS, TENSORBOARD, ERROR_LOG, LOCK)
 
 
 class RunState(str, Enum):
@@ -66,6 +81,7 @@ class RunStatus(BaseModel):
     train_seconds: float | None = None
     converged_epoch: int | None = None
     resumed: list[dict] = Field(default_factory=list)
+    source: str = "zoo train"  # "RunRecorder": recorded from a user's own `fit`, without a spec.toml
 
     @field_validator("message", "started", "updated", "model", "dataset", mode="before")
     @classmethod
@@ -75,7 +91,7 @@ class RunStatus(BaseModel):
 
 def read_status(run_dir: str | Path) -> RunStatus:
     """A run folder's `status.json` as a `RunStatus`; `RunError` (one line naming the field) when it is not one."""
-    path = Path(run_dir) / "status.json"
+    path = Path(run_dir) / STATUS
     data = read_json(path)
     if not isinstance(data, dict):
         raise RunError(f"{path} is not a JSON object")
@@ -98,7 +114,23 @@ def zoo_home() -> Path:
 
 
 def runs_dir() -> Path:
+    """ZOO_RUNS_DIR, else ZOO_HOME/runs: where runs are made and listed (the app follows it live)."""
+    if folder := os.environ.get("ZOO_RUNS_DIR"):
+        return Path(folder).expanduser()
     return zoo_home() / "runs"
+
+
+def use_runs_dir(folder: str | Path) -> Path:
+    """Make `folder` (an existing folder) the runs folder of this process and of the trainings it starts."""
+    path = Path(folder).expanduser()
+    try:
+        is_dir = path.is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if not is_dir:
+        raise RunError(f"Runs folder {str(path)[:200]!r} is not a folder")
+    os.environ["ZOO_RUNS_DIR"] = str(path.resolve())
+    return path.resolve()
 
 
 def now_iso() -> str:
@@ -137,6 +169,25 @@ def _file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def new_status(**fields) -> dict:
+    """A starting run's status: running in this process, nothing done yet; `fields` add to it or override."""
+    pid = os.getpid()
+    return {"format": STATUS_FORMAT, "state": RunState.RUNNING.value, "model": "?", "dataset": "?", "seed": None,
+            "epochs": None, "epochs_completed": 0, "started": now_iso(), "updated": now_iso(), "finished": None,
+            "message": "", "step": None, "test": {}, "pid": pid, "pid_started": process_start_time(pid), **fields}
+
+
+def save_model(model, run_dir: str | Path) -> None:
+    """The run's `model.keras`, written whole or not at all."""
+    run_dir = Path(run_dir)
+    partial = run_dir / "model.partial.keras"  # Keras wants the .keras suffix; the rename makes it atomic
+    try:
+        model.save(partial)
+        replace_durably(partial, run_dir / MODEL)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -181,7 +232,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 def remove_leftovers(run_dir: str | Path) -> None:
     """Delete what an interrupted write leaves behind in a run folder: temporary and partial files."""
     run_dir = Path(run_dir)
-    for pattern in (".*.tmp", "*.partial.keras", "*.partial.npz", "checkpoint/.*.tmp", "checkpoint/partial-*.keras"):
+    for pattern in (".*.tmp", "*.partial.keras", "*.partial.npz", f"{CHECKPOINTS}/.*.tmp", f"{CHECKPOINTS}/partial-*.keras"):
         for leftover in run_dir.glob(pattern):
             leftover.unlink(missing_ok=True)
 
@@ -296,11 +347,12 @@ class RunInfo:
     accuracy: float | None = None  # test accuracy, when the run has one
     message: str = ""
     problem: str = ""
+    source: str = "zoo train"  # what wrote the run: `zoo train` (and the app), or RunRecorder in a user's own fit
 
     @property
     def finished_ok(self) -> bool:
         """Completed or stopped, with a saved model: something to predict with or export."""
-        return self.state in ("completed", "stopped") and (self.path / "model.keras").is_file()
+        return self.state in ("completed", "stopped") and (self.path / MODEL).is_file()
 
 
 def process_start_time(pid: int) -> int | None:
@@ -449,7 +501,13 @@ def read_run(path: str | Path, own: RunLock | None = None) -> RunInfo:
     if state == "running" and not still_running(path, status, own):
         state = "interrupted"
     return RunInfo(path, state, status.model, status.dataset, status.started, status.epochs, status.epochs_completed,
-                   status.test.get("accuracy"), status.message)
+                   status.test.get("accuracy"), status.message, source=status.source)
+
+
+def distinct_names(names: list[str], paths: list[Path]) -> list[str]:
+    """The runs' names for a side-by-side view: a name two runs share (two `mlp` runs, two of a user's `my_net`)
+    gets the run's folder name after it."""
+    return [f"{name} ({Path(path).name})" if names.count(name) > 1 else name for name, path in zip(names, paths)]
 
 
 def list_runs(parent: str | Path | None = None) -> list[RunInfo]:

@@ -16,8 +16,8 @@ import numpy as np
 
 from .errors import RunError, ZooError
 from .registry import load_spec
-from .runs import (STATUS_FORMAT, RunLock, create_run_dir, now_iso, process_start_time, remove_leftovers,
-                   replace_durably, spec_path, write_json_atomic, write_text_atomic)
+from .runs import (CHECKPOINTS, CONFUSION, ERROR_LOG, HISTORY, STATUS, RunLock, create_run_dir, new_status,
+                   now_iso, process_start_time, remove_leftovers, save_model, spec_path, write_json_atomic, write_text_atomic)
 from .spec import ModelSpec
 
 
@@ -116,7 +116,7 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     try:
         lock.acquire()
         write_text_atomic(spec_path(run_dir), spec.to_toml())
-        write_json_atomic(run_dir / "status.json", status)
+        write_json_atomic(run_dir / STATUS, status)
     except BaseException as e:  # a full or read-only disk, Ctrl-C: a folder without its status is worth nothing
         lock.release()
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -154,6 +154,9 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
     info = read_run(run_dir)
     if info.state in ("running", "broken"):  # refused before the lock file is made in a folder that is not ours
         raise RunError(_why_not(run_dir, info))
+    if info.source != "zoo train" and not spec_path(run_dir).exists():
+        raise RunError(f"Cannot resume {run_dir}: it was recorded by {info.source} from your own script and has no "
+                       f"spec.toml to train it again from; run your script again into a new folder")
     lock = RunLock(run_dir).acquire("resume")
     try:
         spec, status, resume_from, data = _prepare_resume(run_dir, lock, data, record_every)
@@ -174,7 +177,7 @@ def _why_not(run_dir: Path, info) -> str:
             pid = ""
         if not pid.isdigit():
             try:
-                pid = read_json(run_dir / "status.json").get("pid")
+                pid = read_json(run_dir / STATUS).get("pid")
             except (RunError, AttributeError):
                 pid = None
         return f"Cannot resume {run_dir}: it is already being trained by " + (f"pid {pid}" if pid else "another process")
@@ -199,9 +202,9 @@ def _prepare_resume(run_dir: Path, lock: RunLock, data, record_every: int):
     info = read_run(run_dir, own=lock)  # again, now that no other process can start training it
     if info.state not in RESUMABLE:
         raise RunError(_why_not(run_dir, info))
-    raw_status = read_run_bytes(run_dir / "status.json")  # restored byte for byte if the resume fails before training
+    raw_status = read_run_bytes(run_dir / STATUS)  # restored byte for byte if the resume fails before training
     status = json.loads(raw_status)
-    checkpoint = read_checkpoint(run_dir / "checkpoint")
+    checkpoint = read_checkpoint(run_dir / CHECKPOINTS)
     if checkpoint is None:
         raise RunError(f"Cannot resume {run_dir}: it has no checkpoint (it ended before its first epoch did); "
                        "train it again")
@@ -226,7 +229,7 @@ def _prepare_resume(run_dir: Path, lock: RunLock, data, record_every: int):
                   step=None, test={}, updated=now_iso())
     status.setdefault("resumed", []).append({"at": now_iso(), "from_epoch": checkpoint["epoch"]})
     try:
-        write_json_atomic(run_dir / "status.json", status)
+        write_json_atomic(run_dir / STATUS, status)
     except OSError as e:  # read-only or full: nothing was written, the run is as it was
         raise RunError(f"Cannot resume {run_dir}: cannot write to it ({e.strerror or e})") from None
     resume_from = {**checkpoint, "history": history, "records": records, "status_before": raw_status}
@@ -237,7 +240,7 @@ def _history_up_to(run_dir: Path, epoch: int) -> dict:
     """history.json cut back to the checkpoint's `epoch`; `RunError` unless it holds epochs 1 to `epoch` whole."""
     from .runs import read_json
 
-    path = run_dir / "history.json"
+    path = run_dir / HISTORY
     history = read_json(path)  # missing: refused (a resume would leave a gap where the epochs were)
 
     def refuse(why: str):
@@ -302,15 +305,15 @@ def _run_locked(spec, run_dir, status, callbacks, stop, progress, data, record_e
                               if recorded else
                               "its status could not be updated either: it will be listed as interrupted")) from None
         # an unexpected failure: keep the details on disk, say one line
-        logged = _try(write_text_atomic, run_dir / "error.log", traceback.format_exc())
+        logged = _try(write_text_atomic, run_dir / ERROR_LOG, traceback.format_exc())
         _try(_finish, run_dir, status, "failed", f"{type(e).__name__}: {e}")
         raise RunError(f"Training failed ({type(e).__name__}: {_first_line(e)})"
-                       + (f"; details in {run_dir / 'error.log'}" if logged else "")) from e
+                       + (f"; details in {run_dir / ERROR_LOG}" if logged else "")) from e
 
 
 def _restore(run_dir: Path, resume_from: dict) -> None:
     """Put back the status a resume found (byte for byte): the run is as it was."""
-    write_text_atomic(run_dir / "status.json", resume_from["status_before"].decode("utf-8"))
+    write_text_atomic(run_dir / STATUS, resume_from["status_before"].decode("utf-8"))
 
 
 def _state_of(raw_status: bytes) -> str:
@@ -333,7 +336,7 @@ def _has_checkpoint(run_dir: Path) -> bool:
     from .callbacks import read_checkpoint
 
     try:
-        return read_checkpoint(run_dir / "checkpoint") is not None
+        return read_checkpoint(run_dir / CHECKPOINTS) is not None
     except RunError:
         return False
 
@@ -351,29 +354,16 @@ def _first_line(error: BaseException) -> str:
     return str(error).splitlines()[0] if str(error) else ""
 
 
-def _backend_fields() -> dict:
-    from importlib.metadata import version
-
-    from . import __version__
-    from ._backend import keras
-
-    backend = keras.backend.backend()
-    return {"backend": backend, "versions": {"zoo": __version__, "keras": keras.__version__, backend: version(backend)}}
-
-
 def _initial_status(spec: ModelSpec) -> dict:
-    return {
-        "state": "running", "model": spec.name, "dataset": spec.dataset, "seed": spec.training.seed,
-        "epochs": spec.training.epochs, "epochs_completed": 0, "started": now_iso(), "updated": now_iso(),
-        "finished": None, "message": "", "step": None, "test": {}, "pid": os.getpid(),
-        "pid_started": process_start_time(os.getpid()), "format": STATUS_FORMAT,
-        **_backend_fields(),
-    }
+    from .backends import backend_fields
+
+    return new_status(model=spec.name, dataset=spec.dataset, seed=spec.training.seed, epochs=spec.training.epochs,
+                      **backend_fields())
 
 
 def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra) -> None:
     status.update(state=state, message=message, finished=now_iso(), updated=now_iso(), **extra)
-    write_json_atomic(run_dir / "status.json", status)
+    write_json_atomic(run_dir / STATUS, status)
 
 
 def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard,
@@ -392,6 +382,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     else:
         from . import perceptron  # noqa: F401  (registers zoo's Perceptron class for loading)
         from ._backend import keras
+        from .backends import backend_fields
 
         # compiled as saved: the optimizer comes back with its state (moments, iterations)
         model = keras.models.load_model(resume["path"], safe_mode=True)
@@ -400,7 +391,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
         # which would run JAX eagerly).
         model.compile(optimizer=model.optimizer, loss=spec.training.loss, metrics=list(spec.training.metrics))
         initial_epoch, keep, previous = resume["epoch"], resume["records"], resume["history"]
-        status.update(_backend_fields())  # the backend this part of the run trains on
+        status.update(backend_fields())  # the backend this part of the run trains on
         keras.utils.set_random_seed(spec.training.seed)
     batches = EpochBatches(x, y, _batch_size(spec, len(x)), spec.training.seed, initial_epoch)
     divergence, stopper = StopOnNonFinite(), StopOnRequest(stop.is_set)
@@ -408,7 +399,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     # EpochSeeds first: the epoch's batch order and dropout draws are set before anything else sees the epoch
     callbacks = [EpochSeeds(spec.training.seed, batches), stopper, divergence, logger,
                  *_recorders(run_dir, x, record_every, tensorboard, keep),
-                 EpochCheckpoint(run_dir / "checkpoint"), *extra_callbacks]
+                 EpochCheckpoint(run_dir / CHECKPOINTS), *extra_callbacks]
     if spec.optimizer.schedule == "cosine":
         callbacks.insert(1, CosineLearningRate(spec.optimizer.learning_rate, spec.training.epochs))
     converged = StopWhenConverged(x, y) if spec.builder == "perceptron" else None
@@ -434,7 +425,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
         _finish(run_dir, status, "diverged", divergence.message, step=divergence.step, train_seconds=seconds)
         return RunResult(run_dir, "diverged", history, message=divergence.message, step=divergence.step, model=model)
 
-    _save_model(model, run_dir)
+    save_model(model, run_dir)
     x_test, y_test = arrays["test"]
     test = model.evaluate(x_test, y_test, batch_size=max(batch, 256), verbose=0, return_dict=True)
     test = {k: float(v) for k, v in test.items()}
@@ -498,13 +489,4 @@ def _write_confusion(model, spec: ModelSpec, dataset, x_test, run_dir: Path) -> 
     predicted = (scores[:, 0] > 0.5).astype(int) if scores.shape[-1] == 1 else scores.argmax(-1)
     labels = list(info.class_names or range(info.num_classes or 2))
     counts = confusion_matrix(dataset.y_test.reshape(-1).astype(int), predicted, len(labels))
-    write_json_atomic(run_dir / "confusion.json", {"labels": [str(c) for c in labels], "matrix": counts.tolist()})
-
-
-def _save_model(model, run_dir: Path) -> None:
-    partial = run_dir / "model.partial.keras"  # Keras wants the .keras suffix; rename makes it atomic
-    try:
-        model.save(partial)
-        replace_durably(partial, run_dir / "model.keras")
-    finally:
-        partial.unlink(missing_ok=True)
+    write_json_atomic(run_dir / CONFUSION, {"labels": [str(c) for c in labels], "matrix": counts.tolist()})

@@ -30,6 +30,7 @@ from zoo.inference import (BEST_RUN_RULE, NoveltyCheck, Prediction, Predictor, a
                            digit_runs)
 
 from ..plotting import PALETTE
+from zoo.runs import MODEL
 
 PAD_SIZE = 280  # the pad's image: 10x MNIST's 28
 PEN_WIDTH = 22  # about 2 px once the digit is scaled into MNIST's 20x20 box, like MNIST's strokes
@@ -446,10 +447,10 @@ class DrawView(QWidget):
         self.run_combo.clear()
         for run in runs:
             self.run_combo.addItem(run_label(run), str(run.path))
-        if chosen is not None and self.run_combo.findData(str(chosen)) < 0 and chosen.joinpath("model.keras").is_file():
+        if chosen is not None and self.run_combo.findData(str(chosen)) < 0 and chosen.joinpath(MODEL).is_file():
             self.run_combo.addItem(chosen.name, str(chosen))  # chosen with set_run from elsewhere
         if self.run_path is not None and self.run_combo.findData(str(self.run_path)) < 0 \
-                and self.run_path.joinpath("model.keras").is_file():
+                and self.run_path.joinpath(MODEL).is_file():
             self.run_combo.addItem(self.run_path.name, str(self.run_path))
         self.run_combo.blockSignals(False)
         if self.run_combo.count() == 0:

@@ -30,7 +30,7 @@ from zoo.activations import SIGMOID_SATURATED, TANH_SATURATED
 from zoo.demos import PAIRS
 from zoo.errors import ZooError
 from zoo.records import GradientTail, read_activations, read_histograms, smooth
-from zoo.runs import list_runs, read_run, read_run_spec
+from zoo.runs import ACTIVATIONS, GRADIENTS, HISTOGRAMS, distinct_names, list_runs, read_run, read_run_spec
 
 from ..history_plots import LegendSample
 from ..plotting import BoxLabel, DepthKey, TextBox, depth_colors, readable_axes, save_figure
@@ -80,11 +80,11 @@ class RunData:
     def load(self) -> None:
         info = read_run(self.path)
         self.name, self.state, self.message = info.model, info.state, info.message or info.problem
-        self.tail = self.tail or GradientTail(self.path / "gradients.csv")
+        self.tail = self.tail or GradientTail(self.path / GRADIENTS)
         self.steps, self.layers, self.norms, self.clipped = self.tail.read()
         try:
-            self.activations = read_activations(self.path / "activations.csv")
-            self.histograms = read_histograms(self.path / "histograms.npz")
+            self.activations = read_activations(self.path / ACTIVATIONS)
+            self.histograms = read_histograms(self.path / HISTOGRAMS)
         except ZooError as e:  # a broken file shows as a message; the rest of the run still shows
             self.message = str(e)
 
@@ -539,6 +539,8 @@ class GradientsView(QWidget):
         """Re-read the runs' records (only what was appended, for gradients.csv) and update the plots."""
         for run in self.runs:
             run.load()
+        for run, name in zip(self.runs, distinct_names([r.name for r in self.runs], [r.path for r in self.runs])):
+            run.name = name
         if any(run.state == "running" for run in self.runs):
             self._timer.start()
         else:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QMessageBox, QPus
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from zoo.errors import ZooError
-from zoo.runs import RunInfo, list_runs, read_json, read_status, runs_dir
+from zoo.runs import CHECKPOINT_SIDECAR, CHECKPOINTS, CONFUSION, HISTORY, STATUS, RunInfo, list_runs, read_json, read_status, runs_dir
 
 from ..history_plots import (METRIC_TITLES, NON_FINITE_COLOUR, PlotPanel, add_key, add_stale_key, augment_note, augment_why,
                              augmented_copies, first_non_finite, frame, free_position, history_plot, mark_non_finite,
@@ -336,7 +336,7 @@ class RunsView(QWidget):
     @staticmethod
     def _history(run: RunInfo) -> dict | None:
         try:
-            history = read_json(run.path / "history.json")
+            history = read_json(run.path / HISTORY)
         except ZooError:
             return None
         return history if isinstance(history, dict) else None
@@ -366,7 +366,7 @@ class RunsView(QWidget):
 
     def _show_confusion(self, run: RunInfo) -> None:
         try:
-            confusion = read_json(run.path / "confusion.json")
+            confusion = read_json(run.path / CONFUSION)
             matrix = np.asarray(confusion["matrix"], float)
             labels = confusion["labels"]
         except (ZooError, KeyError, TypeError, ValueError):
@@ -469,7 +469,7 @@ def _phrase(text: str) -> str:
 
 
 def has_checkpoint(run: RunInfo) -> bool:
-    return (run.path / "checkpoint" / "checkpoint.json").is_file()
+    return (run.path / CHECKPOINTS / CHECKPOINT_SIDECAR).is_file()
 
 
 def resume_state(runs: list[RunInfo]) -> tuple[bool, str]:
@@ -479,6 +479,9 @@ def resume_state(runs: list[RunInfo]) -> tuple[bool, str]:
     run = runs[0]
     if run.state not in ("interrupted", "stopped"):
         return False, f"only a stopped or interrupted run can be resumed; this one is {run.state}"
+    if run.source != "zoo train":
+        return False, (f"recorded by {run.source} from your own script: zoo has no spec to train it again from; "
+                       "run your script again")
     if not has_checkpoint(run):
         return False, NOTHING_TO_RESUME
     return True, ""
@@ -506,7 +509,7 @@ def folder_signature() -> tuple:
     signature = []
     for entry in entries:
         try:
-            signature.append((entry.name, (entry / "status.json").stat().st_mtime_ns))
+            signature.append((entry.name, (entry / STATUS).stat().st_mtime_ns))
         except OSError:
             signature.append((entry.name, None))
     return tuple(signature)

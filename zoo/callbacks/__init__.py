@@ -9,8 +9,9 @@ from .json_lines_progress import JsonLinesProgress
 from .progress_printer import ProgressPrinter
 from .record_writer import RecordWriter
 from .run_logger import RunLogger
+from .run_recorder import RunRecorder
 from .stop_on_non_finite import StopOnNonFinite
 from .stop_on_request import StopOnRequest
 from .stop_when_converged import StopWhenConverged
 
-__all__ = ["ActivationRecorder", "CosineLearningRate", "EpochCheckpoint", "EpochSeeds", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "GradientStatisticsOptimizer", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged", "read_checkpoint"]
+__all__ = ["ActivationRecorder", "CosineLearningRate", "EpochCheckpoint", "EpochSeeds", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "GradientStatisticsOptimizer", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "RunRecorder", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged", "read_checkpoint"]

@@ -3,10 +3,9 @@ import re
 from pathlib import Path
 
 from .._backend import keras
+from ..runs import CHECKPOINT_SIDECAR as SIDECAR
 from ..runs import now_iso, read_json, replace_durably, write_json_atomic
 from .whole_epochs import EpochSteps
-
-SIDECAR = "checkpoint.json"
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._backend import keras, tf
 from ..records import GradientCsv, records_up_to, write_activations, write_details
-from ..runs import replace_durably
+from ..runs import ACTIVATIONS, GRADIENTS, GRADIENT_DETAILS, HISTOGRAMS, TENSORBOARD, replace_durably
 from .activation_recorder import ActivationRecorder
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
 
@@ -46,11 +46,10 @@ class RecordWriter(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         keep = self.keep_until_step
         previous = self.previous if self.previous is not None else records_up_to(self.run_dir, keep) if keep else {}
-        self._previous = {name: previous.get(name, "") for name in ("gradients.csv", "gradient_details.csv",
-                                                                     "activations.csv")}
+        self._previous = {name: previous.get(name, "") for name in (GRADIENTS, GRADIENT_DETAILS, ACTIVATIONS)}
         self._previous_histograms = previous.get("histograms")
-        self._csv = GradientCsv(self.run_dir / "gradients.csv", self.gradients.layer_names, self._previous["gradients.csv"])
-        self._writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.tensorboard else None
+        self._csv = GradientCsv(self.run_dir / GRADIENTS, self.gradients.layer_names, self._previous[GRADIENTS])
+        self._writer = tf.summary.create_file_writer(str(self.run_dir / TENSORBOARD)) if self.tensorboard else None
         self._histograms_written = 0
         self.gradients.on_flush = self._on_flush
 
@@ -76,10 +75,10 @@ class RecordWriter(keras.callbacks.Callback):
     def _write_rest(self):
         g = self.gradients
         if self.activations is not None:
-            write_activations(self.run_dir / "activations.csv", self.activations.records, self._previous["activations.csv"])
+            write_activations(self.run_dir / ACTIVATIONS, self.activations.records, self._previous[ACTIVATIONS])
         details = g.details()
         if len(details["step"]):
-            write_details(self.run_dir / "gradient_details.csv", details, g.layer_names, self._previous["gradient_details.csv"])
+            write_details(self.run_dir / GRADIENT_DETAILS, details, g.layer_names, self._previous[GRADIENT_DETAILS])
             steps, counts = details["step"], details["histogram"]
             if self._previous_histograms is not None and len(self._previous_histograms["steps"]):
                 steps = np.concatenate([self._previous_histograms["steps"], steps])
@@ -87,7 +86,7 @@ class RecordWriter(keras.callbacks.Callback):
             partial = self.run_dir / "histograms.partial.npz"
             try:
                 np.savez_compressed(partial, steps=steps, layers=np.array(g.layer_names), edges=HIST_EDGES, counts=counts)
-                replace_durably(partial, self.run_dir / "histograms.npz")
+                replace_durably(partial, self.run_dir / HISTOGRAMS)
             finally:
                 partial.unlink(missing_ok=True)
         if self._writer is not None:

@@ -3,7 +3,7 @@ import time
 from pathlib import Path
 
 from .._backend import keras
-from ..runs import now_iso, write_json_atomic
+from ..runs import HISTORY, STATUS, now_iso, write_json_atomic
 from .whole_epochs import EpochSteps
 
 
@@ -56,6 +56,6 @@ class RunLogger(keras.callbacks.Callback):
         self.history["seconds"].append(round(time.perf_counter() - self._started, 4))  # wall clock, validation included
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        write_json_atomic(self.run_dir / "history.json", self.history)
+        write_json_atomic(self.run_dir / HISTORY, self.history)
         self.status.update(epochs_completed=epoch + 1 if whole else epoch, updated=now_iso())
-        write_json_atomic(self.run_dir / "status.json", self.status)
+        write_json_atomic(self.run_dir / STATUS, self.status)

@@ -1,0 +1,154 @@
+"""Issue 16: the run folder as a public format, written by `zoo train` and by RunRecorder in a user's own fit.
+
+docs/run-format.md is checked against the folders zoo writes; a plain Keras model (not from zoo), trained by
+tests/own_fit.py in its own process, is recorded on each installed backend, one of them killed mid-run, and
+zoo's tools read the folders.
+"""
+import csv
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.backends import installed_backends
+from zoo.cli import main
+from zoo.records import ACTIVATION_COLUMNS, DETAIL_COLUMNS, GRADIENT_COLUMNS
+from zoo.runs import CHECKPOINT_SIDECAR, RUN_FILES, read_run
+
+ROOT = Path(__file__).parents[1]
+OWN_FIT = Path(__file__).with_name("own_fit.py")
+DOC = ROOT / "docs" / "run-format.md"
+LAYERS = ["hidden", "second", "out"]
+STEPS_PER_EPOCH = 8  # 240 training examples (320 less a quarter for validation), batch 32
+
+
+def own_fit(run: Path, backend: str, epochs: int = 2, pause: float = 0.0) -> subprocess.Popen:
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    return subprocess.Popen([sys.executable, str(OWN_FIT), str(run), str(epochs), str(pause)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finished(process: subprocess.Popen) -> None:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0 and "done" in out, err[-2000:]
+
+
+def documented() -> set[str]:
+    return set(re.findall(r"`([^`]+)`", DOC.read_text()))
+
+
+def rows(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+def test_no_module_but_zoo_runs_spells_a_run_file_name():
+    names = "|".join(re.escape(n) for n in (*RUN_FILES, CHECKPOINT_SIDECAR))
+    spelled = re.compile(rf"""["']({names})["']""")
+    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for path in sorted([*ROOT.joinpath("zoo").rglob("*.py"), *ROOT.joinpath("gui").rglob("*.py")])
+             if path != ROOT / "zoo" / "runs.py"
+             for number, line in enumerate(path.read_text().splitlines(), 1) if spelled.search(line)]
+    assert not found, "\n".join(found)
+
+
+@pytest.fixture(scope="module")
+def own_runs(tmp_path_factory):
+    """runs/<backend> for each installed backend (2 epochs each), and runs/killed: JAX, killed -9 mid-run."""
+    runs = tmp_path_factory.mktemp("runs")
+    killed = own_fit(runs / "killed", "jax", epochs=40, pause=0.4)
+    history = runs / "killed" / "history.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (history.exists() and len(json.loads(history.read_text())["epoch"]) >= 2):
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate(timeout=60)
+    for backend in installed_backends():
+        finished(own_fit(runs / backend, backend))
+    return runs
+
+
+def test_the_format_document_names_every_file_key_and_column_zoo_writes(own_runs, small_data, tmp_path):
+    zoo.train("mlp", epochs=1, data=small_data("digits", 128), out=tmp_path / "trained", progress=False)
+    words = documented()
+    for run in (tmp_path / "trained", own_runs / "tensorflow"):
+        names = {p.name + ("/" if p.is_dir() else "") for p in run.iterdir()}
+        assert names - words == set(), f"files of {run.name} not in docs/run-format.md"
+        assert set(json.loads((run / "status.json").read_text())) - words == set()
+        assert {"epoch", "seconds"} <= set(json.loads((run / "history.json").read_text())) and "val_" in words
+        for file, columns in (("gradients.csv", GRADIENT_COLUMNS), ("gradient_details.csv", DETAIL_COLUMNS),
+                              ("activations.csv", ACTIVATION_COLUMNS)):
+            header = (run / file).read_text().splitlines()[0].split(",")
+            assert header == list(columns) and set(header) - words == set(), file
+        with np.load(run / "histograms.npz") as archive:
+            assert set(archive.files) - words == set()
+        assert set(json.loads((run / "checkpoint" / "checkpoint.json").read_text())) - words == set()
+
+
+@pytest.mark.parametrize("backend", installed_backends())
+def test_run_recorder_writes_a_whole_run_of_a_plain_keras_model(own_runs, backend):
+    from zoo._backend import keras
+
+    run = own_runs / backend
+    status = json.loads((run / "status.json").read_text())
+    assert status["state"] == "completed" and status["source"] == "RunRecorder" and status["backend"] == backend
+    assert status["model"] == "my_net" and status["dataset"] == "toy sums" and status["epochs_completed"] == 2
+    assert not (run / "spec.toml").exists() and not (run / ".lock.held").exists()
+    history = json.loads((run / "history.json").read_text())
+    assert history["epoch"] == [1, 2] and {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history)
+    gradients = rows(run / "gradients.csv")
+    assert [int(r["step"]) for r in gradients] == [s for s in range(1, 2 * STEPS_PER_EPOCH + 1) for _ in LAYERS]
+    assert [r["layer"] for r in gradients[:3]] == LAYERS and all(float(r["grad_norm"]) > 0 for r in gradients)
+    assert {r["layer"] for r in rows(run / "activations.csv")} == {"hidden", "second"}  # the hidden layers
+    checkpoint = json.loads((run / "checkpoint" / "checkpoint.json").read_text())
+    assert checkpoint["epoch"] == 2 and checkpoint["step"] == 2 * STEPS_PER_EPOCH
+    model = keras.models.load_model(run / "model.keras")  # a plain Keras file: no zoo object in it
+    assert model.name == "my_net" and type(model.optimizer).__name__ == "Adam"
+
+
+def test_a_run_recorder_run_killed_mid_run_keeps_its_whole_epochs_and_reads_as_interrupted(own_runs):
+    run = own_runs / "killed"
+    info = read_run(run)
+    assert info.state == "interrupted" and info.source == "RunRecorder"
+    history = json.loads((run / "history.json").read_text())
+    checkpoint = json.loads((run / "checkpoint" / "checkpoint.json").read_text())
+    epochs = len(history["epoch"])  # killed at an epoch's end: history, status, checkpoint are written in turn
+    assert history["epoch"] == list(range(1, epochs + 1)) and epochs >= 2
+    assert epochs - 1 <= info.epochs_completed <= epochs and epochs - 1 <= checkpoint["epoch"] <= info.epochs_completed
+    steps = [int(r["step"]) for r in rows(run / "gradients.csv")]
+    assert steps == sorted(steps) and steps[-1] >= checkpoint["step"]
+    assert not (run / "model.keras").exists()
+
+
+def test_zoo_runs_compare_and_resume_on_run_recorder_folders(own_runs, capsys, tmp_path):
+    assert main(["runs", str(own_runs)]) == 0
+    listed = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert listed == {**{b: "completed" for b in installed_backends()}, "killed": "interrupted"}
+    assert main(["compare", str(own_runs / "tensorflow"), str(own_runs / "killed"), "--out",
+                 str(tmp_path / "compare.png")]) == 0
+    table = capsys.readouterr().out
+    assert "my_net (tensorflow)" in table and "my_net (killed)" in table and (tmp_path / "compare.png").stat().st_size
+    assert main(["resume", str(own_runs / "killed")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "recorded by RunRecorder from your own script" in error
+    assert read_run(own_runs / "killed").state == "interrupted"  # refused before anything was touched
+
+
+def test_run_recorder_refuses_a_folder_that_holds_a_run(own_runs):
+    from zoo._backend import keras
+    from zoo.callbacks import RunRecorder
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(zoo.RunError, match="is not empty; give RunRecorder a new folder"):
+        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0, callbacks=[RunRecorder(own_runs / "tensorflow")])
+    with pytest.raises(ValueError, match="record_every must be a non-negative integer"):
+        RunRecorder(own_runs / "x", record_every=-1)
