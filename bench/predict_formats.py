@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 import zoo
-from zoo.export import FORMATS, export, load_runtime
-from zoo.inference import Predictor, load_model
+from zoo.export import export
+from zoo.inference import Predictor
+from zoo.model_files import FORMATS, load_model, load_runtime
 
 NAMES = {"keras": "m.keras", "saved_model": "m_savedmodel", "tflite": "m.tflite", "onnx": "m.onnx"}
 

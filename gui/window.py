@@ -7,7 +7,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
 from zoo.errors import ZooError
-from zoo.export import FORMATS, export
+from zoo.export import export
+from zoo.model_files import FORMATS
 from zoo.runs import runs_dir, use_runs_dir
 
 from .backend import Job, TensorFlowLoader

@@ -9,7 +9,7 @@ import pytest
 import zoo
 from zoo.cli import main
 from zoo.demos import OPTIMIZER_VARIANTS, compare_optimizers, format_optimizer_table, optimizer_specs
-from zoo.perceptron import learn_truth_table
+from zoo.demos import learn_truth_table
 from zoo.perceptron_rule import learn
 from zoo.training import train
 

@@ -13,8 +13,8 @@ from PIL import Image
 import zoo
 from zoo.cli import main
 from zoo.errors import RunError
-from zoo.export import FORMATS, ExportError, card_path, export, keras_file_classes, load_runtime
-from zoo.inference import load_model
+from zoo.export import export
+from zoo.model_files import FORMATS, ExportError, card_path, keras_file_classes, load_model, load_runtime
 
 FILE_NAMES = {"keras": "m.keras", "saved_model": "m_savedmodel", "tflite": "m.tflite", "onnx": "m.onnx"}
 

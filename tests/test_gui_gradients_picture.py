@@ -706,7 +706,7 @@ def test_the_heatmap_colours_box_shows_its_whole_choice(qtbot, shown, tmp_path):
 # -- 5. presets offer the last pair ----------------------------------------------------------------
 def _preset_runs(root: Path, key: str, tag: str = "a", **overrides) -> list[Path]:
     from zoo.demos import PAIRS
-    from zoo.registry import load_spec
+    from zoo.catalogue import load_spec
 
     paths = []
     for k, name in enumerate(PAIRS[key]):

@@ -43,8 +43,9 @@ elif phase == "checkpoint_write":
     replace = epoch_checkpoint.replace_durably
     epoch_checkpoint.replace_durably = lambda written, path: die() if path.name == "epoch-0002.keras" else replace(written, path)
 elif phase == "final_save":
-    replace = training.replace_durably
-    training.replace_durably = lambda written, path: die() if path.name == "model.keras" else replace(written, path)
+    import zoo.runs as runs
+    replace = runs.replace_durably
+    runs.replace_durably = lambda written, path: die() if path.name == "model.keras" else replace(written, path)
 elif phase == "test_evaluation":  # the test set's, after training (fit's own validation also calls evaluate)
     import keras
     evaluate = keras.Model.evaluate

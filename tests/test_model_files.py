@@ -15,8 +15,8 @@ from PIL import Image
 import zoo
 from zoo.cli import main
 from zoo.errors import RunError
-from zoo.export import keras_file_classes
-from zoo.inference import MAX_PARAMS, Predictor, check_keras_file, load_model
+from zoo.inference import Predictor
+from zoo.model_files import MAX_PARAMS, check_keras_file, keras_file_classes, load_model
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +218,7 @@ def test_broken_archives_are_one_line(saved, tmp_path, keras_never_asked):
 def test_a_config_of_hundreds_of_layers_is_refused_before_keras_rebuilds_it(saved, tmp_path, keras_never_asked, monkeypatch):
     """Keras rebuilds a Sequential model layer by layer, in time growing with the square of its depth: 500 tiny
     Dense layers took over a minute in the parameter count alone; more than `MAX_LAYERS` is refused at once."""
-    from zoo.inference import MAX_LAYERS
+    from zoo.model_files import MAX_LAYERS
 
     def deepen(text):
         config = json.loads(text)

@@ -29,7 +29,8 @@ from pydantic import ValidationError
 
 from zoo.datasets import list_datasets
 from zoo.errors import SpecError
-from zoo.registry import list_builders, load_spec
+from zoo.catalogue import load_spec
+from zoo.registry import list_builders
 from zoo.spec import Initializer, Layer, ModelSpec, Optimizer, Output, Training
 
 MODELS = Path(__file__).parent.parent / "models"

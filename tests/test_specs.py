@@ -9,7 +9,8 @@ import pytest
 
 import zoo
 from zoo.cli import main
-from zoo.registry import builtin_models_dir, register_builder
+from zoo.catalogue import builtin_models_dir
+from zoo.registry import register_builder
 
 from conftest import fails_if_blocked
 

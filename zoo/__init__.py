@@ -7,13 +7,14 @@
 
 Importing zoo does not import TensorFlow; building or training a model does.
 """
-from . import runs
+from . import builders, runs  # noqa: F401  (builders: zoo's own register, as timm's models do)
+from ._version import __version__
+from .catalogue import list_models, load_spec
 from .datasets import list_datasets, load_dataset, prepare
 from .errors import DataError, RunError, SpecError, ZooError
-from .registry import build, list_builders, list_models, load_spec, register_builder
+from .factory import build
+from .registry import list_builders, register_builder
 from .spec import ModelSpec
-
-__version__ = "0.1.0"
 
 
 def export(*args, **kwargs):

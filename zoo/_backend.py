@@ -42,3 +42,13 @@ with _quiet_stderr():
     import tensorflow as tf  # noqa: E402
 
     tf.config.list_physical_devices()  # device discovery (the CUDA probe) happens here, silenced
+
+
+def backend_fields() -> dict:
+    """What a run's status says about the backend it trains on: its name and the versions of zoo, Keras and it."""
+    from importlib.metadata import version
+
+    from ._version import __version__
+
+    backend = keras.backend.backend()
+    return {"backend": backend, "versions": {"zoo": __version__, "keras": keras.__version__, backend: version(backend)}}

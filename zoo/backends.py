@@ -59,13 +59,3 @@ def use_backend(name: str) -> None:
         return
     os.environ["KERAS_BACKEND"] = name
 
-
-def backend_fields() -> dict:
-    """What a run's status says about the backend it trains on: its name and the versions of zoo, Keras and it."""
-    from importlib.metadata import version
-
-    from . import __version__
-    from ._backend import keras
-
-    backend = keras.backend.backend()
-    return {"backend": backend, "versions": {"zoo": __version__, "keras": keras.__version__, backend: version(backend)}}

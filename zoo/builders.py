@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import SpecError
+from .layer_kinds import LAYER_PREFIX
 from .registry import register_builder
 from .spec import Initializer, Layer, ModelSpec
 
@@ -54,9 +55,6 @@ def _initializer(init: Initializer | None, default: str = "glorot_uniform"):
 
 def _activation(name: str | None):
     return "linear" if name is None else name
-
-
-LAYER_PREFIX = {"dense": "hidden", "conv2d": "conv", "maxpool2d": "pool", "flatten": "flatten", "dropout": "dropout"}
 
 
 def _keras_layer(layer: Layer, name: str):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .errors import ZooError
 from .runs import STATUS
+from .spec import OPTIMIZER_NAMES
 
 
 def _batch_size(text: str) -> int | str:
@@ -205,7 +206,7 @@ def cmd_plot(args) -> int:
 
 
 def cmd_perceptron(args) -> int:
-    from .perceptron import learn_truth_table
+    from .demos import learn_truth_table
 
     result = learn_truth_table(args.table, epochs=args.epochs, learning_rate=args.lr, seed=args.seed)
     print(f"{args.table}: the perceptron rule, one example at a time, learning rate {args.lr:g}\n")
@@ -323,7 +324,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive(int))
     p.add_argument("--batch-size", type=_batch_size, help="a positive integer, or 'full' for batch gradient descent")
     p.add_argument("--lr", type=_positive(float), help="learning rate")
-    p.add_argument("--optimizer", choices=["sgd", "adam", "rmsprop", "adagrad"], help="default: the spec's")
+    p.add_argument("--optimizer", choices=[name for name in OPTIMIZER_NAMES if name != "perceptron"],
+                   help="default: the spec's")
     p.add_argument("--momentum", type=float, help="SGD/RMSprop momentum in [0, 1)")
     p.add_argument("--clipnorm", type=_positive(float), help="clip the global gradient norm to this value")
     p.add_argument("--seed", type=int)
@@ -405,7 +407,7 @@ def _backend_hints(args) -> tuple[str | None, str | None]:
 
     try:
         if args.command == "train":
-            from .registry import load_spec
+            from .catalogue import load_spec
 
             spec = load_spec(args.model)
             settings = dict(args.set)

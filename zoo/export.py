@@ -10,33 +10,23 @@ Next to each export, `<name>.card.json` says what the model expects and how well
 """
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import json
 import os
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 
-from .errors import RunError, ZooError
+from .errors import ZooError
+from .model_files import (FORMATS, ExportError, card_path, check_dependencies, load_model, load_runtime,
+                          read_card)
 from .runs import MODEL, STATUS
 
-FORMATS = {"keras": ".keras", "saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
-EXTRA = "pip install 'zoo[export]'"
-NEEDS = {"onnx": ("tf2onnx", "onnx", "onnxruntime"), "tflite": ("ai_edge_litert",)}
 RUNTIMES = {"keras": "keras.saving.load_model", "saved_model": "tf.saved_model.load",
             "tflite": "ai_edge_litert.interpreter.Interpreter", "onnx": "onnxruntime.InferenceSession"}
 TOLERANCE = 1e-4
 CHECK_BATCH = 64
-
-
-class ExportError(ZooError):
-    """An export cannot be written, or what was written does not match the model."""
 
 
 @dataclass
@@ -46,11 +36,6 @@ class ExportResult:
     max_abs_diff: float
     card: Path
     runtime: str
-
-
-def card_path(path: str | Path) -> Path:
-    path = Path(path)
-    return path.with_name(path.name + ".card.json")
 
 
 def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = False, x_check: np.ndarray | None = None,
@@ -66,7 +51,7 @@ def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = Fal
     """
     if format not in FORMATS:
         raise ExportError(f"Invalid export format: received {format!r}; expected one of {', '.join(FORMATS)}")
-    _check_dependencies(format)
+    check_dependencies(format)
     path = Path(path)
     _check_target(run_or_model, path, overwrite)
     if not path.parent.is_dir():
@@ -194,15 +179,7 @@ def _install(moves: list[tuple[Path, Path]], staging: Path) -> None:
         raise
 
 
-# -- writing -----------------------------------------------------------------------------------------
-def _check_dependencies(format: str) -> None:
-    missing = [m for m in NEEDS.get(format, ()) if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ExportError(f"{format} export needs {', '.join(missing)}, which is not installed: {EXTRA}")
-
-
 def _model_and_run(run_or_model):
-    from .inference import load_model
 
     if isinstance(run_or_model, (str, Path)):
         source = Path(run_or_model)
@@ -233,150 +210,6 @@ def _write(model, format: str, target: Path) -> None:
         raise ExportError(f"Cannot write the {format} export: {_reason(e)}; nothing was written") from None
     except Exception as e:  # a converter failing says many things; one line of it is enough
         raise ExportError(f"The {format} converter failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-
-
-# -- runtimes ------------------------------------------------------------------------------------------
-def detect_format(path: str | Path) -> str:
-    """The format of an exported model (or run folder: "run") from its name and contents."""
-    path = Path(path)
-    if path.is_dir():
-        if (path / MODEL).is_file():
-            return "run"
-        if (path / "saved_model.pb").is_file():
-            return "saved_model"
-        raise RunError(f"{path} is neither a run folder (no model.keras) nor a SavedModel (no saved_model.pb)")
-    if not path.exists():
-        raise RunError(f"{path} does not exist")
-    if not path.is_file():
-        raise RunError(f"{path} is not a regular file (a FIFO or a device?); a model is a file or a folder")
-    for format, suffix in FORMATS.items():
-        if suffix and path.suffix.lower() == suffix:
-            return format
-    raise RunError(f"{path.name}: unknown model file type; expected a run folder, a .keras, .tflite or .onnx file, "
-                   "or a SavedModel folder")
-
-
-def load_runtime(path: str | Path, format: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
-    """`fn(x) -> outputs` that runs an exported model in its own runtime (a batch of float32 inputs)."""
-    path = Path(path)
-    format = format or detect_format(path)
-    if format == "run":
-        path, format = path / MODEL, "keras"
-    if format in NEEDS:
-        _check_dependencies(format)
-    with _one_line(path, format, "load"):
-        run = _RUNTIME_LOADERS[format](path)
-
-    def checked(x):
-        with _one_line(path, format, "run"):
-            return run(x)
-
-    return checked
-
-
-@contextlib.contextmanager
-def _one_line(path: Path, format: str, doing: str):
-    """Whatever a runtime raises on a damaged or foreign model, as one `RunError` naming the file."""
-    try:
-        yield
-    except ZooError:
-        raise
-    except Exception as e:
-        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise RunError(f"Cannot {doing} {path} as {format} ({reason}); it is damaged, not a {format} model, or needs "
-                       "what this runtime lacks") from None
-
-
-def _keras_runtime(path: Path):
-    from .inference import load_model
-
-    model = load_model(path)
-    return lambda x: np.asarray(model(np.asarray(x, np.float32), training=False))
-
-
-def _saved_model_runtime(path: Path):
-    from ._backend import tf
-
-    loaded = tf.saved_model.load(str(path))
-    serve = loaded.signatures.get("serving_default") if hasattr(loaded, "signatures") else None
-    if hasattr(loaded, "serve"):
-        return lambda x: np.asarray(loaded.serve(np.asarray(x, np.float32)))
-    if serve is None:
-        raise RunError(f"{path} has no serving signature")
-    return lambda x: np.asarray(next(iter(serve(tf.constant(x, tf.float32)).values())))
-
-
-def _tflite_runtime(path: Path):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path))
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    state = {"batch": None}
-
-    def run(x):
-        x = np.ascontiguousarray(x, np.float32)
-        if state["batch"] != len(x):
-            interpreter.resize_tensor_input(inp["index"], x.shape)
-            interpreter.allocate_tensors()
-            state["batch"] = len(x)
-        interpreter.set_tensor(inp["index"], x)
-        interpreter.invoke()
-        return np.array(interpreter.get_tensor(out["index"]))
-
-    return run
-
-
-def _onnx_runtime(path: Path):
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda x: np.asarray(session.run(None, {name: np.asarray(x, np.float32)})[0])
-
-
-_RUNTIME_LOADERS: dict[str, Callable[[Path], Callable]] = {
-    "keras": _keras_runtime, "saved_model": _saved_model_runtime, "tflite": _tflite_runtime, "onnx": _onnx_runtime}
-
-
-def input_shape_of(path: str | Path) -> tuple[int, ...] | None:
-    """The input shape (without the batch) an exported model expects, from its model card or the file.
-
-    None when unknown; `RunError` (one line) when the file cannot be read as its format.
-    """
-    card = read_card(path)
-    shape = card.get("input", {}).get("shape") if card and isinstance(card.get("input"), dict) else None
-    if _dims(shape) is not None:
-        return _dims(shape)
-    format = detect_format(path)
-    if format in ("run", "keras"):
-        from .inference import load_model
-
-        model = load_model(Path(path) / MODEL if format == "run" else path)
-        return _dims(model.inputs[0].shape[1:])
-    if format in NEEDS:
-        _check_dependencies(format)
-    with _one_line(Path(path), format, "load"):
-        if format == "onnx":
-            import onnxruntime
-
-            shape = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()[0].shape
-            return _dims(shape[1:])
-        if format == "tflite":
-            from ai_edge_litert.interpreter import Interpreter
-
-            return _dims(Interpreter(model_path=str(path)).get_input_details()[0]["shape"][1:])
-    return None
-
-
-def _dims(shape) -> tuple[int, ...] | None:
-    """A shape of positive ints (a card's or a runtime's), or None (symbolic, missing or nonsense dimensions)."""
-    try:
-        dims = tuple(shape)
-    except TypeError:
-        return None
-    if len(dims) > 8 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims):
-        return None
-    return tuple(int(d) for d in dims)
 
 
 # -- model cards ---------------------------------------------------------------------------------------
@@ -427,7 +260,7 @@ def preprocessing_for(dataset: str | None, input_shape: tuple) -> dict:
 
 def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float, to: Path | None = None) -> Path:
     """Write the model card of the export at `path` (to `card_path(path)`, or to `to`); its path."""
-    from . import __version__
+    from ._version import __version__
     from ._backend import keras
     from .datasets import dataset_info
     from .runs import now_iso, read_run_spec, write_json_atomic
@@ -458,44 +291,3 @@ def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float
     return target
 
 
-MAX_CARD_BYTES = 2**20  # a model card is a few kB; a larger one is not read
-
-
-def read_card(path: str | Path) -> dict | None:
-    """The model card next to an export, or None when there is none (or it is not a small regular JSON file)."""
-    target = card_path(path)
-    try:
-        if not target.is_file() or target.stat().st_size > MAX_CARD_BYTES:
-            return None
-        with open(target, "rb") as f:
-            card = json.loads(f.read(MAX_CARD_BYTES + 1).decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    return card if isinstance(card, dict) else None
-
-
-def keras_file_classes(path: str | Path) -> set[str]:
-    """The modules of every object a `.keras` file's config names (what loading it would need)."""
-    from .inference import MAX_CONFIG_BYTES
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
-                raise RunError(f"{path}: its config.json is over {MAX_CONFIG_BYTES // 2**20} MB uncompressed; refused")
-            config = json.loads(archive.read("config.json"))
-    except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile) as e:
-        raise RunError(f"{path} is not a readable .keras file ({type(e).__name__})") from None
-    modules: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "class_name" in node and "module" in node and node["module"]:
-                modules.add(str(node["module"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(config)
-    return modules

@@ -21,7 +21,8 @@ from .errors import SpecError
 
 Activation = Literal["relu", "sigmoid", "tanh", "softmax", "linear", "leaky_relu", "gelu", "elu", "selu", "softplus", "step"]
 Loss = Literal["mse", "mae", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
-OptimizerName = Literal["sgd", "adam", "rmsprop", "adagrad", "perceptron"]
+OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop", "adagrad", "perceptron")  # the spec, CLI and app offer these
+OptimizerName = Literal[OPTIMIZER_NAMES]
 # The perceptron rule is a TensorFlow train step (no gradient): the one optimiser bound to a backend.
 OPTIMIZER_BACKENDS = {"perceptron": "tensorflow"}
 InitializerName = Literal[

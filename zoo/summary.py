@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .layer_kinds import KERAS_CLASS, LAYER_PREFIX
+
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -30,17 +32,12 @@ def layer_table(model) -> list[LayerRow]:
     return rows
 
 
-KERAS_CLASS = {"dense": "Dense", "conv2d": "Conv2D", "maxpool2d": "MaxPooling2D", "flatten": "Flatten", "dropout": "Dropout"}
-
-
 def spec_layer_table(spec) -> list[LayerRow]:
     """The same table as `layer_table(zoo.build(spec))`, worked out from the spec alone (no TensorFlow, instant).
 
     Shapes follow Keras' defaults as the built-in builders use them: "valid" convolutions of stride 1,
     pooling windows of stride equal to their size. Raises ValueError for a builder it does not know.
     """
-    from .builders import LAYER_PREFIX
-
     if spec.builder == "perceptron":
         return [LayerRow("unit", "Dense", 1, "step", (1,), spec.input_shape[-1] + 1)]
     if spec.builder not in ("mlp", "cnn"):

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import RunError, ZooError
-from .registry import load_spec
+from .catalogue import load_spec
 from .runs import (CHECKPOINTS, CONFUSION, ERROR_LOG, HISTORY, STATUS, RunLock, create_run_dir, new_status,
                    now_iso, process_start_time, remove_leftovers, save_model, spec_path, write_json_atomic, write_text_atomic)
 from .spec import ModelSpec
@@ -194,7 +194,7 @@ def _prepare_resume(run_dir: Path, lock: RunLock, data, record_every: int):
 
     from .callbacks import read_checkpoint
     from .datasets import load_dataset
-    from .inference import check_keras_file
+    from .model_files import check_keras_file
     from .records import records_up_to
     from .runs import read_run, read_run_bytes
     from .spec import read_spec_file
@@ -355,7 +355,7 @@ def _first_line(error: BaseException) -> str:
 
 
 def _initial_status(spec: ModelSpec) -> dict:
-    from .backends import backend_fields
+    from ._backend import backend_fields
 
     return new_status(model=spec.name, dataset=spec.dataset, seed=spec.training.seed, epochs=spec.training.epochs,
                       **backend_fields())
@@ -372,7 +372,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     from .callbacks import (CosineLearningRate, EpochCheckpoint, EpochSeeds, JsonLinesProgress, ProgressPrinter, RunLogger,
                             StopOnNonFinite, StopOnRequest, StopWhenConverged)
     from .datasets import prepare
-    from .registry import build
+    from .factory import build
 
     dataset = with_augmented_training(data, spec)
     arrays = prepare(dataset, spec.input_shape, spec.training.loss)
@@ -382,7 +382,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     else:
         from . import perceptron  # noqa: F401  (registers zoo's Perceptron class for loading)
         from ._backend import keras
-        from .backends import backend_fields
+        from ._backend import backend_fields
 
         # compiled as saved: the optimizer comes back with its state (moments, iterations)
         model = keras.models.load_model(resume["path"], safe_mode=True)

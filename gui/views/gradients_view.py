@@ -281,7 +281,7 @@ def _comparable(spec: dict) -> dict:
 def last_pair(key: str, **options) -> list[Path] | None:
     """The newest finished runs of the preset pair trained with exactly these settings (the same resolved
     spec, so a spec edited since does not count), in the pair's order; None unless both exist."""
-    from zoo.registry import load_spec
+    from zoo.catalogue import load_spec
 
     wanted = {}
     for name in PAIRS[key]:

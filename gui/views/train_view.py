@@ -28,7 +28,7 @@ from zoo.backends import installed_backends
 from zoo.datasets import MNIST_DOWNLOAD_BYTES, mnist_download_path, mnist_is_local
 from zoo.errors import SpecError, ZooError
 from zoo.runs import CHECKPOINTS, HISTORY
-from zoo.spec import OPTIMIZER_BACKENDS
+from zoo.spec import OPTIMIZER_BACKENDS, OPTIMIZER_NAMES
 
 from ..plotting import PALETTE, BoxLabel, TextBox
 from ..training_process import TrainingOptions, TrainingProcess
@@ -36,7 +36,6 @@ from ..history_plots import (METRIC_TITLES, STALE_COLOUR, PlotPanel, add_key, fr
                              mark_non_finite, markers, metric_key, plot_series, set_series, stale_name,
                              stale_style, augmented_copies, augment_note, augment_why)  # noqa: F401 (augmented_copies: tests)
 
-OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "perceptron")  # offered when the model's spec accepts them
 REDRAW_MS = 100  # curves redraw at most ten times a second, however fast the events come
 CURRENT_COLOUR = "#7f7f7f"
 EVENT_KEYS = {"event", "epoch", "batch", "steps", "step", "elapsed", "non_finite"}
@@ -228,7 +227,7 @@ class TrainView(QWidget):
     def _fill_form(self, spec, dataset: str) -> None:
         """Show `spec`'s settings, offering only the datasets and optimizers it accepts."""
         self._offer(self.dataset, self.compatible(spec, "dataset", zoo.list_datasets()), dataset)
-        self._offer(self.optimizer, self.compatible(spec, "optimizer.name", OPTIMIZERS), spec.optimizer.name)
+        self._offer(self.optimizer, self.compatible(spec, "optimizer.name", OPTIMIZER_NAMES), spec.optimizer.name)
         self.mnist_offer.setVisible(not mnist_is_local() and self.dataset.findText("mnist") >= 0)
         self.epochs.setValue(spec.training.epochs)
         self.batch_size.setCurrentText(str(spec.training.batch_size))

@@ -226,7 +226,7 @@ class ZooView(QWidget):
 
 def _read(name: str) -> str:
     """The raw text of an invalid spec, so the user sees what to fix."""
-    from zoo.registry import spec_paths
+    from zoo.catalogue import spec_paths
 
     try:
         return spec_paths()[name].read_text(encoding="utf-8", errors="replace")

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._backend import keras
 from ..errors import RunError
-from ..backends import backend_fields
+from .._backend import backend_fields
 from ..runs import CHECKPOINTS, STATUS, RunLock, new_status, now_iso, save_model, write_json_atomic
 from .activation_recorder import ActivationRecorder
 from .epoch_checkpoint import EpochCheckpoint
@@ -28,6 +28,8 @@ class RunRecorder(keras.callbacks.Callback):
     after every epoch and `model.keras` when `fit` ends. The run's lock is held while it trains, so a run
     killed in any way reads as "interrupted" with its whole epochs kept. The folder has no `spec.toml`:
     its status names the source (`"source": "RunRecorder"`), and `zoo resume` says to run the script again.
+    Keras calls no callback when `fit` raises: the folder then reads "running" until this process ends (or
+    `close()` is called), and "interrupted" after.
 
     Args:
         run_dir: the run folder: created, or an existing empty one (a folder that holds a run is refused).
@@ -100,6 +102,11 @@ class RunRecorder(keras.callbacks.Callback):
                                train_seconds=round(time.perf_counter() - self._started, 3))
             write_json_atomic(self.run_dir / STATUS, self.status)
         finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the run after a `fit` that raised (Keras calls no hook then): it reads "interrupted"."""
+        if self._lock is not None:
             self._lock.release()
 
     # ------------------------------------------------------------------------------- forwarding
