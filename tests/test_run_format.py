@@ -101,6 +101,7 @@ def test_run_recorder_writes_a_whole_run_of_a_plain_keras_model(own_runs, backen
     status = json.loads((run / "status.json").read_text())
     assert status["state"] == "completed" and status["source"] == "RunRecorder" and status["backend"] == backend
     assert status["model"] == "my_net" and status["dataset"] == "toy sums" and status["epochs_completed"] == 2
+    assert status["output_layers"] == ["out"]  # whatever the user named it: not a hidden layer
     assert not (run / "spec.toml").exists() and not (run / ".lock.held").exists()
     history = json.loads((run / "history.json").read_text())
     assert history["epoch"] == [1, 2] and {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history)
@@ -136,6 +137,14 @@ def test_zoo_runs_compare_and_resume_on_run_recorder_folders(own_runs, capsys, t
                  str(tmp_path / "compare.png")]) == 0
     table = capsys.readouterr().out
     assert "my_net (tensorflow)" in table and "my_net (killed)" in table and (tmp_path / "compare.png").stat().st_size
+    step_1 = {r["layer"]: float(r["grad_norm"]) for r in rows(own_runs / "tensorflow" / "gradients.csv")[:3]}
+    first, last = map(float, next(line for line in table.splitlines() if "(tensorflow)" in line and "start @1" in
+                                  line).split()[-3:-1])
+    assert np.isclose(first, step_1["hidden"], rtol=1e-3) and np.isclose(last, step_1["second"], rtol=1e-3)
+    assert main(["runs", str(own_runs / "killed")]) == 0  # a run given where a folder of runs is expected
+    assert [line.split()[:2] for line in capsys.readouterr().out.splitlines()[1:]] == [["killed", "interrupted"]]
+    assert main(["runs", str(tmp_path / "nowhere")]) == 2
+    assert "is not a folder of runs" in capsys.readouterr().err
     assert main(["resume", str(own_runs / "killed")]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "recorded by RunRecorder from your own script" in error

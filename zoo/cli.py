@@ -149,6 +149,8 @@ def cmd_resume(args) -> int:
 def cmd_runs(args) -> int:
     from .runs import list_runs, runs_dir
 
+    if args.folder is not None and not Path(args.folder).is_dir():
+        raise ZooError(f"{args.folder} is not a folder of runs")
     runs = list_runs(args.folder)
     if not runs:
         print(f"no runs in {args.folder or runs_dir()}")

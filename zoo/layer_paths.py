@@ -42,3 +42,23 @@ def trainable_layers(model) -> list[tuple[str, list]]:
 
 def variable_name(layer_path: str, variable) -> str:
     return f"{layer_path}/{variable.name}"
+
+
+def output_layer_paths(model) -> list[str]:
+    """The paths of the layers that make the model's outputs ([] where the model keeps no graph: subclassed)."""
+    from ._backend import keras
+
+    try:
+        outputs = list(model.outputs or [])
+    except (AttributeError, ValueError):
+        return []
+    paths = []
+    for layer in _children(model):
+        try:
+            produced = layer.output
+        except (AttributeError, ValueError):  # called more than once: no single output
+            continue
+        if any(produced is output for output in outputs):
+            nested = output_layer_paths(layer) if isinstance(layer, keras.Model) else []
+            paths += [f"{layer.name}/{path}" for path in nested] or [layer.name]
+    return paths

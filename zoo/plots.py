@@ -27,6 +27,10 @@ def _whole_ticks(axis) -> None:
 def gradient_summary(run: RunRecords) -> dict:
     """First and last hidden layer's gradient norm at the first and the last recorded (finite) step."""
     norms = run.grad("grad_norm")[:, run.hidden]
+    if not norms.shape[1]:  # no hidden layer (a logistic regression): nothing to compare
+        nan = {"first_hidden": float("nan"), "last_hidden": float("nan"), "ratio": float("nan")}
+        return {"run": run.name, "first_step": int(run.steps[0]), "last_step": int(run.steps[-1]), "start": nan,
+                "end": nan}
     finite = np.where(np.all(np.isfinite(norms), axis=1))[0]
     first, last = (finite[0], finite[-1]) if len(finite) else (0, 0)
     out = {"run": run.name, "first_step": int(run.steps[first]), "last_step": int(run.steps[last])}
@@ -37,11 +41,12 @@ def gradient_summary(run: RunRecords) -> dict:
 
 
 def format_table(summaries: list[dict]) -> str:
-    lines = [f"{'run':<20} {'when':<12} {'first hidden':>13} {'last hidden':>13} {'first/last':>11}"]
+    width = max([20, *(len(s["run"]) for s in summaries)])
+    lines = [f"{'run':<{width}} {'when':<12} {'first hidden':>13} {'last hidden':>13} {'first/last':>11}"]
     for s in summaries:
         for label, step in (("start", s["first_step"]), ("end", s["last_step"])):
             v = s[label]
-            lines.append(f"{s['run']:<20} {label + ' @' + str(step):<12} {v['first_hidden']:>13.3e} "
+            lines.append(f"{s['run']:<{width}} {label + ' @' + str(step):<12} {v['first_hidden']:>13.3e} "
                          f"{v['last_hidden']:>13.3e} {v['ratio']:>11.3e}")
     return "\n".join(lines)
 
@@ -78,7 +83,8 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
             ax.plot(depth, norms[finite[0]], "o-", label=f"step {run.steps[finite[0]]}")
             ax.plot(depth, norms[finite[-1]], "s-", label=f"step {run.steps[finite[-1]]}")
         ax.set_yscale("log")
-        ax.set_xticks(depth, [str(d) if n != "output" else "out" for d, n in zip(depth, run.layers)])
+        outputs = set(range(len(run.layers))) - set(run.hidden)
+        ax.set_xticks(depth, ["out" if i in outputs else str(d) for i, d in enumerate(depth)])
         ax.set_xlabel("depth (1 = nearest the input)")
         axes[1, 0].set_ylabel("gradient norm by depth")
         ax.legend(fontsize=8)

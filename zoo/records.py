@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RunError
-from .runs import (ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTOGRAMS, HISTORY, MAX_RECORD_BYTES, open_run_file, read_json,
-                   read_run_bytes, write_text_atomic)
+from .runs import (ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTOGRAMS, HISTORY, MAX_RECORD_BYTES, hidden_columns,
+                   open_run_file, read_json, read_run_bytes, write_text_atomic)
 
 GRADIENT_COLUMNS = ("step", "epoch", "layer", "depth", "grad_norm", "grad_norm_clipped")
 DETAIL_COLUMNS = ("step", "epoch", "layer", "depth", "grad_mean_abs", "grad_max_abs", "weight_norm", "update_ratio")
@@ -80,7 +80,9 @@ class RunRecords:
     def _load_gradients(self) -> None:
         path = self.path / GRADIENTS
         if not path.exists():
-            raise RunError(f"{self.path} has no gradients.csv; train it with `zoo train` (recording is on by default)")
+            how = ("record it with RunRecorder(..., record_every=1)" if self.status.source == "RunRecorder" else
+                   "train it with `zoo train` (recording is on by default)")
+            raise RunError(f"{self.path} has no gradients.csv; {how}")
         try:
             reader = csv.DictReader(io.StringIO(read_run_bytes(path, MAX_RECORD_BYTES).decode("utf-8"), newline=""))
             missing = [c for c in GRADIENT_COLUMNS if c not in (reader.fieldnames or [])]
@@ -109,8 +111,8 @@ class RunRecords:
 
     @property
     def hidden(self) -> list[int]:
-        """Column indices of the hidden layers (everything but the output layer)."""
-        return [i for i, name in enumerate(self.layers) if name != "output"]
+        """Column indices of the hidden layers (everything but the output layers)."""
+        return hidden_columns(self.layers, self.status.output_layers)
 
 
 def _gradient_row(path: Path, line: int, row: dict) -> tuple[int, str, int, tuple[float, float]]:

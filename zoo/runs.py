@@ -7,7 +7,7 @@ import math
 import os
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -82,6 +82,7 @@ class RunStatus(BaseModel):
     converged_epoch: int | None = None
     resumed: list[dict] = Field(default_factory=list)
     source: str = "zoo train"  # "RunRecorder": recorded from a user's own `fit`, without a spec.toml
+    output_layers: list[str] = Field(default_factory=lambda: ["output"])  # zoo's specs name theirs "output"
 
     @field_validator("message", "started", "updated", "model", "dataset", mode="before")
     @classmethod
@@ -121,7 +122,8 @@ def runs_dir() -> Path:
 
 
 def use_runs_dir(folder: str | Path) -> Path:
-    """Make `folder` (an existing folder) the runs folder of this process and of the trainings it starts."""
+    """Make `folder` (an existing folder; for a run, the folder it is in) the runs folder of this process and of
+    the trainings it starts."""
     path = Path(folder).expanduser()
     try:
         is_dir = path.is_dir()
@@ -129,6 +131,8 @@ def use_runs_dir(folder: str | Path) -> Path:
         is_dir = False
     if not is_dir:
         raise RunError(f"Runs folder {str(path)[:200]!r} is not a folder")
+    if (path / STATUS).is_file():  # a run, not a folder of runs: the folder it is in
+        path = path.parent
     os.environ["ZOO_RUNS_DIR"] = str(path.resolve())
     return path.resolve()
 
@@ -348,6 +352,7 @@ class RunInfo:
     message: str = ""
     problem: str = ""
     source: str = "zoo train"  # what wrote the run: `zoo train` (and the app), or RunRecorder in a user's own fit
+    output_layers: list[str] = field(default_factory=lambda: ["output"])  # the model's output layers, by path
 
     @property
     def finished_ok(self) -> bool:
@@ -501,7 +506,15 @@ def read_run(path: str | Path, own: RunLock | None = None) -> RunInfo:
     if state == "running" and not still_running(path, status, own):
         state = "interrupted"
     return RunInfo(path, state, status.model, status.dataset, status.started, status.epochs, status.epochs_completed,
-                   status.test.get("accuracy"), status.message, source=status.source)
+                   status.test.get("accuracy"), status.message, source=status.source, output_layers=status.output_layers)
+
+
+def hidden_columns(layers: list[str], output_layers: list[str]) -> list[int]:
+    """The indices of the hidden layers among a run's recorded `layers` (depth order): all but its output layers;
+    where those are unknown ([]), all but the last."""
+    if not output_layers:
+        return list(range(len(layers) - 1))
+    return [i for i, name in enumerate(layers) if name not in output_layers]
 
 
 def distinct_names(names: list[str], paths: list[Path]) -> list[str]:
@@ -511,8 +524,11 @@ def distinct_names(names: list[str], paths: list[Path]) -> list[str]:
 
 
 def list_runs(parent: str | Path | None = None) -> list[RunInfo]:
-    """Every run folder under `parent` (default: `runs_dir()`), newest first; broken ones included."""
+    """Every run folder under `parent` (default: `runs_dir()`), newest first; broken ones included. A run folder
+    given as `parent` is listed alone."""
     parent = Path(parent) if parent is not None else runs_dir()
+    if (parent / STATUS).is_file():
+        return [read_run(parent)]
     if not parent.is_dir():
         return []
     folders = [p for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")]

@@ -30,7 +30,7 @@ from zoo.activations import SIGMOID_SATURATED, TANH_SATURATED
 from zoo.demos import PAIRS
 from zoo.errors import ZooError
 from zoo.records import GradientTail, read_activations, read_histograms, smooth
-from zoo.runs import ACTIVATIONS, GRADIENTS, HISTOGRAMS, distinct_names, list_runs, read_run, read_run_spec
+from zoo.runs import ACTIVATIONS, GRADIENTS, HISTOGRAMS, distinct_names, hidden_columns, list_runs, read_run, read_run_spec
 
 from ..history_plots import LegendSample
 from ..plotting import BoxLabel, DepthKey, TextBox, depth_colors, readable_axes, save_figure
@@ -69,6 +69,7 @@ class RunData:
     name: str = ""
     state: str = ""
     message: str = ""
+    output_layers: list = field(default_factory=lambda: ["output"])
     tail: GradientTail = None
     steps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     layers: list = field(default_factory=list)
@@ -80,6 +81,7 @@ class RunData:
     def load(self) -> None:
         info = read_run(self.path)
         self.name, self.state, self.message = info.model, info.state, info.message or info.problem
+        self.output_layers = info.output_layers
         self.tail = self.tail or GradientTail(self.path / GRADIENTS)
         self.steps, self.layers, self.norms, self.clipped = self.tail.read()
         try:
@@ -171,7 +173,7 @@ def _describe(run: RunData) -> tuple[str, str]:
     if not len(run.steps):
         return f"{name}: {run.state} · no gradient records yet", ""
     first_bad = run.first_bad
-    hidden = [i for i, layer in enumerate(run.layers) if layer != "output"]
+    hidden = hidden_columns(run.layers, run.output_layers)
     headline = f"{name}: {run.state}"
     if run.diverged:
         good = run.norms[:first_bad] if first_bad is not None else run.norms

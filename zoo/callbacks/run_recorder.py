@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._backend import keras
+from .._backend import backend_fields, keras
 from ..errors import RunError
-from .._backend import backend_fields
+from ..layer_paths import output_layer_paths
 from ..runs import CHECKPOINTS, STATUS, RunLock, new_status, now_iso, save_model, write_json_atomic
 from .activation_recorder import ActivationRecorder
 from .epoch_checkpoint import EpochCheckpoint
@@ -61,7 +61,8 @@ class RunRecorder(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._claim_folder()
         self.status = new_status(source=SOURCE, model=self.model.name, dataset=self.dataset,
-                                 epochs=self.params.get("epochs"), **backend_fields())
+                                 epochs=self.params.get("epochs"), output_layers=output_layer_paths(self.model),
+                                 **backend_fields())
         write_json_atomic(self.run_dir / STATUS, self.status)
         self._started = time.perf_counter()
         self.divergence = StopOnNonFinite()
