@@ -293,7 +293,8 @@ def plot_series(plot, xs, ys, colour, *, validation: bool = False, name: str | N
     xs = list(xs)
     ys = list(ys)[:len(xs)]
     keep = [i for i, x in enumerate(xs) if stale_from is None or (x is not None and x < stale_from)]
-    later = [i for i in range(len(xs)) if i not in keep]
+    kept = set(keep)
+    later = [i for i in range(len(xs)) if i not in kept]
     if not empty_in_legend and not len(finite_points([xs[i] for i in keep], [ys[i] for i in keep])[0]):
         legend = False
     curve = plot.plot(name=name if legend else None, **series_style(colour, validation))

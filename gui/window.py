@@ -9,9 +9,10 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QPr
 from zoo.errors import ZooError
 from zoo.export import export
 from zoo.model_files import FORMATS
-from zoo.runs import runs_dir, use_runs_dir
+from zoo.runs import runs_dir
 
 from .backend import Job, TensorFlowLoader
+from .runs_model import RunsModel
 from .views.activations_view import ActivationsView
 from .views.draw_view import DrawView
 from .views.gradients_view import GradientsView
@@ -31,7 +32,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(documentMode=True)
         self.zoo = ZooView()
         self.train = TrainView()
-        self.runs = RunsView()
+        self.runs_model = RunsModel(self)  # the runs folder, observed by the views
+        self.runs = RunsView(model=self.runs_model)
         self.gradients = GradientsView()
         self.draw = DrawView()
         self.perceptron = PerceptronView()
@@ -63,6 +65,8 @@ class MainWindow(QMainWindow):
         self.runs.show_gradients.connect(self._open_gradients)
         self.runs.export_requested.connect(self.export_run)
         self.runs.resume_requested.connect(self._resume)
+        self.runs_model.changed.connect(self.draw.refresh)  # a new or finished digit run is offered at once
+        self.runs_model.folder_changed.connect(self._show_runs_folder)
 
     # -- TensorFlow in the background ------------------------------------------------------------
     def load_tensorflow(self) -> None:
@@ -96,17 +100,14 @@ class MainWindow(QMainWindow):
     def open_runs_folder(self, folder: str) -> None:
         """Show (and follow) the runs in `folder`; the app's own trainings go there too."""
         try:
-            use_runs_dir(folder)
+            self.runs_model.open_folder(folder)
         except ZooError as e:
             self.statusBar().showMessage(str(e), 30_000)
             return
-        self._show_runs_folder()
-        self.runs.refresh()
-        self.draw.refresh()
         self.gradients.show_runs([])
         self.statusBar().showMessage(f"Runs from {runs_dir()}", 10_000)
 
-    def _show_runs_folder(self) -> None:
+    def _show_runs_folder(self, *_) -> None:
         self.setWindowTitle(f"zoo: see what the textbook says  ({runs_dir()})")
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -123,8 +124,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.gradients)
 
     def _run_finished(self, end: dict) -> None:
-        self.runs.refresh()
-        self.draw.refresh()
+        self.runs_model.reload()  # the views observing it follow
         if end.get("run") and self.gradients.runs and not self.gradients.busy:
             self.gradients.refresh()
         state, message = end.get("state"), end.get("message") or ""

@@ -236,7 +236,7 @@ def test_a_config_of_hundreds_of_layers_is_refused_before_keras_rebuilds_it(save
 
     path = rewrite(saved / "mlp.keras", tmp_path / "deep.keras", config=deepen)
     counted = []  # refused from the layer count in the zip's config, before the (slow) rebuild that counts parameters
-    monkeypatch.setattr(zoo.inference, "_count_parameters", lambda config: counted.append(1))
+    monkeypatch.setattr(zoo.model_files, "_count_parameters", lambda config: counted.append(1))
     refused(path, keras_never_asked, f"more than {MAX_LAYERS} layers")
     assert counted == []
     assert MAX_LAYERS <= 128

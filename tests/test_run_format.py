@@ -161,3 +161,57 @@ def test_run_recorder_refuses_a_folder_that_holds_a_run(own_runs):
         model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0, callbacks=[RunRecorder(own_runs / "tensorflow")])
     with pytest.raises(ValueError, match="record_every must be a non-negative integer"):
         RunRecorder(own_runs / "x", record_every=-1)
+
+
+def _small_model():
+    from zoo._backend import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)],
+                             name="tiny")
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    return model
+
+
+class _Boom:
+    """A callback that raises at the end of epoch 2, as a bug in a user's own callback would."""
+
+    @staticmethod
+    def make():
+        from zoo._backend import keras
+
+        def boom(epoch, logs):
+            if epoch == 1:
+                raise RuntimeError("my callback broke\nsecond line")
+
+        return keras.callbacks.LambdaCallback(on_epoch_end=boom)
+
+
+def test_a_fit_that_raises_ends_the_run_as_failed_when_the_recorder_is_a_context_manager(tmp_path):
+    from zoo.callbacks import RunRecorder
+
+    x, y = np.ones((32, 3), np.float32), np.ones((32, 1), np.float32)
+    model = _small_model()
+    with pytest.raises(RuntimeError, match="my callback broke"):
+        with RunRecorder(tmp_path / "run", probe=x[:8]) as recorder:
+            model.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[recorder, _Boom.make()])
+    info = read_run(tmp_path / "run")  # the lock is free: not "running", and not "interrupted" either
+    assert info.state == "failed" and info.message == "RuntimeError: my callback broke"
+    assert "my callback broke" in (tmp_path / "run" / "error.log").read_text()
+    assert type(model.optimizer).__name__ == "Adam"  # the model has its own optimiser back
+    assert len(rows(tmp_path / "run" / "gradients.csv")) == 2 * 4 * 2  # both epochs' steps, 2 layers, flushed
+    with pytest.raises(ValueError, match=r"probe has shape \(8, 5\); the model takes inputs of shape \(batch, 3\)"):
+        model.fit(x, y, verbose=0, callbacks=[RunRecorder(tmp_path / "other", probe=np.ones((8, 5)))])
+    assert not (tmp_path / "other").exists()  # refused before the folder was made
+
+
+def test_a_recorder_whose_fit_raised_ends_that_run_and_refuses_to_record_over_it(tmp_path):
+    from zoo.callbacks import RunRecorder
+
+    x, y = np.ones((32, 3), np.float32), np.ones((32, 1), np.float32)
+    model, recorder = _small_model(), RunRecorder(tmp_path / "run")
+    with pytest.raises(RuntimeError):
+        model.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[recorder, _Boom.make()])
+    history = (tmp_path / "run" / "history.json").read_text()
+    with pytest.raises(zoo.RunError, match="is not empty"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[recorder])
+    assert read_run(tmp_path / "run").state == "failed" and (tmp_path / "run" / "history.json").read_text() == history

@@ -149,8 +149,9 @@ def cmd_resume(args) -> int:
 def cmd_runs(args) -> int:
     from .runs import list_runs, runs_dir
 
-    if args.folder is not None and not Path(args.folder).is_dir():
-        raise ZooError(f"{args.folder} is not a folder of runs")
+    folder = Path(args.folder) if args.folder is not None else runs_dir()
+    if folder.exists() and not folder.is_dir() or args.folder is not None and not folder.exists():
+        raise ZooError(f"{folder} is not a folder of runs")
     runs = list_runs(args.folder)
     if not runs:
         print(f"no runs in {args.folder or runs_dir()}")

@@ -58,8 +58,15 @@ def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = Fal
         raise ExportError(f"Cannot write {path}: folder {path.parent} does not exist")
     model, run_dir = _model_and_run(run_or_model)
     _refuse_custom(model)
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ExportError(f"zoo exports models with one input and one output; this one has {len(model.inputs)} "
+                          f"input(s) and {len(model.outputs)} output(s)")
     x = _check_inputs(model, run_dir) if x_check is None else np.asarray(x_check, np.float32)
-    expected = np.asarray(model(x, training=False))
+    expected = model(x, training=False)
+    if isinstance(expected, (dict, list, tuple)):
+        raise ExportError("zoo exports models whose output is one array; this one returns a "
+                          f"{type(expected).__name__}")
+    expected = np.asarray(expected)
     try:
         staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     except OSError as e:
@@ -217,7 +224,7 @@ def _check_inputs(model, run_dir: Path | None) -> np.ndarray:
     """The first test examples of the run's dataset, shaped for the model (random inputs without a run)."""
     shape = tuple(model.inputs[0].shape[1:])
     status = _status(run_dir)
-    if status.get("dataset"):
+    if status.get("dataset") and status.get("source", "zoo train") == "zoo train":  # RunRecorder's is only a label
         from .datasets import load_dataset, mnist_is_local
 
         name = status["dataset"]
@@ -226,7 +233,7 @@ def _check_inputs(model, run_dir: Path | None) -> np.ndarray:
         try:
             data = load_dataset(name)
             return np.ascontiguousarray(data.x_test[:CHECK_BATCH], np.float32).reshape((-1, *shape))
-        except ZooError:
+        except (ZooError, ValueError):  # no such data here, or not this model's shape
             pass
     return np.random.default_rng(0).random((CHECK_BATCH, *shape), dtype=np.float32)
 

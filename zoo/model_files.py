@@ -254,6 +254,10 @@ def load_model(model_file: str | Path):
         return keras.models.load_model(model_file, compile=False, safe_mode=True)
     except Exception as e:  # a corrupt zip, a foreign or unsafe file: Keras raises many kinds
         reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        if "Could not locate class" in reason:  # a class of the user's own, not registered in this process
+            raise RunError(f"Cannot load {model_file}: it holds a class this Python does not know ({reason[:160]}); "
+                           "import the module that defines it, registered with "
+                           "keras.saving.register_keras_serializable") from None
         reason = f"{type(e).__name__}: {reason}" if reason else type(e).__name__
         raise RunError(f"Cannot load {model_file} ({reason[:200]}); it is damaged or not a Keras model file") from None
 

@@ -124,11 +124,11 @@ def runs_dir() -> Path:
 def use_runs_dir(folder: str | Path) -> Path:
     """Make `folder` (an existing folder; for a run, the folder it is in) the runs folder of this process and of
     the trainings it starts."""
-    path = Path(folder).expanduser()
     try:
+        path = Path(folder).expanduser()
         is_dir = path.is_dir()
-    except (OSError, ValueError):
-        is_dir = False
+    except (OSError, ValueError, TypeError, RuntimeError):  # not a path at all; ~user unknown
+        raise RunError(f"Runs folder {str(folder)[:200]!r} is not a folder") from None
     if not is_dir:
         raise RunError(f"Runs folder {str(path)[:200]!r} is not a folder")
     if (path / STATUS).is_file():  # a run, not a folder of runs: the folder it is in
@@ -164,7 +164,7 @@ def create_run_dir(model_name: str, out: str | Path | None = None) -> Path:
             except FileExistsError:
                 continue
     except OSError as e:
-        raise RunError(f"Cannot create a run folder under {parent}: {e.strerror}; set ZOO_HOME to a writable folder") from None
+        raise RunError(f"Cannot create a run folder under {parent}: {e.strerror}; set ZOO_RUNS_DIR (or ZOO_HOME) to a writable folder") from None
     raise RunError(f"Too many runs named {stem} in {parent}")
 
 
@@ -507,6 +507,33 @@ def read_run(path: str | Path, own: RunLock | None = None) -> RunInfo:
         state = "interrupted"
     return RunInfo(path, state, status.model, status.dataset, status.started, status.epochs, status.epochs_completed,
                    status.test.get("accuracy"), status.message, source=status.source, output_layers=status.output_layers)
+
+
+def read_history(run_dir: str | Path) -> dict | None:
+    """The run's `history.json` (lists by metric), or None when it has none or it is not a JSON object."""
+    try:
+        history = read_json(Path(run_dir) / HISTORY)
+    except RunError:
+        return None
+    return history if isinstance(history, dict) else None
+
+
+def read_confusion(run_dir: str | Path) -> tuple[list[str], "list[list[int]]"] | None:
+    """The run's test confusion matrix as (labels, matrix), or None when it has none or it is not one."""
+    try:
+        confusion = read_json(Path(run_dir) / CONFUSION)
+        labels, matrix = [str(label) for label in confusion["labels"]], confusion["matrix"]
+    except (RunError, KeyError, TypeError):
+        return None
+    if not isinstance(matrix, list) or len(matrix) != len(labels) or not all(
+            isinstance(row, list) and len(row) == len(labels) for row in matrix):
+        return None
+    return labels, matrix
+
+
+def has_checkpoint(run_dir: str | Path) -> bool:
+    """Whether the run has a checkpoint sidecar (what `zoo resume` goes on from)."""
+    return (Path(run_dir) / CHECKPOINTS / CHECKPOINT_SIDECAR).is_file()
 
 
 def hidden_columns(layers: list[str], output_layers: list[str]) -> list[int]:

@@ -14,18 +14,20 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QMessageBox, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from zoo.errors import ZooError
-from zoo.runs import CHECKPOINT_SIDECAR, CHECKPOINTS, CONFUSION, HISTORY, STATUS, RunInfo, list_runs, read_json, read_status, runs_dir
+from zoo.runs import RunInfo, read_confusion, read_history, read_status
+from zoo.runs import has_checkpoint as run_has_checkpoint
 
 from ..history_plots import (METRIC_TITLES, NON_FINITE_COLOUR, PlotPanel, add_key, add_stale_key, augment_note, augment_why,
                              augmented_copies, first_non_finite, frame, free_position, history_plot, mark_non_finite,
                              metric_key, non_finite_word, plot_series)
 from ..plotting import PALETTE, BoxLabel, TextBox
+from ..runs_model import RunsModel
 
 COLUMNS = ("State", "Model", "Dataset", "Test accuracy", "Epochs", "Started", "Folder")
 STATE_COLOURS = {"completed": "#1b7f3b", "stopped": "#8a6d00", "diverged": "#b00020", "failed": "#b00020",
@@ -33,22 +35,23 @@ STATE_COLOURS = {"completed": "#1b7f3b", "stopped": "#8a6d00", "diverged": "#b00
 DETAILS_LINES = (3, 6)  # the details box in a short view (under SHORT_VIEW pixels), otherwise; longer text scrolls
 SHORT_VIEW = 520
 SUMMARY_WIDTH = 300  # a compared run's summary: as many side by side as this many pixels each allow
-POLL_MS = 2000  # while the view shows, the runs folder is looked at this often (names and status times: cheap)
 NO_RUNS = "No runs yet: train one in the Train tab"
 NOTHING_TO_RESUME = "no epoch finished: nothing to resume from; train it again"
 RESUME_TIP = "Continue an interrupted or stopped run from its last epoch checkpoint"
 
 
 class RunsView(QWidget):
-    """Lists `zoo.runs.list_runs()`. Selecting one run shows its curves and confusion matrix; several, overlaid."""
+    """Lists the runs its `RunsModel` holds, as they change. Selecting one run shows its curves and confusion
+    matrix; several, overlaid."""
 
     needs_tensorflow = False
     show_gradients = Signal(object)  # run folders to open in the Gradients view
     export_requested = Signal(str)
     resume_requested = Signal(str)
 
-    def __init__(self, parent=None, confirm=None):
+    def __init__(self, parent=None, confirm=None, model: RunsModel | None = None):
         super().__init__(parent)
+        self.model = model or RunsModel(self)
         self.confirm = confirm or _ask  # tests replace the confirmation dialog
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -115,24 +118,8 @@ class RunsView(QWidget):
         splitter.splitterMoved.connect(lambda *_: setattr(self, "_split_by_user", True))
         QVBoxLayout(self).addWidget(splitter)
         self.runs: list[RunInfo] = []
-        self._seen = None  # what the runs folder looked like at the last refresh (`folder_signature`)
-        self.poll = QTimer(self, interval=POLL_MS)
-        self.poll.timeout.connect(self.refresh_if_changed)
-        self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.refresh_if_changed()
-        self.poll.start()
-
-    def hideEvent(self, event) -> None:
-        super().hideEvent(event)
-        self.poll.stop()
-
-    def refresh_if_changed(self) -> None:
-        """Refresh when a run appeared, went or changed state since the last look (a run trained meanwhile)."""
-        if folder_signature() != self._seen:
-            self.refresh()
+        self.model.changed.connect(self._show_runs)
+        self._show_runs()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -203,10 +190,13 @@ class RunsView(QWidget):
         return bool(self.count_items) and all(item.isVisible() for item in self.count_items)
 
     def refresh(self) -> None:
-        """List the runs again, keeping the selection."""
+        """List the runs again (the model re-reads the folder; this view shows them)."""
+        self.model.reload()
+
+    def _show_runs(self) -> None:
+        """Show the model's runs, keeping the selection."""
         selected = {str(r.path) for r in self.selected()}
-        self._seen = folder_signature()
-        self.runs = list_runs()
+        self.runs = list(self.model.runs)
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.runs))
         for i, run in enumerate(self.runs):
@@ -335,11 +325,7 @@ class RunsView(QWidget):
 
     @staticmethod
     def _history(run: RunInfo) -> dict | None:
-        try:
-            history = read_json(run.path / HISTORY)
-        except ZooError:
-            return None
-        return history if isinstance(history, dict) else None
+        return read_history(run.path)
 
     def _plot_history(self, run: RunInfo, history: dict, colour: str, label: str | None, marks: dict) -> str | None:
         """Draw one run's history.json; returns the metric drawn beside the loss.
@@ -365,11 +351,13 @@ class RunsView(QWidget):
         return metric
 
     def _show_confusion(self, run: RunInfo) -> None:
+        confusion = read_confusion(run.path)
+        if confusion is None:
+            return
+        labels, matrix = confusion
         try:
-            confusion = read_json(run.path / CONFUSION)
-            matrix = np.asarray(confusion["matrix"], float)
-            labels = confusion["labels"]
-        except (ZooError, KeyError, TypeError, ValueError):
+            matrix = np.asarray(matrix, float)
+        except (TypeError, ValueError):
             return
         self.confusion = matrix
         top = float(np.log1p(matrix.max())) if matrix.size else 1.0
@@ -469,7 +457,7 @@ def _phrase(text: str) -> str:
 
 
 def has_checkpoint(run: RunInfo) -> bool:
-    return (run.path / CHECKPOINTS / CHECKPOINT_SIDECAR).is_file()
+    return run_has_checkpoint(run.path)
 
 
 def resume_state(runs: list[RunInfo]) -> tuple[bool, str]:
@@ -497,22 +485,6 @@ def run_augmented_copies(run: RunInfo) -> int:
     except Exception:  # no spec (an old or broken run): nothing to say
         return 0
     return augmented_copies(spec, run.dataset)
-
-
-def folder_signature() -> tuple:
-    """The runs folder's run names with their status.json times: changes when a run starts, ends or goes."""
-    try:
-        folder = runs_dir()
-        entries = sorted(folder.iterdir()) if folder.is_dir() else []
-    except OSError:
-        return ()
-    signature = []
-    for entry in entries:
-        try:
-            signature.append((entry.name, (entry / STATUS).stat().st_mtime_ns))
-        except OSError:
-            signature.append((entry.name, None))
-    return tuple(signature)
 
 
 def _ask(parent, text: str) -> bool:

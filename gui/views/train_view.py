@@ -27,7 +27,7 @@ import zoo
 from zoo.backends import installed_backends
 from zoo.datasets import MNIST_DOWNLOAD_BYTES, mnist_download_path, mnist_is_local
 from zoo.errors import SpecError, ZooError
-from zoo.runs import CHECKPOINTS, HISTORY
+from zoo.runs import CHECKPOINTS, read_history
 from zoo.spec import OPTIMIZER_BACKENDS, OPTIMIZER_NAMES
 
 from ..plotting import PALETTE, BoxLabel, TextBox
@@ -389,11 +389,9 @@ class TrainView(QWidget):
     def _preload(self, run_dir: Path) -> None:
         """A resumed run's epochs up to its checkpoint (what `zoo resume` keeps of history.json)."""
         from zoo.callbacks import read_checkpoint
-        from zoo.runs import read_json
-
         try:
             kept = int(read_checkpoint(run_dir / CHECKPOINTS)["epoch"])
-            history = read_json(run_dir / HISTORY)
+            history = read_history(run_dir)
         except (ZooError, KeyError, TypeError, ValueError):
             return
         if not isinstance(history, dict):

@@ -1,3 +1,4 @@
+import math
 import os
 import re
 from pathlib import Path
@@ -45,7 +46,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self._steps.step(batch)
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self._steps.whole(self.params):
+        if not self._steps.whole(self.params) or not _finite(logs):  # a diverged epoch's weights are no checkpoint
             return
         name = f"epoch-{epoch + 1:04d}.keras"
         partial = self.folder / f"partial-{name}"  # Keras wants the .keras suffix
@@ -59,6 +60,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
         for old in self.folder.glob("*.keras"):
             if old.name != name:
                 old.unlink(missing_ok=True)
+
+
+def _finite(logs) -> bool:
+    try:
+        return all(math.isfinite(float(value)) for value in (logs or {}).values())
+    except (TypeError, ValueError):
+        return True
 
 
 def read_checkpoint(folder) -> dict | None:

@@ -8,7 +8,8 @@ import numpy as np
 from .._backend import backend_fields, keras
 from ..errors import RunError
 from ..layer_paths import output_layer_paths
-from ..runs import CHECKPOINTS, STATUS, RunLock, new_status, now_iso, save_model, write_json_atomic
+from ..runs import (CHECKPOINTS, ERROR_LOG, STATUS, RunLock, new_status, now_iso, save_model, write_json_atomic,
+                    write_text_atomic)
 from .activation_recorder import ActivationRecorder
 from .epoch_checkpoint import EpochCheckpoint
 from .gradient_recorder import GradientRecorder
@@ -28,8 +29,11 @@ class RunRecorder(keras.callbacks.Callback):
     after every epoch and `model.keras` when `fit` ends. The run's lock is held while it trains, so a run
     killed in any way reads as "interrupted" with its whole epochs kept. The folder has no `spec.toml`:
     its status names the source (`"source": "RunRecorder"`), and `zoo resume` says to run the script again.
-    Keras calls no callback when `fit` raises: the folder then reads "running" until this process ends (or
-    `close()` is called), and "interrupted" after.
+    Keras calls no callback when `fit` raises (an error, Ctrl-C in a notebook). Used as a context manager,
+    the recorder then ends the run itself: "failed" with the error (its traceback in `error.log`), or
+    "stopped" with the model saved after Ctrl-C, and gives the model its own optimiser back. Otherwise the
+    run reads "running" until the process ends ("interrupted" after), and the recorder's next `fit` ends
+    it as failed and is refused: one recorder, one run.
 
     Args:
         run_dir: the run folder: created, or an existing empty one (a folder that holds a run is refused).
@@ -38,8 +42,8 @@ class RunRecorder(keras.callbacks.Callback):
         dataset: the dataset's name, for `zoo runs` and the app.
 
     Example:
-        >>> model.fit(x, y, epochs=5, validation_data=(xv, yv),
-        ...           callbacks=[zoo.callbacks.RunRecorder("runs/my-experiment", probe=x[:256])])
+        >>> with zoo.callbacks.RunRecorder("runs/my-experiment", probe=x[:256]) as recorder:
+        ...     model.fit(x, y, epochs=5, validation_data=(xv, yv), callbacks=[recorder])
         >>> # then: zoo runs runs/ ; zoo compare runs/my-experiment runs/other ; zoo gui --runs runs/
     """
 
@@ -51,14 +55,22 @@ class RunRecorder(keras.callbacks.Callback):
             raise ValueError(f"record_every must be a non-negative integer, received {record_every!r}")
         if not isinstance(dataset, str):
             raise TypeError(f"dataset must be a string, received {type(dataset).__name__}")
-        self.run_dir = Path(run_dir)
-        self.probe = None if probe is None else np.asarray(probe, np.float32)
+        self.run_dir = Path(run_dir).expanduser()
+        try:
+            self.probe = None if probe is None else np.asarray(probe, np.float32)
+        except (TypeError, ValueError):
+            raise ValueError("probe must be one array of inputs (a batch for the model's one input)") from None
+        if self.probe is not None and (self.probe.ndim < 2 or not len(self.probe)):
+            raise ValueError(f"probe must be a non-empty batch of inputs, received shape {self.probe.shape}")
         self.record_every, self.dataset = record_every, dataset
         self._lock: RunLock | None = None
         self._parts: list[keras.callbacks.Callback] = []
 
     # --------------------------------------------------------------------------- set-up and end
     def on_train_begin(self, logs=None):
+        if self._lock is not None and self._lock.held:  # this recorder's last fit raised: that run is over
+            self._end_unfinished(None)
+        self._check_probe()
         self._claim_folder()
         self.status = new_status(source=SOURCE, model=self.model.name, dataset=self.dataset,
                                  epochs=self.params.get("epochs"), output_layers=output_layer_paths(self.model),
@@ -83,10 +95,25 @@ class RunRecorder(keras.callbacks.Callback):
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise RunError(f"Cannot create run folder {self.run_dir}: {e.strerror or e}") from None
-        if self._lock is None or not self._lock.held:
-            if any(self.run_dir.iterdir()):
-                raise RunError(f"Run folder {self.run_dir} is not empty; give RunRecorder a new folder for each run")
-            self._lock = RunLock(self.run_dir).acquire("record into")
+        if any(self.run_dir.iterdir()):
+            raise RunError(f"Run folder {self.run_dir} is not empty; give RunRecorder a new folder for each run")
+        self._lock = RunLock(self.run_dir).acquire("record into")
+
+    def _check_probe(self):
+        """Before the folder is claimed: a probe the model cannot take would fail the first record."""
+        if self.probe is None:
+            return
+        try:
+            inputs = self.model.inputs
+        except (AttributeError, ValueError):  # a subclassed model: its first call tells
+            return
+        if not inputs or len(inputs) != 1:
+            raise ValueError("probe: activations are recorded for a model with one input; pass probe=None")
+        expected = tuple(inputs[0].shape[1:])
+        got = self.probe.shape[1:]
+        if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
+            raise ValueError(f"probe has shape {self.probe.shape}; the model takes inputs of shape (batch, "
+                             f"{', '.join('?' if e is None else str(e) for e in expected)})")
 
     def on_train_end(self, logs=None):
         try:
@@ -106,9 +133,44 @@ class RunRecorder(keras.callbacks.Callback):
             self.close()
 
     def close(self) -> None:
-        """Release the run after a `fit` that raised (Keras calls no hook then): it reads "interrupted"."""
+        """Release the run's lock (once it has ended)."""
         if self._lock is not None:
             self._lock.release()
+
+    def __enter__(self) -> "RunRecorder":
+        return self
+
+    def __exit__(self, kind, error, trace) -> bool:
+        if self._lock is not None and self._lock.held:  # fit raised: Keras called no end hook
+            self._end_unfinished(error)
+        return False
+
+    def _end_unfinished(self, error: BaseException | None) -> None:
+        """End a run whose `fit` raised: records flushed, the optimiser given back, the status final, the lock freed."""
+        import traceback
+
+        try:
+            try:
+                self._forward("on_train_end", None)
+            except Exception:  # a part that cannot finish (the error's own cause) must not hide the error
+                pass
+            if isinstance(error, KeyboardInterrupt):
+                try:
+                    save_model(self.model, self.run_dir)
+                    state, message = "stopped", "Interrupted (Ctrl-C); the model was saved"
+                except Exception:
+                    state, message = "stopped", "Interrupted (Ctrl-C); the model could not be saved"
+            else:
+                state = "failed"
+                message = (f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
+                           if error is not None else "Its fit raised before it ended")
+                if error is not None:
+                    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+                    write_text_atomic(self.run_dir / ERROR_LOG, text)
+            self.status.update(state=state, message=message, finished=now_iso(), updated=now_iso())
+            write_json_atomic(self.run_dir / STATUS, self.status)
+        finally:
+            self.close()
 
     # ------------------------------------------------------------------------------- forwarding
     def _forward(self, hook, *args):

@@ -30,6 +30,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self._lock = threading.Lock()
 
     def on_train_begin(self, logs=None):
+        # Held here: on JAX, reading `self.model` syncs the live training state into the model, and the batch hook
+        # runs on Keras' worker thread while the next step runs (it donates that state): the flag would never be set.
+        self._trainer = self.model
         self.step = None
         self.epoch = None
         self.loss = None
@@ -46,7 +49,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
         with self._lock:
             if self.step is None or step < self.step:
                 self.step, self.epoch, self.loss = step, self._epoch + 1, float(loss)
-        self.model.stop_training = True
+        self._trainer.stop_training = True
 
     @property
     def diverged(self) -> bool:
