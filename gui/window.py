@@ -28,7 +28,8 @@ class MainWindow(QMainWindow):
     def __init__(self):
         super().__init__()
         self.setWindowTitle("zoo: see what the textbook says")
-        self.resize(1280, 820)
+        screen = self.screen().availableGeometry()  # never taller or wider than the screen: the status bar shows
+        self.resize(min(1280, screen.width()), min(820, screen.height() - 40))
         self.tabs = QTabWidget(documentMode=True)
         self.zoo = ZooView()
         self.train = TrainView()
@@ -99,11 +100,15 @@ class MainWindow(QMainWindow):
 
     def open_runs_folder(self, folder: str) -> None:
         """Show (and follow) the runs in `folder`; the app's own trainings go there too."""
+        previous = runs_dir()
         try:
             self.runs_model.open_folder(folder)
         except ZooError as e:
             self.statusBar().showMessage(str(e), 30_000)
             return
+        if runs_dir() != previous:
+            self.draw.forget_runs()
+            self.draw.refresh()
         self.gradients.show_runs([])
         self.statusBar().showMessage(f"Runs from {runs_dir()}", 10_000)
 

@@ -67,3 +67,4 @@ def test_a_run_recorded_by_another_process_appears_and_its_curves_grow(qtbot, sh
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
     qtbot.waitUntil(lambda: [r.state for r in view.runs if r.path == run] == ["interrupted"], timeout=30_000)
+

@@ -151,6 +151,33 @@ def test_zoo_runs_compare_and_resume_on_run_recorder_folders(own_runs, capsys, t
     assert read_run(own_runs / "killed").state == "interrupted"  # refused before anything was touched
 
 
+def test_the_apps_runs_and_gradients_views_show_every_run_recorder_folder(own_runs, qtbot, monkeypatch):
+    """The folders of each backend and the killed one, in the app's views, as drawn."""
+    pytest.importorskip("pytestqt")
+    from gui.runs_model import RunsModel
+    from gui.views.gradients_view import GradientsView
+    from gui.views.runs_view import RunsView
+    from picture import assert_all_visible, curves, drawn_points
+
+    monkeypatch.setenv("ZOO_RUNS_DIR", str(own_runs))
+    view = RunsView(model=RunsModel())
+    qtbot.addWidget(view)
+    assert {r.path.name: r.state for r in view.runs} == {**{b: "completed" for b in installed_backends()},
+                                                          "killed": "interrupted"}
+    folders = [own_runs / b for b in installed_backends()] + [own_runs / "killed"]
+    gradients = GradientsView()
+    qtbot.addWidget(gradients)
+    gradients.resize(1000, 650)
+    gradients.show()
+    gradients.show_runs(folders)
+    assert [r.name for r in gradients.runs] == [f"my_net ({f.name})" for f in folders]  # one model: by folder
+    for folder, (plot,) in zip(folders, gradients.plots["norms"]):
+        [second] = [c for c in curves(plot) if c.name() == "second"]
+        recorded = [int(r["step"]) for r in rows(folder / "gradients.csv") if r["layer"] == "second"]
+        assert list(drawn_points(second)[0]) == recorded  # every recorded step drawn
+        assert_all_visible(plot)
+
+
 def test_run_recorder_refuses_a_folder_that_holds_a_run(own_runs):
     from zoo._backend import keras
     from zoo.callbacks import RunRecorder

@@ -90,6 +90,13 @@ class RunStatus(BaseModel):
         return "" if value is None else value
 
 
+def write_status(run_dir: str | Path, status: dict) -> None:
+    """Write the run's `status.json` (atomically), checked against `RunStatus` first: a writer's mistake fails here,
+    in the writer, not later in every reader."""
+    RunStatus.model_validate(status)
+    write_json_atomic(Path(run_dir) / STATUS, status)
+
+
 def read_status(run_dir: str | Path) -> RunStatus:
     """A run folder's `status.json` as a `RunStatus`; `RunError` (one line naming the field) when it is not one."""
     path = Path(run_dir) / STATUS

@@ -17,7 +17,8 @@ import numpy as np
 from .errors import RunError, ZooError
 from .catalogue import load_spec
 from .runs import (CHECKPOINTS, CONFUSION, ERROR_LOG, HISTORY, STATUS, RunLock, create_run_dir, new_status,
-                   now_iso, process_start_time, remove_leftovers, save_model, spec_path, write_json_atomic, write_text_atomic)
+                   now_iso, process_start_time, remove_leftovers, save_model, spec_path, write_json_atomic, write_status,
+                   write_text_atomic)
 from .spec import ModelSpec
 
 
@@ -116,7 +117,7 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     try:
         lock.acquire()
         write_text_atomic(spec_path(run_dir), spec.to_toml())
-        write_json_atomic(run_dir / STATUS, status)
+        write_status(run_dir, status)
     except BaseException as e:  # a full or read-only disk, Ctrl-C: a folder without its status is worth nothing
         lock.release()
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -229,7 +230,7 @@ def _prepare_resume(run_dir: Path, lock: RunLock, data, record_every: int):
                   step=None, test={}, updated=now_iso())
     status.setdefault("resumed", []).append({"at": now_iso(), "from_epoch": checkpoint["epoch"]})
     try:
-        write_json_atomic(run_dir / STATUS, status)
+        write_status(run_dir, status)
     except OSError as e:  # read-only or full: nothing was written, the run is as it was
         raise RunError(f"Cannot resume {run_dir}: cannot write to it ({e.strerror or e})") from None
     resume_from = {**checkpoint, "history": history, "records": records, "status_before": raw_status}
@@ -363,7 +364,7 @@ def _initial_status(spec: ModelSpec) -> dict:
 
 def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra) -> None:
     status.update(state=state, message=message, finished=now_iso(), updated=now_iso(), **extra)
-    write_json_atomic(run_dir / STATUS, status)
+    write_status(run_dir, status)
 
 
 def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard,

@@ -434,6 +434,11 @@ class DrawView(QWidget):
         if self._tf_ready:
             self.refresh()  # runs trained meanwhile in the Train tab
 
+    def forget_runs(self) -> None:
+        """Another runs folder is followed: neither the chosen run nor the loaded one belongs to it any more."""
+        self.user_choice = None
+        self._set_predictor(None, None)
+
     def refresh(self) -> None:
         """Re-list the finished runs of digit models; keep the user's choice, else take the best (`best_digit_run`).
 

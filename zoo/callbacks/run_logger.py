@@ -3,7 +3,7 @@ import time
 from pathlib import Path
 
 from .._backend import keras
-from ..runs import HISTORY, STATUS, now_iso, write_json_atomic
+from ..runs import HISTORY, now_iso, write_json_atomic, write_status
 from .whole_epochs import EpochSteps
 
 
@@ -58,4 +58,4 @@ class RunLogger(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
         write_json_atomic(self.run_dir / HISTORY, self.history)
         self.status.update(epochs_completed=epoch + 1 if whole else epoch, updated=now_iso())
-        write_json_atomic(self.run_dir / STATUS, self.status)
+        write_status(self.run_dir, self.status)

@@ -8,8 +8,7 @@ import numpy as np
 from .._backend import backend_fields, keras
 from ..errors import RunError
 from ..layer_paths import output_layer_paths
-from ..runs import (CHECKPOINTS, ERROR_LOG, STATUS, RunLock, new_status, now_iso, save_model, write_json_atomic,
-                    write_text_atomic)
+from ..runs import CHECKPOINTS, ERROR_LOG, RunLock, new_status, now_iso, save_model, write_status, write_text_atomic
 from .activation_recorder import ActivationRecorder
 from .epoch_checkpoint import EpochCheckpoint
 from .gradient_recorder import GradientRecorder
@@ -75,7 +74,7 @@ class RunRecorder(keras.callbacks.Callback):
         self.status = new_status(source=SOURCE, model=self.model.name, dataset=self.dataset,
                                  epochs=self.params.get("epochs"), output_layers=output_layer_paths(self.model),
                                  **backend_fields())
-        write_json_atomic(self.run_dir / STATUS, self.status)
+        write_status(self.run_dir, self.status)
         self._started = time.perf_counter()
         self.divergence = StopOnNonFinite()
         self._parts = [self.divergence, RunLogger(self.run_dir, self.status)]
@@ -128,7 +127,7 @@ class RunRecorder(keras.callbacks.Callback):
                                                                                 "the model was saved")
             self.status.update(state=state, message=message, finished=now_iso(), updated=now_iso(),
                                train_seconds=round(time.perf_counter() - self._started, 3))
-            write_json_atomic(self.run_dir / STATUS, self.status)
+            write_status(self.run_dir, self.status)
         finally:
             self.close()
 
@@ -168,7 +167,7 @@ class RunRecorder(keras.callbacks.Callback):
                     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
                     write_text_atomic(self.run_dir / ERROR_LOG, text)
             self.status.update(state=state, message=message, finished=now_iso(), updated=now_iso())
-            write_json_atomic(self.run_dir / STATUS, self.status)
+            write_status(self.run_dir, self.status)
         finally:
             self.close()
 
