@@ -328,7 +328,7 @@ def test_resume_in_a_folder_that_cannot_be_written_says_so_and_changes_nothing(t
     data = small_data("digits", 200)
     run = _stopped_after_one_epoch(tmp_path, data)
     before = (run / "status.json").read_text()
-    monkeypatch.setattr("zoo.training.write_json_atomic",
+    monkeypatch.setattr("zoo.training.write_status",
                         lambda *a: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
     with pytest.raises(RunError, match="cannot write to it") as e:
         resume(run, progress=False, data=data)

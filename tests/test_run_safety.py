@@ -271,7 +271,7 @@ def test_ctrl_c_before_the_status_is_written_leaves_no_folder(tmp_path, small_da
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    for target in ("_initial_status", "write_json_atomic"):
+    for target in ("_initial_status", "write_status"):
         with monkeypatch.context() as m:
             m.setattr(training, target, interrupted)
             with pytest.raises(KeyboardInterrupt):
