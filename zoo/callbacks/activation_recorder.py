@@ -4,6 +4,7 @@ import numpy as np
 
 from .._backend import keras
 from ..activations import saturated
+from ..layer_paths import output_layer_paths
 
 ACTIVATION_STATS = ("act_mean", "act_std", "saturated", "dead")
 
@@ -38,7 +39,8 @@ class ActivationRecorder(keras.callbacks.Callback):
             symbolic = bool(self.model.inputs)
         except AttributeError:  # a subclassed model (the perceptron) has no graph to tap
             symbolic = False
-        layers = [l for l in self.model.layers if getattr(l, "activation", None) is not None and not _is_output(l, self.model)] \
+        outputs = set(output_layer_paths(self.model)) if symbolic else set()  # top-level layers: path = name
+        layers = [l for l in self.model.layers if getattr(l, "activation", None) is not None and l.name not in outputs] \
             if symbolic else []
         self.layer_names = [l.name for l in layers]
         self._kinds = [keras.activations.serialize(l.activation) for l in layers]
@@ -78,11 +80,3 @@ class ActivationRecorder(keras.callbacks.Callback):
                                  "activation": kind, "act_mean": float(a.mean()), "act_std": float(a.std()),
                                  "saturated": saturated_share, "dead": dead})
 
-
-def _is_output(layer, model) -> bool:
-    """Whether the layer makes one of the model's outputs (not a hidden layer, whatever its name)."""
-    try:
-        produced = layer.output
-    except (AttributeError, ValueError):  # a layer called more than once has no single output
-        return False
-    return any(produced is output for output in model.outputs)
