@@ -234,6 +234,24 @@ def _note_no_finite_value(plot, show: bool) -> None:
         note.setPos(x, y0 + 0.5 * (y1 - y0))
 
 
+def note_if_empty(plot, text: str) -> None:
+    """A plot with nothing drawn says why in its middle ("select a run"); `frame` has set its range."""
+    drawn = any(len(item.getData()[0] if item.getData()[0] is not None else []) for item in plot.listDataItems())
+    if drawn or markers(plot):
+        return
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    note = pg.TextItem(text, color="#666", anchor=(0.5, 0.5))
+    note.empty_note = True
+    plot.addItem(note, ignoreBounds=True)
+    note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+
+
+def empty_note(plot) -> str | None:
+    """The text of the note `note_if_empty` left on a plot, or None."""
+    notes = [item for item in plot.getPlotItem().items if getattr(item, "empty_note", False)]
+    return notes[0].toPlainText() if notes else None
+
+
 def series_pen(colour, validation: bool = False, width: float = 2.0):
     """Train: a solid line; validation: a dashed one (a dash pattern that shows in a legend sample too)."""
     pen = pg.mkPen(colour, width=width)

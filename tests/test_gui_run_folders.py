@@ -68,3 +68,38 @@ def test_a_run_recorded_by_another_process_appears_and_its_curves_grow(qtbot, sh
         process.wait(timeout=60)
     qtbot.waitUntil(lambda: [r.state for r in view.runs if r.path == run] == ["interrupted"], timeout=30_000)
 
+
+
+def test_empty_runs_plots_say_why_and_a_selected_run_stays_in_view(qtbot, shown):
+    from gui.history_plots import empty_note
+
+    parent = zoo.runs.runs_dir()
+    view = shown(RunsView(), 900, 500)
+    assert empty_note(view.loss_plot) == "No runs in this folder yet"
+    for i in range(40):
+        run = parent / f"run-{i:02d}"
+        run.mkdir(parents=True)
+        zoo.runs.write_status(run, zoo.runs.new_status(model="mlp", state="stopped", started=f"2026-01-01T00:{i:02d}:00"))
+    view.refresh()
+    assert empty_note(view.loss_plot) == empty_note(view.accuracy_plot) == "Select a run to see its curves"
+    view.select(parent / "run-00")  # no history: the plots say so instead of staying blank
+    assert empty_note(view.loss_plot) == "No epoch finished yet"
+    row = next(i for i, r in enumerate(view.runs) if r.path.name == "run-00")
+    assert row > 20  # the list is newest first: the run is far down
+
+    def in_view() -> bool:
+        rect = view.table.visualItemRect(view.table.item(row, 0))
+        return rect.isValid() and view.table.viewport().rect().contains(rect)
+
+    assert in_view()
+    view.table.scrollToTop()
+    for i in range(40, 45):  # newer runs arrive while it is selected
+        run = parent / f"run-{i:02d}"
+        run.mkdir()
+        zoo.runs.write_status(run, zoo.runs.new_status(model="mlp", state="stopped", started=f"2026-01-01T00:{i:02d}:00"))
+    view.refresh()
+    row = next(i for i, r in enumerate(view.runs) if r.path.name == "run-00")
+    assert [r.path.name for r in view.selected()] == ["run-00"] and in_view()
+    view.select(parent / "run-03", parent / "run-04")
+    drawn = [c for c in view.loss_plot.listDataItems() if c.getData()[0] is not None and len(c.getData()[0])]
+    assert not drawn and empty_note(view.loss_plot) == "No epoch finished yet in these runs"

@@ -25,7 +25,7 @@ from zoo.runs import has_checkpoint as run_has_checkpoint
 
 from ..history_plots import (METRIC_TITLES, NON_FINITE_COLOUR, PlotPanel, add_key, add_stale_key, augment_note, augment_why,
                              augmented_copies, first_non_finite, frame, free_position, history_plot, mark_non_finite,
-                             metric_key, non_finite_word, plot_series)
+                             metric_key, non_finite_word, note_if_empty, plot_series)
 from ..plotting import PALETTE, BoxLabel, TextBox
 from ..runs_model import RunsModel
 
@@ -214,6 +214,7 @@ class RunsView(QWidget):
         for i, run in enumerate(self.runs):
             if str(run.path) in selected:
                 self.table.selectRow(i)
+        self._scroll_to_selection()
         self.table.blockSignals(False)
         self._show_selected()
 
@@ -230,6 +231,13 @@ class RunsView(QWidget):
             if str(run.path) in wanted:
                 self.table.selectRow(i)
         self.table.setSelectionMode(mode)
+        self._scroll_to_selection()
+
+    def _scroll_to_selection(self) -> None:
+        """The first selected run stays in view when new runs push it down the list."""
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        if rows:
+            self.table.scrollTo(self.table.model().index(rows[0], 0))
 
     def _show_selected(self) -> None:
         runs = self.selected()
@@ -252,6 +260,9 @@ class RunsView(QWidget):
         self._summaries = []
         if not runs:
             self._show_details()
+            frame((self.loss_plot, self.accuracy_plot), empty_x=(1, 10))
+            for plot in (self.loss_plot, self.accuracy_plot):
+                note_if_empty(plot, "Select a run to see its curves" if self.runs else "No runs in this folder yet")
             return
         several = len(runs) > 1
         histories = [self._history(run) for run in runs]
@@ -281,6 +292,8 @@ class RunsView(QWidget):
         title = METRIC_TITLES.get(metric, metric)
         self.accuracy_plot.setLabel("left", title)
         self.plots.set_title(self.accuracy_plot, title)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            note_if_empty(plot, "No epoch finished yet" if len(runs) == 1 else "No epoch finished yet in these runs")
         if len(runs) == 1:
             self._show_confusion(runs[0])
 
