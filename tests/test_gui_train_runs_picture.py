@@ -732,6 +732,10 @@ def test_the_in_progress_curve_never_spans_an_epoch_boundary(qtbot, shown, monke
     view._draw()
     xs, _ = drawn_points(named(view.loss_plot, "epoch 2 so far"))
     assert len(xs) == 3 and all(1 < x < 2 for x in xs), list(xs)
+    view._on_epoch({"event": "epoch", "epoch": 2, "logs": {"loss": 0.5, "val_loss": 0.6, "accuracy": 0.8,
+                                                          "val_accuracy": 0.7}})
+    view._on_finished({"state": "completed"})
+    assert not any("so far" in text for text in view.loss_plot.legend_texts()), view.loss_plot.legend_texts()
 
 
 def test_a_diverged_train_view_marks_the_nan_at_its_epoch_and_keeps_the_accuracy_range_whole(qtbot, shown, monkeypatch):

@@ -569,6 +569,8 @@ class TrainView(QWidget):
 
     def _on_finished(self, end: dict) -> None:
         self._redraw.stop()
+        if not any(xs for xs, _ in self._current.values()):  # no part-epoch left to show: no "epoch N so far"
+            self._name_current("this epoch")
         self._dirty = True
         self._draw()
         self._set_running(False)
