@@ -276,7 +276,7 @@ def cmd_export(args) -> int:
 def cmd_fetch(args) -> int:
     from .datasets import fetch_mnist
 
-    print(f"Fetching MNIST (about 11 MB) with Keras' mnist.load_data…", file=sys.stderr, flush=True)
+    print("Fetching MNIST (about 11 MB) with Keras' mnist.load_data…", file=sys.stderr, flush=True)
     folder = fetch_mnist()
     print(f"MNIST is in {folder}: `zoo train mlp --dataset mnist` (the app's Train view now defaults to it)")
     return 0

@@ -16,9 +16,9 @@ import numpy as np
 
 from .errors import RunError, ZooError
 from .catalogue import load_spec
-from .runs import (CHECKPOINTS, CONFUSION, ERROR_LOG, HISTORY, STATUS, RunLock, create_run_dir, new_status,
-                   now_iso, process_start_time, remove_leftovers, save_model, spec_path, write_json_atomic, write_status,
-                   write_text_atomic)
+from .runs import (CHECKPOINTS, CONFUSION, ERROR_LOG, HISTORY, STATUS, RunLock, create_run_dir, has_checkpoint,
+                   new_status, now_iso, process_start_time, remove_leftovers, save_model, spec_path, write_json_atomic,
+                   write_status, write_text_atomic)
 from .spec import ModelSpec
 
 
@@ -297,7 +297,7 @@ def _run_locked(spec, run_dir, status, callbacks, stop, progress, data, record_e
             _try(_finish, run_dir, status, "failed", str(e))
             raise
         if isinstance(e, OSError) and e.errno is not None and not isinstance(e, BrokenPipeError):  # the disk
-            resumable = _has_checkpoint(run_dir)
+            resumable = has_checkpoint(run_dir)
             recorded = _try(_finish, run_dir, status, "failed", f"Cannot write: {e.strerror}"
                             + ("" if resumable else "; it has no checkpoint: train it again"))
             raise RunError(f"Training stopped: cannot write to {run_dir} ({e.strerror}); "
@@ -331,15 +331,6 @@ def _interrupted_message(status: dict) -> str:
         return "Interrupted before the first epoch ended; no model was saved: train it again"
     return (f"Interrupted after {done} whole epoch{'s' if done != 1 else ''}; no model was saved: `zoo resume` "
             f"continues from the checkpoint of epoch {done}")
-
-
-def _has_checkpoint(run_dir: Path) -> bool:
-    from .callbacks import read_checkpoint
-
-    try:
-        return read_checkpoint(run_dir / CHECKPOINTS) is not None
-    except RunError:
-        return False
 
 
 def _try(write, *args) -> bool:

@@ -125,11 +125,13 @@ class RunRecorder(keras.callbacks.Callback):
                 whole = self.status.get("epochs_completed") == self.params.get("epochs")
                 state, message = ("completed", "") if whole else ("stopped", "Stopped before its last epoch; "
                                                                                 "the model was saved")
-            self.status.update(state=state, message=message, finished=now_iso(), updated=now_iso(),
-                               train_seconds=round(time.perf_counter() - self._started, 3))
-            write_status(self.run_dir, self.status)
+            self._finish(state, message, train_seconds=round(time.perf_counter() - self._started, 3))
         finally:
             self.close()
+
+    def _finish(self, state: str, message: str, **fields) -> None:
+        self.status.update(state=state, message=message, finished=now_iso(), updated=now_iso(), **fields)
+        write_status(self.run_dir, self.status)
 
     def close(self) -> None:
         """Release the run's lock (once it has ended)."""
@@ -166,8 +168,7 @@ class RunRecorder(keras.callbacks.Callback):
                 if error is not None:
                     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
                     write_text_atomic(self.run_dir / ERROR_LOG, text)
-            self.status.update(state=state, message=message, finished=now_iso(), updated=now_iso())
-            write_status(self.run_dir, self.status)
+            self._finish(state, message)
         finally:
             self.close()
 
