@@ -1,11 +1,13 @@
 """Build the Keras model a spec declares: the catalogue's spec, the registry's builder, compiled."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .builders import compile_model
 from .catalogue import load_spec
+from .errors import SpecError
 from .registry import get_builder
 
 if TYPE_CHECKING:
@@ -27,8 +29,28 @@ def build(name_or_path: "str | Path | ModelSpec", compile: bool = True, **overri
     spec = load_spec(name_or_path)
     if overrides:
         spec = spec.with_overrides(**{k.replace("__", "."): v for k, v in overrides.items()})
+    check_with_keras(spec)
     from ._backend import keras
 
     keras.utils.set_random_seed(spec.training.seed)  # same spec, same seed: same initial weights
     model = get_builder(spec.builder)(spec)
     return compile_model(model, spec) if compile else model
+
+
+def check_with_keras(spec: "ModelSpec") -> None:
+    """What only Keras can say about a spec with Keras layers or residual blocks: each layer's arguments, the shape
+    each gets, the model's size (`ZOO_MAX_PARAMS`). Built symbolically, in a stateless scope: no weight is made,
+    whatever its size. A spec of short forms only was checked in full when it was loaded."""
+    if spec.plain:
+        return
+    from ._backend import keras
+    from .spec import TRAINING_BYTES_PER_PARAM, max_params
+
+    with keras.StatelessScope():
+        model = get_builder(spec.builder)(spec)
+        total = int(sum(math.prod(v.shape) for v in model.weights))
+    limit = max_params(spec.source)
+    if total > limit:
+        raise SpecError(f"Invalid value for `layers` in {spec.source}: the model would have {total:,} parameters (about "
+                        f"{total * TRAINING_BYTES_PER_PARAM / 1e9:,.1f} GB of memory to train with Adam), more than the "
+                        f"limit of {limit:,}. Make it smaller, or raise the limit: ZOO_MAX_PARAMS={total}")

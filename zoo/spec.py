@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
@@ -31,7 +31,15 @@ InitializerName = Literal[
 ]
 Metric = Literal["accuracy", "mae", "mse"]
 Schedule = Literal["constant", "cosine"]  # the learning rate over the epochs: fixed, or half a cosine down to ~0
-LayerKind = Literal["dense", "conv2d", "maxpool2d", "flatten", "dropout"]
+SHORT_KINDS = ("dense", "conv2d", "maxpool2d", "flatten", "dropout")  # format 1's layer kinds, kept as short forms
+BLOCK = "block"  # a group of layers (`layers`), repeated as one; `residual = true`: with a skip connection around it
+# Keras layers a spec may not name: they run code from outside the spec (a Python function, a saved graph, a
+# module of another framework) or are not layers of a stack.
+REFUSED_LAYERS = {"Lambda": "it runs a Python function", "TFSMLayer": "it runs a saved TensorFlow graph",
+                  "JaxLayer": "it runs a JAX function", "FlaxLayer": "it runs a Flax module",
+                  "TorchModuleWrapper": "it runs a PyTorch module", "InputLayer": "`input_shape` declares the input"}
+BLOCK_KEYS = ("layers", "residual", "projection")
+SPEC_FORMAT = 2  # 2: any Keras layer by class name, residual blocks; 1 (no `format` key): the short forms only
 # TOML integers are 64-bit; tomllib reads larger ones (e.g. 0xfff...), which would overflow (or not even print) later.
 MAX_INT = 2**63 - 1
 Int = Annotated[int, Field(le=MAX_INT)]
@@ -58,6 +66,7 @@ class _Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
     SET_BY_LOADER: ClassVar[tuple[str, ...]] = ()  # fields a file may not set
+    UNLISTED: ClassVar[tuple[str, ...]] = ()  # fields a file does not write as such (not offered in messages)
 
     @model_validator(mode="before")
     @classmethod
@@ -67,10 +76,12 @@ class _Strict(BaseModel):
             for key in data:
                 if key not in allowed:
                     guess = difflib.get_close_matches(str(key), allowed, n=1)
+                    listed = [f for f in allowed if f not in cls.UNLISTED]
+                    guess = difflib.get_close_matches(str(key), listed, n=1)
                     hint = f" (did you mean `{guess[0]}`?)" if guess else ""
                     raise PydanticCustomError(
                         "unknown_key", "unknown key `{key}`{hint}; allowed keys: {allowed}",
-                        {"key": _printable(str(key)), "hint": hint, "allowed": ", ".join(allowed)},
+                        {"key": _printable(str(key)), "hint": hint, "allowed": ", ".join(listed)},
                     )
         return data
 
@@ -78,6 +89,21 @@ class _Strict(BaseModel):
 def _printable(text: str) -> str:
     """`text` as is, or escaped as repr() does when it holds a newline or another control character."""
     return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _check_plain(value: Any, key: str) -> None:
+    """A Keras layer's argument from a spec is data: a table naming a class of another module (which Keras would
+    import and call) is refused."""
+    if isinstance(value, dict):
+        module = value.get("module")
+        if module is not None and not (isinstance(module, str) and (module == "keras" or module.startswith("keras."))):
+            raise PydanticCustomError("refused_module", "`{key}` names module '{module}'; a spec may use Keras' own "
+                                      "classes only", {"key": key, "module": _printable(str(module))})
+        for inner_key, inner in value.items():
+            _check_plain(inner, key)
+    elif isinstance(value, list):
+        for inner in value:
+            _check_plain(inner, key)
 
 
 class Initializer(_Strict):
@@ -96,7 +122,13 @@ class Initializer(_Strict):
 
 
 class Layer(_Strict):
-    kind: LayerKind = "dense"
+    """One `[[layers]]` entry: a short form (`dense`, `conv2d`, ...), any Keras layer by its class name with its
+    keyword arguments (`kind = "BatchNormalization"`, `momentum = 0.9`: kept in `args`, checked by Keras when the
+    model is built), or a residual block (`kind = "residual"`, its layers in `block`)."""
+
+    UNLISTED: ClassVar[tuple[str, ...]] = ("args",)
+
+    kind: str = "dense"
     units: Int | None = Field(None, gt=0)
     activation: Activation | None = None
     initializer: Initializer | None = None
@@ -105,15 +137,90 @@ class Layer(_Strict):
     pool_size: Int | None = Field(None, gt=0)
     rate: float | None = Field(None, ge=0, lt=1)
     repeat: Int = Field(1, gt=0, le=1000, description="how many identical layers this entry stands for")
+    args: dict[str, Any] = Field(default_factory=dict, description="a Keras layer's keyword arguments")
+    layers: list["Layer"] | None = Field(None, min_length=1, description="a block's layers")
+    residual: bool = Field(False, description="a block with a skip connection: x + block(x)")
+    projection: bool = Field(False, description="a residual block's skip: a linear projection (else the identity)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keras_arguments(cls, data: Any) -> Any:
+        """A Keras layer's keys besides `kind` and `repeat` are its arguments: gathered into `args`."""
+        if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+            return data
+        kind = data["kind"]
+        if kind in SHORT_KINDS or kind == BLOCK:
+            return data
+        if kind in REFUSED_LAYERS:
+            raise PydanticCustomError("refused_layer", "{kind} cannot be used in a spec: {why}",
+                                      {"kind": kind, "why": REFUSED_LAYERS[kind]})
+        if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", kind):
+            guess = difflib.get_close_matches(kind, [*SHORT_KINDS, BLOCK], n=1)
+            raise PydanticCustomError(
+                "layer_kind", "unknown layer kind '{kind}'{hint}; expected one of {short}, or a Keras layer's class "
+                "name such as 'BatchNormalization' or 'LSTM'",
+                {"kind": _printable(kind), "hint": f" (did you mean {guess[0]!r}?)" if guess else "",
+                 "short": ", ".join(map(repr, [*SHORT_KINDS, BLOCK]))})
+        args = {k: v for k, v in data.items() if k not in ("kind", "repeat")}
+        for key, value in args.items():
+            _check_plain(value, key)
+        return {"kind": kind, **({"repeat": data["repeat"]} if "repeat" in data else {}), "args": args}
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler):
+        """Written back as read: a Keras layer's arguments beside its `kind`; a block's own fields only."""
+        data = handler(self)
+        args = data.pop("args", None) or {}
+        if not self.is_block:
+            for key in BLOCK_KEYS:
+                data.pop(key, None)
+        elif not self.residual:
+            data.pop("projection", None)
+        return {**data, **args}
+
+    @property
+    def is_keras(self) -> bool:
+        """Whether this entry names a Keras layer class (not a short form, not a residual block)."""
+        return self.kind not in SHORT_KINDS and self.kind != BLOCK
+
+    @property
+    def is_block(self) -> bool:
+        return self.kind == BLOCK
+
+    def expanded(self) -> list["Layer"]:
+        """This entry with `repeat` unrolled; a block without a skip connection as its layers, unrolled too."""
+        if self.is_block and not self.residual:
+            return [inner for _ in range(self.repeat) for layer in self.layers for inner in layer.expanded()]
+        return [self] * self.repeat
 
     @model_validator(mode="after")
     def _keys_fit_kind(self) -> "Layer":
+        given = {k for k in self.model_fields_set if k not in ("kind", "repeat")}
+        if self.is_keras:
+            return self
+        if self.is_block:
+            extra = sorted(given - set(BLOCK_KEYS))
+            if extra:
+                raise PydanticCustomError("not_for_kind", "`{key}` does not apply to a block; a block takes kind, repeat, "
+                                          "layers, residual, projection", {"key": extra[0]})
+            if self.layers is None:
+                raise PydanticCustomError("missing_for_kind", "a block needs `layers`, the list of its layers", {})
+            nested = [i for i, layer in enumerate(self.layers) if layer.is_block]
+            if nested:
+                raise PydanticCustomError("not_for_kind", "layers[{i}] is a block: a block holds plain layers (repeat "
+                                          "the block instead)", {"i": nested[0]})
+            if self.projection and not self.residual:
+                raise PydanticCustomError("not_for_kind", "`projection` applies to a residual block: set residual = true",
+                                          {})
+            return self
         required, optional = LAYER_KEYS[self.kind]
         given = {k for k in self.model_fields_set if k not in ("kind", "repeat")}
         for key in required:
             if key not in given:
                 raise PydanticCustomError("missing_for_kind", "a {kind} layer needs `{key}`", {"kind": self.kind, "key": key})
         extra = sorted(given - set(required) - set(optional))
+        if set(BLOCK_KEYS) & given:
+            extra = sorted(set(BLOCK_KEYS) & given)
         if extra:
             allowed = ", ".join(("kind", "repeat") + required + optional)
             raise PydanticCustomError(
@@ -187,12 +294,23 @@ class ModelSpec(_Strict):
         return shape
 
     def expanded_layers(self) -> list[Layer]:
-        """Hidden layers with `repeat` unrolled, in depth order."""
+        """Hidden layers with `repeat` unrolled, in depth order (a residual block counts as one)."""
         return [layer for layer in self.layers for _ in range(layer.repeat)]
+
+    @property
+    def plain(self) -> bool:
+        """Whether every layer is a short form (format 1): its table and size are known without Keras."""
+        return all(not layer.is_keras and not layer.is_block for layer in self.layers)
+
+    def depth(self) -> int:
+        """Hidden layers in all: repeats and the layers of residual blocks counted."""
+        return sum(layer.repeat * (sum(inner.repeat for inner in layer.layers) if layer.is_block else 1)
+                   for layer in self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as it would be written to a file (no name or source; defaults filled in)."""
-        return self.model_dump(mode="json", exclude={"name", "source"}, exclude_none=True)
+        data = self.model_dump(mode="json", exclude={"name", "source"}, exclude_none=True)
+        return {"format": SPEC_FORMAT, **data}  # written in this zoo's spec language (it reads every older one)
 
     def to_toml(self) -> str:
         """The spec as TOML laid out as the built-in files are: short arrays and tables inline, one [[layers]] each."""
@@ -239,7 +357,7 @@ def _format_error(error: dict, source: str) -> str:
         repr(received)
     except ValueError:  # an integer of more than 4300 digits (or a list holding one): str() refuses it
         received = type(received).__name__
-    if kind in ("missing_for_kind", "not_for_kind"):
+    if kind in ("missing_for_kind", "not_for_kind", "refused_layer", "layer_kind", "refused_module"):
         return f"Invalid layer `{key}` in {source}: {error['msg']}"
     if kind == "literal_error":
         expected = ctx.get("expected", "")
@@ -255,6 +373,17 @@ def parse_spec(data: dict[str, Any], name: str = "", source: str = "<spec>") -> 
     """Validate a spec given as a dict (as read from TOML) into a `ModelSpec`."""
     if not isinstance(data, dict):
         raise SpecError(f"Invalid spec in {source}: expected a table of keys, received {type(data).__name__}")
+    data = dict(data)
+    version = data.pop("format", 1)  # the spec language's version; a file without one is format 1
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= SPEC_FORMAT:
+        try:
+            shown = repr(version)[:60]
+        except ValueError:  # an integer of thousands of digits
+            shown = "a huge number"
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > SPEC_FORMAT
+        raise SpecError(f"Invalid value for `format` in {source}: received {shown}; " + (
+            f"this spec is written for a newer zoo, which reads formats 1 to {SPEC_FORMAT}: upgrade zoo" if newer else
+            f"expected a whole number from 1 to {SPEC_FORMAT}"))
     try:
         spec = ModelSpec.model_validate(data).model_copy(update={"name": name, "source": source})
     except ValidationError as e:
@@ -428,10 +557,12 @@ def check_size(spec: ModelSpec) -> None:
     """
     from .summary import spec_layer_table
 
-    depth = sum(layer.repeat for layer in spec.layers)
+    depth = spec.depth()
     if depth > MAX_DEPTH:
         _fail_plain(spec, "layers", f"{depth:,} hidden layers (repeats counted), more than the {MAX_DEPTH:,} a model may "
                     "have")
+    if not spec.plain:  # Keras works out its shapes and size when it builds it (`zoo.builders.check_with_keras`)
+        return
     if spec.builder in ("mlp", "cnn"):
         _check_ranks(spec)
     try:

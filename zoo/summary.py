@@ -42,6 +42,8 @@ def spec_layer_table(spec) -> list[LayerRow]:
         return [LayerRow("unit", "Dense", 1, "step", (1,), spec.input_shape[-1] + 1)]
     if spec.builder not in ("mlp", "cnn"):
         raise ValueError(f"no parameter count without building for the {spec.builder!r} builder")
+    if not spec.plain:
+        raise ValueError("no parameter count without building for Keras layers and residual blocks")
     shape, rows, counts = tuple(spec.input_shape), [], {}
 
     def add(name, kind, units, activation, new_shape, params):

@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import RunError, ZooError
 from .catalogue import load_spec
+from .factory import check_with_keras
 from .runs import (CHECKPOINTS, CONFUSION, ERROR_LOG, HISTORY, STATUS, RunLock, create_run_dir, has_checkpoint,
                    new_status, now_iso, process_start_time, remove_leftovers, save_model, spec_path, write_json_atomic,
                    write_status, write_text_atomic)
@@ -112,6 +113,7 @@ def train(spec: "str | Path | ModelSpec", *, dataset: str | None = None, epochs:
     spec = resolve_spec(spec, dataset, epochs, batch_size, learning_rate, seed, overrides)
     data = data if data is not None else load_dataset(spec.dataset)  # missing data: refused before any run folder
     status = _initial_status(spec)  # imports TensorFlow (seconds): before the folder exists, not while it is empty
+    check_with_keras(spec)  # a Keras layer's bad argument: refused before any run folder
     run_dir = create_run_dir(spec.name, out)
     lock = RunLock(run_dir)
     try:
