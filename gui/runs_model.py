@@ -3,7 +3,7 @@
 It holds the runs in `zoo.runs.runs_dir()` and keeps them current by polling: every `interval_ms` it compares
 the folder's run names and their `status.json` times (`folder_signature`, a stat per run: 1 ms for 100 runs,
 13 ms for 1,000, `bench/runs_polling.py`) and re-lists only when they changed, a run appeared, went, ended an epoch or
-changed state. Polling rather than `QFileSystemWatcher`: it follows a folder on any file system (network
+changed state; and re-reads the runs it lists as running, which a kill ends without a write. Polling rather than `QFileSystemWatcher`: it follows a folder on any file system (network
 folders included) and never runs out of watches. The views only display what it says.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from zoo.runs import STATUS, RunInfo, list_runs, runs_dir, use_runs_dir
+from zoo.runs import STATUS, RunInfo, list_runs, read_run, runs_dir, use_runs_dir
 
 POLL_MS = 2000
 
@@ -54,8 +54,10 @@ class RunsModel(QObject):
         return runs_dir()
 
     def poll(self) -> None:
-        """Re-list the runs if the folder changed since the last look."""
-        if folder_signature() != self._seen:
+        """Re-list the runs if the folder changed since the last look, or a run listed as running is no longer
+        trained (killed: its process wrote nothing more, only its lock went)."""
+        if folder_signature() != self._seen or any(
+                run.state == "running" and read_run(run.path).state != "running" for run in self.runs):
             self.reload()
 
     def reload(self) -> None:

@@ -103,3 +103,27 @@ def test_empty_runs_plots_say_why_and_a_selected_run_stays_in_view(qtbot, shown)
     view.select(parent / "run-03", parent / "run-04")
     drawn = [c for c in view.loss_plot.listDataItems() if c.getData()[0] is not None and len(c.getData()[0])]
     assert not drawn and empty_note(view.loss_plot) == "No epoch finished yet in these runs"
+
+
+def test_a_run_killed_without_a_write_reads_interrupted_at_the_next_poll(qtbot, tmp_path):
+    """A kill -9 leaves status.json as it was ("running"): the model notices its lock is gone, unasked."""
+    from gui.runs_model import RunsModel
+
+    run = zoo.runs.runs_dir() / "killed"
+    run.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, zoo.runs as r; p = sys.argv[1]; lock = r.RunLock(p).acquire(); "
+        "r.write_status(p, r.new_status(model='mine')); print('ready', flush=True); time.sleep(600)"), str(run)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        model = RunsModel(interval_ms=60_000)  # polled by hand below
+        assert [r.state for r in model.runs] == ["running"]
+        signatures = model._seen
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    assert zoo.runs.runs_dir().joinpath("killed", "status.json").exists() and model._seen == signatures
+    with qtbot.waitSignal(model.changed, timeout=5000):
+        model.poll()
+    assert [r.state for r in model.runs] == ["interrupted"]
