@@ -82,6 +82,7 @@ def test_each_format_round_trips_with_matching_predictions(runs, small_data, tmp
     assert card["test"]["accuracy"] == status["test"]["accuracy"] and card["spec"]["builder"] == name
     assert card["preprocessing"]["kind"] == "mnist" and card["preprocessing"]["centre"] == "box"  # trained on digits
     assert card["versions"]["keras"] and card["verified"]["max_abs_diff"] == result.max_abs_diff
+    assert card["verified"]["inputs"] == result.checked_on == "the first 64 test examples of digits"
 
 
 def test_keras_export_loads_in_a_python_that_never_imported_zoo(runs, small_data, tmp_path):

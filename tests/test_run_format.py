@@ -131,8 +131,12 @@ def test_a_run_recorder_run_killed_mid_run_keeps_its_whole_epochs_and_reads_as_i
 
 def test_zoo_runs_compare_and_resume_on_run_recorder_folders(own_runs, capsys, tmp_path):
     assert main(["runs", str(own_runs)]) == 0
-    listed = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
+    lines = capsys.readouterr().out.splitlines()[1:]
+    listed = {line.split()[0]: line.split()[1] for line in lines}
     assert listed == {**{b: "completed" for b in installed_backends()}, "killed": "interrupted"}
+    assert all("no test set" in line for line in lines)  # zoo does not know the user's test data
+    assert main(["export", str(own_runs / "tensorflow"), "--format", "keras", "--out", str(tmp_path / "m.keras")]) == 0
+    assert "largest output difference 0 on 64 random inputs" in capsys.readouterr().out
     assert main(["compare", str(own_runs / "tensorflow"), str(own_runs / "killed"), "--out",
                  str(tmp_path / "compare.png")]) == 0
     table = capsys.readouterr().out

@@ -157,7 +157,8 @@ def cmd_runs(args) -> int:
         print(f"no runs in {args.folder or runs_dir()}")
         return 0
     rows = [tuple(_cell(v, limit) for v, limit in zip(
-            (r.path.name, r.state, r.model, r.dataset, "" if r.accuracy is None else f"{r.accuracy:.2%}",
+            (r.path.name, r.state, r.model, r.dataset, f"{r.accuracy:.2%}" if r.accuracy is not None else
+             "no test set" if r.source == "RunRecorder" and r.state != "running" else "",
              f"{r.epochs_completed}/{r.epochs}" if r.epochs else "", r.started[:16].replace("T", " "),
              r.problem or (r.message if r.state != "completed" else "")), (80, 20, 40, 40, 20, 40, 20, 300)))
             for r in runs]
@@ -269,7 +270,7 @@ def cmd_export(args) -> int:
 
     result = export(args.source, args.format, args.out, overwrite=args.force)
     print(f"wrote {result.path} ({result.format}); reloaded with {result.runtime}: largest output difference "
-          f"{result.max_abs_diff:.2g} on the test batch; model card {result.card}")
+          f"{result.max_abs_diff:.2g} on {result.checked_on}; model card {result.card}")
     return 0
 
 

@@ -36,6 +36,7 @@ class ExportResult:
     max_abs_diff: float
     card: Path
     runtime: str
+    checked_on: str = "the given inputs"  # what the export was compared with the model on, in words
 
 
 def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = False, x_check: np.ndarray | None = None,
@@ -61,7 +62,8 @@ def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = Fal
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ExportError(f"zoo exports models with one input and one output; this one has {len(model.inputs)} "
                           f"input(s) and {len(model.outputs)} output(s)")
-    x = _check_inputs(model, run_dir) if x_check is None else np.asarray(x_check, np.float32)
+    x, checked_on = (_check_inputs(model, run_dir) if x_check is None else
+                     (np.asarray(x_check, np.float32), "the given inputs"))
     expected = model(x, training=False)
     if isinstance(expected, (dict, list, tuple)):
         raise ExportError("zoo exports models whose output is one array; this one returns a "
@@ -81,7 +83,8 @@ def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = Fal
             raise ExportError(f"The {format} export does not match the model: largest output difference {diff:.3g} "
                               f"(tolerance {tolerance:g}); nothing was written")
         try:
-            staged_card = write_card(path, format, model, run_dir, diff, to=staging / "new" / card_path(path).name)
+            staged_card = write_card(path, format, model, run_dir, diff, to=staging / "new" / card_path(path).name,
+                                     checked_on=checked_on)
         except OSError as e:
             raise ExportError(f"Cannot write the model card {card_path(path)}: {_reason(e)}; nothing was written") from None
         _install([(staged, path), (staged_card, card_path(path))], staging)
@@ -93,7 +96,7 @@ def export(run_or_model, format: str, path: str | Path, *, overwrite: bool = Fal
         shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    return ExportResult(path, format, diff, card_path(path), RUNTIMES[format])
+    return ExportResult(path, format, diff, card_path(path), RUNTIMES[format], checked_on)
 
 
 def _real(path: Path) -> Path:
@@ -220,8 +223,9 @@ def _write(model, format: str, target: Path) -> None:
 
 
 # -- model cards ---------------------------------------------------------------------------------------
-def _check_inputs(model, run_dir: Path | None) -> np.ndarray:
-    """The first test examples of the run's dataset, shaped for the model (random inputs without a run)."""
+def _check_inputs(model, run_dir: Path | None) -> tuple[np.ndarray, str]:
+    """The first test examples of the run's dataset, shaped for the model (random inputs without a run or where
+    zoo does not know the run's data), and those inputs in words."""
     shape = tuple(model.inputs[0].shape[1:])
     status = _status(run_dir)
     if status.get("dataset") and status.get("source", "zoo train") == "zoo train":  # RunRecorder's is only a label
@@ -232,10 +236,11 @@ def _check_inputs(model, run_dir: Path | None) -> np.ndarray:
             name = "digits"  # MNIST-shaped, offline: an export never waits for a download
         try:
             data = load_dataset(name)
-            return np.ascontiguousarray(data.x_test[:CHECK_BATCH], np.float32).reshape((-1, *shape))
+            x = np.ascontiguousarray(data.x_test[:CHECK_BATCH], np.float32).reshape((-1, *shape))
+            return x, f"the first {len(x)} test examples of {name}"
         except (ZooError, ValueError):  # no such data here, or not this model's shape
             pass
-    return np.random.default_rng(0).random((CHECK_BATCH, *shape), dtype=np.float32)
+    return np.random.default_rng(0).random((CHECK_BATCH, *shape), dtype=np.float32), f"{CHECK_BATCH} random inputs"
 
 
 def _status(run_dir: Path | None) -> dict:
@@ -265,7 +270,8 @@ def preprocessing_for(dataset: str | None, input_shape: tuple) -> dict:
     return {"kind": "features", "text": f"float32 features shaped {list(input_shape)}, as the dataset gives them"}
 
 
-def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float, to: Path | None = None) -> Path:
+def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float, to: Path | None = None,
+               checked_on: str = "") -> Path:
     """Write the model card of the export at `path` (to `card_path(path)`, or to `to`); its path."""
     from ._version import __version__
     from ._backend import keras
@@ -289,7 +295,7 @@ def write_card(path: Path, format: str, model, run_dir: Path | None, diff: float
         "output": {"shape": [int(d) for d in model.outputs[0].shape[1:]], "labels": labels},
         "preprocessing": preprocessing_for(dataset, shape),
         "dataset": dataset, "test": status.get("test") or None, "spec": spec,
-        "verified": {"runtime": RUNTIMES[format], "max_abs_diff": diff, "tolerance": TOLERANCE},
+        "verified": {"runtime": RUNTIMES[format], "max_abs_diff": diff, "tolerance": TOLERANCE, "inputs": checked_on},
         "versions": {"zoo": __version__, "keras": keras.__version__}, "date": now_iso(),
         "run": str(run_dir) if run_dir is not None else None,
     }

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QMessageBox, QPus
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from zoo.errors import ZooError
-from zoo.runs import RunInfo, read_confusion, read_history, read_status
+from zoo.runs import RunInfo, distinct_names, read_confusion, read_history, read_status
 from zoo.runs import has_checkpoint as run_has_checkpoint
 
 from ..history_plots import (METRIC_TITLES, NON_FINITE_COLOUR, PlotPanel, add_key, add_stale_key, augment_note, augment_why,
@@ -200,7 +200,8 @@ class RunsView(QWidget):
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.runs))
         for i, run in enumerate(self.runs):
-            accuracy = "—" if run.state == "diverged" else "" if run.accuracy is None else f"{run.accuracy:.1%}"
+            accuracy = ("—" if run.state == "diverged" else f"{run.accuracy:.1%}" if run.accuracy is not None else
+                        NO_TEST_SET if run.source == "RunRecorder" and run.state != "running" else "")
             epochs = f"{run.epochs_completed}/{run.epochs}" if run.epochs else ""
             values = (run.state, run.model, run.dataset, accuracy, epochs, run.started.replace("T", " ")[:16], run.path.name)
             for j, value in enumerate(values):
@@ -210,6 +211,9 @@ class RunsView(QWidget):
                 cell.setToolTip(run.problem or run.message or str(run.path))
                 self.table.setItem(i, j, cell)
         self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)  # resizing to contents leaves the last column narrow: stretch it again
+        header.setStretchLastSection(True)
         self.table.clearSelection()
         for i, run in enumerate(self.runs):
             if str(run.path) in selected:
@@ -410,12 +414,13 @@ class RunsView(QWidget):
         self.refresh()
 
 
+NO_TEST_SET = "no test set"  # a RunRecorder run: zoo does not know the user's test data
+
+
 def run_labels(runs: list[RunInfo]) -> list[str]:
-    """What each run is called in the plots and details: its model, with its start time when models repeat."""
-    models = [run.model for run in runs]
-    labels = [run.model if models.count(run.model) == 1 else f"{run.model} {run.started[11:19] or run.path.name}"
-              for run in runs]
-    return [label if labels.count(label) == 1 else f"{run.model} {run.path.name}" for label, run in zip(labels, runs)]
+    """What each run is called in the plots and details: its model, with its folder's name (the table's last column)
+    when models repeat, as the Gradients view names them."""
+    return distinct_names([run.model for run in runs], [run.path for run in runs])
 
 
 def state_text(run: RunInfo, history: dict | None) -> str:
