@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RunError
-from .runs import (ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTOGRAMS, HISTORY, MAX_RECORD_BYTES, hidden_columns,
-                   open_run_file, read_json, read_run_bytes, write_text_atomic)
+from .runs import (ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTOGRAMS, HISTORY, INPUT_GRADIENTS, MAX_RECORD_BYTES,
+                   hidden_columns, open_run_file, read_json, read_run_bytes, write_text_atomic)
 
 GRADIENT_COLUMNS = ("step", "epoch", "layer", "depth", "grad_norm", "grad_norm_clipped")
 DETAIL_COLUMNS = ("step", "epoch", "layer", "depth", "grad_mean_abs", "grad_max_abs", "weight_norm", "update_ratio")
 ACTIVATION_COLUMNS = ("step", "epoch", "layer", "depth", "activation", "act_mean", "act_std", "saturated", "dead")
+INPUT_GRADIENT_COLUMNS = ("step", "epoch", "t", "grad_norm")
 
 
 class GradientCsv:
@@ -57,6 +58,56 @@ def write_activations(path: Path, records: list[dict], previous: str = "") -> No
     out.write(previous)
     writer.writerows(records)
     write_text_atomic(path, out.getvalue())
+
+
+def write_input_gradients(path: Path, steps, epochs, norms, previous: str = "") -> None:
+    """`input_gradients.csv`: one row per record and input time step t (see InputGradientRecorder); `previous`:
+    rows (text, without the header) kept from before."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(INPUT_GRADIENT_COLUMNS)
+    out.write(previous)
+    for step, epoch, row in zip(steps, epochs, norms):
+        writer.writerows([int(step), int(epoch), t, f"{value:.7g}"] for t, value in enumerate(row))
+    write_text_atomic(path, out.getvalue())
+
+
+def read_input_gradients(path: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """`input_gradients.csv` (the file, or the run folder that holds it) as `(steps (n,), norms (n, T))`, NaN where
+    a value is missing; None when there is no such file, `RunError` (one line) when it is not one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / INPUT_GRADIENTS
+    try:
+        reader = csv.DictReader(io.StringIO(read_run_bytes(path, MAX_RECORD_BYTES).decode("utf-8"), newline=""))
+        missing = [c for c in INPUT_GRADIENT_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise RunError(f"{path} has no `{missing[0]}` column; expected {', '.join(INPUT_GRADIENT_COLUMNS)}")
+        rows = []
+        for row in reader:
+            try:
+                step, t = int(row["step"]), int(row["t"])
+                norm = float(row["grad_norm"]) if row["grad_norm"] else np.nan
+            except (TypeError, ValueError):
+                raise RunError(f"{path}, line {reader.line_num}: not an input gradient record (step={row.get('step')!r}, "
+                               f"t={row.get('t')!r}, grad_norm={row.get('grad_norm')!r})"[:300]) from None
+            if step < 0 or t < 0:
+                raise RunError(f"{path}, line {reader.line_num}: a negative step or t ({step}, {t})")
+            rows.append((step, t, norm))
+    except FileNotFoundError:
+        return None
+    except (OSError, csv.Error, UnicodeDecodeError) as e:
+        raise RunError(f"{path} is unreadable ({type(e).__name__}: {str(e)[:80]})") from None
+    steps = sorted({step for step, _, _ in rows})
+    length = max((t for _, t, _ in rows), default=-1) + 1
+    if len(steps) * length > 4 * len(rows) + 1024:  # a damaged or foreign file, not a few missing values
+        raise RunError(f"{path} is not an input gradient record: {len(rows)} rows for {len(steps)} steps of "
+                       f"{length} time steps")
+    index = {step: i for i, step in enumerate(steps)}
+    norms = np.full((len(steps), length), np.nan)
+    for step, t, norm in rows:
+        norms[index[step], t] = norm
+    return np.array(steps, np.int64), norms
 
 
 class RunRecords:

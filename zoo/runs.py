@@ -38,11 +38,12 @@ GRADIENTS = "gradients.csv"  # per-layer gradient norms, every recorded step
 GRADIENT_DETAILS = "gradient_details.csv"  # mean/max |g|, weight norms, update ratios, every `detail_every` steps
 HISTOGRAMS = "histograms.npz"  # log10|g| histograms per layer at the detail steps
 ACTIVATIONS = "activations.csv"  # activation statistics of the hidden layers on a probe batch
+INPUT_GRADIENTS = "input_gradients.csv"  # ||d loss / d x_t|| per input time step on a probe batch (InputGradientRecorder)
 TENSORBOARD = "tensorboard"  # folder: TensorBoard summaries, when asked for
 ERROR_LOG = "error.log"  # the traceback of an unexpected failure
 LOCK = ".lock"  # held (flock) by the process that trains the run; the OS releases it when that process ends
 RUN_FILES = (STATUS, HISTORY, SPEC_FILE, MODEL, CHECKPOINTS, CONFUSION, GRADIENTS, GRADIENT_DETAILS, HISTOGRAMS,
-             ACTIVATIONS, TENSORBOARD, ERROR_LOG, LOCK)
+             ACTIVATIONS, INPUT_GRADIENTS, TENSORBOARD, ERROR_LOG, LOCK)
 
 
 class RunState(str, Enum):

@@ -5,6 +5,7 @@ from .epoch_checkpoint import EpochCheckpoint, read_checkpoint
 from .epoch_seeds import EpochSeeds
 from .gradient_recorder import GRAD_STATS, HIST_EDGES, GradientRecorder
 from .gradient_statistics_optimizer import GradientStatisticsOptimizer
+from .input_gradient_recorder import InputGradientRecorder
 from .json_lines_progress import JsonLinesProgress
 from .progress_printer import ProgressPrinter
 from .record_writer import RecordWriter
@@ -14,4 +15,4 @@ from .stop_on_non_finite import StopOnNonFinite
 from .stop_on_request import StopOnRequest
 from .stop_when_converged import StopWhenConverged
 
-__all__ = ["ActivationRecorder", "CosineLearningRate", "EpochCheckpoint", "EpochSeeds", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "GradientStatisticsOptimizer", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "RunRecorder", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged", "read_checkpoint"]
+__all__ = ["ActivationRecorder", "CosineLearningRate", "EpochCheckpoint", "EpochSeeds", "GRAD_STATS", "HIST_EDGES", "GradientRecorder", "GradientStatisticsOptimizer", "InputGradientRecorder", "JsonLinesProgress", "ProgressPrinter", "RecordWriter", "RunLogger", "RunRecorder", "StopOnNonFinite", "StopOnRequest", "StopWhenConverged", "read_checkpoint"]
