@@ -136,3 +136,25 @@ def test_resume_on_another_backend_says_so_in_the_status(tmp_path):
     assert done.returncode == 0, done.stderr[-1500:]
     status = json.loads((run / "status.json").read_text())
     assert status["state"] == "completed" and status["backend"] == "jax" and "jax" in status["versions"]
+
+
+@pytest.mark.skipif("jax" not in installed_backends(), reason="JAX is not installed")
+def test_activation_records_mid_epoch_on_jax_use_the_live_weights():
+    """JAX keeps the weights outside the Keras variables during an epoch: a record every k steps reads them."""
+    code = """
+import numpy as np, keras
+from zoo.callbacks import ActivationRecorder
+x = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(6, activation="relu", name="h"), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+recorder = ActivationRecorder(x[:16], every=2)
+model.fit(x, x[:, :1], epochs=1, batch_size=16, verbose=0, callbacks=[recorder])
+steps = [r["step"] for r in recorder.records]
+hidden = keras.ops.convert_to_numpy(model.layers[0](x[:16]))
+assert steps == [0, 2, 4], steps
+assert np.isclose(recorder.records[-1]["act_mean"], hidden.mean(), rtol=1e-5)
+print("ok")
+"""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]

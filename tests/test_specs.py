@@ -14,8 +14,9 @@ from zoo.registry import register_builder
 
 from conftest import fails_if_blocked
 
-BUILTIN = ["binary", "cnn", "deep-relu", "deep-sigmoid", "deep-tanh", "exploding", "exploding-clipped", "mlp",
-           "perceptron", "regression", "xor-mlp"]
+BUILTIN = ["binary", "cnn", "deep-plain", "deep-relu", "deep-residual", "deep-sigmoid", "deep-sigmoid-bn", "deep-tanh",
+           "exploding", "exploding-clipped", "init-glorot", "init-he", "init-small", "init-zeros", "mlp", "nielsen-ch5",
+           "perceptron", "regression", "rnn-lstm", "rnn-simple", "xor-mlp"]
 MLP_TOML = (Path(__file__).parent.parent / "models" / "mlp.toml").read_text()
 
 
@@ -24,7 +25,8 @@ def test_builtin_models_are_exactly_the_promised_ones():
 
 
 def test_list_models_takes_fnmatch_filters():
-    assert zoo.list_models("deep-*") == ["deep-relu", "deep-sigmoid", "deep-tanh"]
+    assert zoo.list_models("deep-*") == ["deep-plain", "deep-relu", "deep-residual", "deep-sigmoid", "deep-sigmoid-bn",
+                                         "deep-tanh"]
     assert zoo.list_models(["exploding*", "cnn"]) == ["cnn", "exploding", "exploding-clipped"]
     assert zoo.list_models("*", exclude="deep-*") == [m for m in BUILTIN if not m.startswith("deep-")]
 

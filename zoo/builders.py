@@ -95,16 +95,20 @@ def _sequential(spec: ModelSpec):
     layers = [keras.Input(shape=tuple(spec.input_shape), name="input")]
     if len(spec.input_shape) > 1 and spec.builder == "mlp":
         layers.append(keras.layers.Flatten(name="flatten"))
-    if spec.plain:
-        counts: dict[str, int] = {}
-        for layer in spec.expanded_layers():  # hidden_1, hidden_2, ..., conv_1, pool_1, ...: depth order within a kind
-            layers.append(_keras_layer(layer, _layer_name(layer, counts)))
-    else:
-        layers += _checked_layers(spec, layers[-1] if len(layers) > 1 else None)
-    layers.append(keras.layers.Dense(spec.output.units, activation=spec.output.activation,
-                                     kernel_initializer=_initializer(spec.output.initializer), name="output"))
+    output = keras.layers.Dense(spec.output.units, activation=spec.output.activation,
+                                kernel_initializer=_initializer(spec.output.initializer), name="output")
+    name = spec.name.replace("-", "_") or "model"
+    if not spec.plain:  # Keras layers and blocks: made and called one by one (a refusal names its entry), Functional
+        x = layers[0]
+        for layer in layers[1:]:
+            x = layer(x)
+        return keras.Model(layers[0], output(_checked_layers(spec, x)), name=name)
+    counts: dict[str, int] = {}
+    for layer in spec.expanded_layers():  # hidden_1, hidden_2, ..., conv_1, pool_1, ...: depth order within a kind
+        layers.append(_keras_layer(layer, _layer_name(layer, counts)))
+    layers.append(output)
     # all layers at once: Sequential.add() rebuilds the whole model after every layer, quadratic in the depth
-    return keras.Sequential(layers, name=spec.name.replace("-", "_") or "model")
+    return keras.Sequential(layers, name=name)
 
 
 def _layer_name(layer: Layer, counts: dict[str, int]) -> str:
@@ -120,15 +124,10 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
-def _checked_layers(spec: ModelSpec, flatten=None) -> list:
-    """The spec's hidden layers, each made and called on the output of the one before, so that a layer Keras
-    refuses (its arguments, or the shape it gets) is reported as the spec's entry, in one line."""
-    import keras
-
-    x = keras.Input(shape=tuple(spec.input_shape), name="input")
-    if flatten is not None:
-        x = flatten(x)
-    made, counts = [], {}
+def _checked_layers(spec: ModelSpec, x):
+    """The spec's hidden layers called on `x`, each made and called on the output of the one before, so that a
+    layer Keras refuses (its arguments, or the shape it gets) is reported as the spec's entry, in one line."""
+    counts = {}
     for i, entry in enumerate(spec.layers):
         key = f"layers[{i}]"
         if entry.is_block and not entry.residual:  # a group repeated: its layers, in the stack as if declared so
@@ -141,8 +140,7 @@ def _checked_layers(spec: ModelSpec, flatten=None) -> list:
             layer = (_residual_block(spec, part, part_key, name, tuple(x.shape[1:])) if part.is_block else
                      _make_layer(spec, part, part_key, name))
             x = _call(spec, layer, part, part_key, x)
-            made.append(layer)
-    return made
+    return x
 
 
 def _make_layer(spec: ModelSpec, layer: Layer, key: str, name: str):

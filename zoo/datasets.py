@@ -430,6 +430,25 @@ def _moons(info: DatasetInfo) -> Dataset:
     return Dataset(info, *_three_way_split(x.astype(np.float32), y.astype(np.int64), 200, 200))
 
 
+ADDING_STEPS = 100
+
+
+@register_dataset(DatasetInfo("adding", f"The adding problem (Hochreiter & Schmidhuber 1997): {ADDING_STEPS} steps of (value, "
+                              "marker); the target is the sum of the two marked values, one in each half (generated, "
+                              "8,000 sequences)", "regression", (ADDING_STEPS, 2), feature_names=("value", "marker")))
+def _adding(info: DatasetInfo) -> Dataset:
+    """A long-range dependency: the first marked value is 50 to 100 steps before the end, where the answer is read."""
+    rng = np.random.default_rng(SPLIT_SEED)
+    n, steps, rows = 8000, ADDING_STEPS, np.arange(8000)
+    values = rng.uniform(0.0, 1.0, (n, steps))
+    first, second = rng.integers(0, steps // 2, n), rng.integers(steps // 2, steps, n)
+    markers = np.zeros((n, steps))
+    markers[rows, first] = markers[rows, second] = 1.0
+    x = np.stack([values, markers], axis=-1).astype(np.float32)
+    y = (values[rows, first] + values[rows, second]).astype(np.float32).reshape(n, 1)
+    return Dataset(info, *_three_way_split(x, y, 1000, 1000))
+
+
 # ------------------------------------------------------------------------------ shaping for a spec
 def check_fits(info: DatasetInfo, input_shape, where: str) -> None:
     """Refuse a dataset whose features cannot fill `input_shape` (flat or image)."""

@@ -43,14 +43,21 @@ def check_with_keras(spec: "ModelSpec") -> None:
     whatever its size. A spec of short forms only was checked in full when it was loaded."""
     if spec.plain:
         return
-    from ._backend import keras
     from .spec import TRAINING_BYTES_PER_PARAM, max_params
 
-    with keras.StatelessScope():
-        model = get_builder(spec.builder)(spec)
-        total = int(sum(math.prod(v.shape) for v in model.weights))
+    total = keras_param_count(spec)
     limit = max_params(spec.source)
     if total > limit:
         raise SpecError(f"Invalid value for `layers` in {spec.source}: the model would have {total:,} parameters (about "
                         f"{total * TRAINING_BYTES_PER_PARAM / 1e9:,.1f} GB of memory to train with Adam), more than the "
                         f"limit of {limit:,}. Make it smaller, or raise the limit: ZOO_MAX_PARAMS={total}")
+
+
+def keras_param_count(spec: "ModelSpec") -> int:
+    """The number of weights (trainable or not) of the model a spec declares, from a symbolic build in a
+    stateless scope: no weight is made."""
+    from ._backend import keras
+
+    with keras.StatelessScope():
+        model = get_builder(spec.builder)(spec)
+        return int(sum(math.prod(v.shape) for v in model.weights))

@@ -294,8 +294,8 @@ class ModelSpec(_Strict):
         return shape
 
     def expanded_layers(self) -> list[Layer]:
-        """Hidden layers with `repeat` unrolled, in depth order (a residual block counts as one)."""
-        return [layer for layer in self.layers for _ in range(layer.repeat)]
+        """Hidden layers with `repeat` unrolled, in depth order: a plain block as its layers, a residual one as one."""
+        return [part for layer in self.layers for part in layer.expanded()]
 
     @property
     def plain(self) -> bool:

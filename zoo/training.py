@@ -392,7 +392,7 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     logger = RunLogger(run_dir, status, previous)
     # EpochSeeds first: the epoch's batch order and dropout draws are set before anything else sees the epoch
     callbacks = [EpochSeeds(spec.training.seed, batches), stopper, divergence, logger,
-                 *_recorders(run_dir, x, record_every, tensorboard, keep),
+                 *_recorders(run_dir, x, y, record_every, tensorboard, keep),
                  EpochCheckpoint(run_dir / CHECKPOINTS), *extra_callbacks]
     if spec.optimizer.schedule == "cosine":
         callbacks.insert(1, CosineLearningRate(spec.optimizer.learning_rate, spec.training.epochs))
@@ -457,14 +457,17 @@ def _perceptron_outcome(converged, spec: ModelSpec, dataset, x, y) -> str:
     return outcome_message(None, spec.training.epochs, separable(x, y.reshape(-1)), dataset.info.name)
 
 
-def _recorders(run_dir: Path, x, record_every: int, tensorboard: bool, previous: dict | None = None) -> list:
+def _recorders(run_dir: Path, x, y, record_every: int, tensorboard: bool, previous: dict | None = None) -> list:
     if not record_every:
         return []
-    from .callbacks import ActivationRecorder, GradientRecorder, RecordWriter
+    from .callbacks import ActivationRecorder, GradientRecorder, InputGradientRecorder, RecordWriter
 
     gradients = GradientRecorder(every=record_every)
     activations = ActivationRecorder(x[:256])
-    return [gradients, activations, RecordWriter(run_dir, gradients, activations, tensorboard, previous=previous)]
+    recorders = [gradients, activations, RecordWriter(run_dir, gradients, activations, tensorboard, previous=previous)]
+    if x.ndim == 3:  # a sequence (batch, T, features): how much each time step moves the loss, through time
+        recorders.append(InputGradientRecorder((x[:256], y[:256]), run_dir=run_dir))
+    return recorders
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int):

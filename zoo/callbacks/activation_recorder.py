@@ -69,6 +69,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         if self._features is None or self._step == self._recorded_step:
             return
         self._recorded_step = self._step
+        if keras.backend.backend() == "jax" and hasattr(self.model, "jax_state_sync"):
+            self.model.jax_state_sync()  # mid-epoch, JAX keeps the live weights outside the variables
         outputs = self._features(self.probe, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         for depth, (name, kind, out) in enumerate(zip(self.layer_names, self._kinds, outputs), start=1):
