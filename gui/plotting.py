@@ -40,6 +40,9 @@ class ReadableAxis(pg.AxisItem):
     `names`: {value: text} for an index axis (e.g. histogram column -> its recorded step). On a log axis
     the labels are whole decades, with 2s and 5s (or every digit) labelled too when fewer than three decades
     show, all in one style (0.2, 1, 5 or 10⁻⁵, 10⁰); the other 2..9 minor ticks show where a decade is tall.
+    Nor is an end of a log axis left bare: where more than a factor of 3 lies beyond the last label (norms of 1 to
+    5 above a "1", 10⁰ to 10^0.9 above labels every other decade), a decade, 5, 2 (or other digit) there is
+    labelled too, where it keeps clear of the others.
     """
 
     def __init__(self, orientation: str, integer: bool = False, **kwargs):
@@ -136,11 +139,45 @@ class ReadableAxis(pg.AxisItem):
                     break
             if len(labelled) > len(decades):
                 ticks = [(None, sorted(labelled))]
+        if ticks and ticks[0][1] and size > 0 and hi > lo:
+            ends = self._end_labels([v for v in ticks[0][1] if lo <= v <= hi], lo, hi, size)
+            if ends:
+                ticks[0] = (None, sorted(set(ticks[0][1]) | set(ends)))
         if size / max(hi - lo, 1e-9) >= 30:  # a tall decade: the other digits as unlabelled minor ticks
             labelled = set(round(v, 9) for v in (ticks[0][1] if ticks else []))
             minor = [v + math.log10(k) for v in range(int(math.floor(lo)), int(math.ceil(hi))) for k in range(2, 10)]
             ticks.append((None, [x for x in minor if lo < x < hi and round(x, 9) not in labelled]))
         return ticks
+
+    def _end_labels(self, labelled: list[float], lo: float, hi: float, size: float) -> list[float]:
+        """Log ticks to label at the ends of the axis, beyond its outermost labels, so that no more than a factor of
+        MAX_BARE_END is left without a label at either end: a whole decade first, then a 5, a 2, another digit;
+        the one nearest the end of each kind, at least a label's height from the other labels and inside the axis
+        (a label that would stick out of it is not drawn)."""
+        if not labelled:
+            return []
+        per_decade = size / (hi - lo)
+        height = self._metrics().height()
+        apart, margin = height / per_decade, 0.45 * height / per_decade  # in decades: labels are 0.8 of a line tall
+        kept = sorted(labelled)
+        added: list[float] = []
+        for direction in (1, -1):  # the top end, then the bottom one
+            for _ in range(4):
+                outer = kept[-1] if direction > 0 else kept[0]
+                end = hi if direction > 0 else lo
+                if abs(end - outer) <= math.log10(MAX_BARE_END):
+                    break
+                candidates = [d + math.log10(k) for d in range(int(math.floor(lo)) - 1, int(math.ceil(hi)) + 1)
+                              for k in range(1, 10)]
+                candidates = [c for c in candidates if lo + margin <= c <= hi - margin and (c - outer) * direction > 0
+                              and all(abs(c - k) >= apart for k in kept)]
+                if not candidates:
+                    break
+                best = min(_log_priority(c)[0] for c in candidates)  # the simplest kind there: decade, 5, 2, other
+                value = max((c for c in candidates if _log_priority(c)[0] == best), key=lambda c: c * direction)
+                kept = sorted(kept + [value])
+                added.append(value)
+        return added
 
     def log_labels(self, values) -> list[str]:
         """Labels of log-axis ticks in one style for the whole axis: plain numbers (0.001 to 5000) when every
@@ -172,6 +209,9 @@ class ReadableAxis(pg.AxisItem):
                 texts.append(super().tickStrings([value], scale, spacing or 1.0)[0])
         logs = iter(self.log_labels([v for v, t in zip(values, texts) if t is None]))
         return [next(logs) if t is None else t for t in texts]
+
+
+MAX_BARE_END = 3.0  # a log axis' end: at most this factor beyond its outermost label without a label of its own
 
 
 def _log_priority(value: float) -> tuple:

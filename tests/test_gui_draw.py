@@ -320,3 +320,32 @@ def test_a_model_answering_nan_says_so_instead_of_an_answer(qtbot, view, run, mo
     assert view.sentence.text() == "no answer from this model"
     assert "non-finite probabilities" in view.status.text()
     assert not np.any(bar_heights(view))  # no bars that read as an answer
+
+
+def test_the_runs_the_pad_cannot_use_are_counted_with_why(qtbot, view, trained_run, monkeypatch):
+    """A folder of 4 runs, one of them a digit model trained by zoo: not "the only run" without a word on the
+    other 3 (two recorded by RunRecorder in a user's own fit, one on another dataset)."""
+    monkeypatch.setattr(NoveltyCheck, "for_dataset", classmethod(lambda cls, *a, **k: None))  # not what this tests
+    for name in ("own-a", "own-b"):  # RunRecorder: no spec.toml, the user's model name
+        path = runs_dir() / f"20260102-120000-{name}"
+        shutil.copytree(trained_run, path)
+        (path / "spec.toml").unlink()
+        status_of(path, source="RunRecorder", model="my_net", dataset="toy sums")
+    view.on_tensorflow_ready()
+    assert view.run_combo.count() == 0
+    assert view.status.text() == ("The folder's 2 runs can't read drawings: 2 recorded by RunRecorder "
+                                  "(a model of your own)."), view.status.text()
+    iris = runs_dir() / "20260103-120000-iris-net"
+    shutil.copytree(trained_run, iris)
+    spec = iris / "spec.toml"
+    spec.write_text(spec.read_text().replace("input_shape = [\n    784,\n]", "input_shape = [\n    4,\n]")
+                    .replace("input_shape = [784]", "input_shape = [4]"))
+    status_of(iris, dataset="iris")
+    shutil.copytree(trained_run, runs_dir() / "20260101-120000-mlp")
+    view.refresh_button.click()
+    assert view.run_combo.count() == 1 and view.run_combo.currentText().startswith("mlp · digits")
+    text = view.status.text()
+    assert text.startswith("Chosen automatically: the only run the pad can use (not trained on MNIST). "), text
+    assert text.endswith("3 other runs can't read drawings: 2 recorded by RunRecorder (a model of your own), "
+                         "1 trained on iris."), text
+    assert view.status.isVisible()

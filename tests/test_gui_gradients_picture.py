@@ -30,30 +30,34 @@ LAYERS = [f"hidden_{i}" for i in range(1, 11)] + ["output"]
 
 def make_run(folder: Path, model: str, norms: np.ndarray, *, clipped=None, state="completed", activation="relu",
              saturated=None, dead=None, act_steps=None, hist_steps=(1,), hist=None, message="", step=None,
-             started="2026-01-01T10:00:00+00:00", spec: str | None = None, steps=None) -> Path:
-    """A run folder like `zoo train` leaves: norms (steps, layers), steps numbered from 1 unless given."""
+             started="2026-01-01T10:00:00+00:00", spec: str | None = None, steps=None, layers=None,
+             status=None) -> Path:
+    """A run folder like `zoo train` leaves: norms (steps, layers), steps numbered from 1 unless given. `layers`:
+    their names (default LAYERS: ten hidden layers and "output"); `status`: more fields of status.json (a
+    RunRecorder run's source and output_layers)."""
     folder.mkdir(parents=True)
+    layers = LAYERS if layers is None else list(layers)
     steps = np.arange(1, len(norms) + 1) if steps is None else np.asarray(steps)
     lines = ["step,epoch,layer,depth,grad_norm,grad_norm_clipped"]
     for i, (s, row) in enumerate(zip(steps, norms)):
-        for d, (name, value) in enumerate(zip(LAYERS, row), start=1):
+        for d, (name, value) in enumerate(zip(layers, row), start=1):
             after = "nan" if clipped is None else f"{clipped[i, d - 1]:.7g}"
             lines.append(f"{s},1,{name},{d},{value:.7g},{after}")
     (folder / "gradients.csv").write_text("\n".join(lines) + "\n")
     act_steps = list(act_steps if act_steps is not None else (0, len(norms)))
     rows = ["step,epoch,layer,depth,activation,act_mean,act_std,saturated,dead"]
     for k, s in enumerate(act_steps):
-        for d, name in enumerate(LAYERS[:-1], start=1):
+        for d, name in enumerate(layers[:-1], start=1):
             sat = "nan" if saturated is None else saturated[k, d - 1]
             dd = "nan" if dead is None else dead[k, d - 1]
             rows.append(f"{s},{k},{name},{d},{activation},0.5,0.1,{sat},{dd}")
     (folder / "activations.csv").write_text("\n".join(rows) + "\n")
-    counts = hist if hist is not None else np.tile(np.arange(28), (len(hist_steps), len(LAYERS), 1))
-    np.savez_compressed(folder / "histograms.npz", steps=np.array(hist_steps), layers=np.array(LAYERS), edges=EDGES,
+    counts = hist if hist is not None else np.tile(np.arange(28), (len(hist_steps), len(layers), 1))
+    np.savez_compressed(folder / "histograms.npz", steps=np.array(hist_steps), layers=np.array(layers), edges=EDGES,
                         counts=counts.astype(np.int32))
     (folder / "status.json").write_text(json.dumps({"state": state, "model": model, "dataset": "digits", "seed": 0,
                                                     "epochs": 1, "epochs_completed": 1, "started": started,
-                                                    "message": message, "step": step, "test": {}}))
+                                                    "message": message, "step": step, "test": {}, **(status or {})}))
     if spec is not None:
         (folder / "spec.toml").write_text(spec)
     return folder
@@ -753,3 +757,164 @@ def test_a_preset_trains_when_asked_or_when_the_settings_differ(qtbot, shown, mo
     answers[:] = ["train"]
     view.run_preset("vanishing", epochs=1)
     assert [o.model for o in started] == ["deep-sigmoid"] and [o.epochs for o in view._queue] == [1]
+
+
+# -- 6. a new user's walkthrough: runs of other models side by side --------------------------------------
+MLP_LAYERS, OWN_LAYERS = ["hidden_1", "hidden_2", "output"], ["h1", "h2", "probs"]
+
+
+def mlp_and_own_run(root: Path, steps: int = 150) -> tuple[Path, Path]:
+    """zoo's mlp (hidden_1, hidden_2, output) and a user's own model recorded by RunRecorder (h1, h2, probs)."""
+    norms = np.geomspace(0.2, 3, 3)[None, :] * np.linspace(1, 0.7, steps)[:, None]
+    hist = np.tile(np.arange(28), (2, 3, 1))
+    mlp = make_run(root / "mlp", "mlp", norms, layers=MLP_LAYERS, hist_steps=(1, 101), hist=hist,
+                   dead=np.array([[0.1, 0.2], [0.2, 0.3]]))
+    own = make_run(root / "own", "my_net", norms * 0.5, layers=OWN_LAYERS, hist_steps=(1, 101), hist=hist,
+                   dead=np.array([[0.0, 0.1], [0.1, 0.1]]),
+                   status={"source": "RunRecorder", "output_layers": ["probs"]})
+    return mlp, own
+
+
+def _keys_by_title(view: GradientsView, key: str) -> dict[str, list[str]]:
+    """The colour keys of a tab as shown: {title: the texts under it}."""
+    return {depth_key.texts()[0]: depth_key.texts()[1:] for depth_key in view.keys[key]}
+
+
+def test_each_run_keys_its_own_layer_names_on_norms_and_units(qtbot, shown, tmp_path):
+    mlp, own = mlp_and_own_run(tmp_path)
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([mlp, own])
+    settle(qtbot)
+    for key, mlp_names, own_names in (("norms", MLP_LAYERS, OWN_LAYERS), ("units", MLP_LAYERS[:-1], OWN_LAYERS[:-1])):
+        open_tab(view, key, qtbot)
+        keys = _keys_by_title(view, key)
+        assert keys == {"layers of mlp": [f"{d} {n}" for d, n in enumerate(mlp_names, start=1)],
+                        "layers of my_net": [f"{d} {n}" for d, n in enumerate(own_names, start=1)]}, (key, keys)
+        plots = [items[0] for items in view.plots[key]]
+        for depth_key in view.keys[key]:  # on screen, beside the data, not on another key
+            assert not unreachable(view.pages[key], depth_key), key
+            assert not _overlaps(depth_key, plots), key
+        first, second = (k.sceneBoundingRect() for k in view.keys[key])
+        assert not first.intersects(second), (key, first, second)
+        for items, names in zip(view.plots[key], (mlp_names, own_names)):  # each run's curves: its own layers
+            assert {c.name().split(" (")[0] for c in items[0].listDataItems() if c.name() in names or
+                    c.name().split(" (")[0] in names} == set(names), key
+    view.show_runs([mlp, make_run(tmp_path / "mlp2", "mlp", np.ones((5, 3)), layers=MLP_LAYERS)])
+    settle(qtbot)  # the same layers: one key for both
+    open_tab(view, "norms", qtbot)
+    assert _keys_by_title(view, "norms") == {"layer colours": ["1 hidden_1", "2 hidden_2", "3 output"]}
+    names = [[f"{tag}{d}" for d in (1, 2, 3, 4)] for tag in "abcde"]  # more keys than one column holds
+    view.show_runs([make_run(tmp_path / f"net_{layers[0]}", f"net_{layers[0]}", np.ones((5, 4)), layers=layers)
+                    for layers in names])
+    settle(qtbot)
+    open_tab(view, "norms", qtbot)
+    settle(qtbot)
+    assert sorted(_keys_by_title(view, "norms").values()) == [[f"{d} {n}" for d, n in enumerate(layers, 1)]
+                                                               for layers in names]
+    rects = [k.sceneBoundingRect() for k in view.keys["norms"]]
+    assert len({round(r.left()) for r in rects}) > 1  # in columns side by side
+    assert not [(a, b) for i, a in enumerate(rects) for b in rects[i + 1:] if a.intersects(b)]
+    for depth_key in view.keys["norms"]:
+        assert not unreachable(view.pages["norms"], depth_key)
+        assert not _overlaps(depth_key, [items[0] for items in view.plots["norms"]])
+
+
+def test_histograms_choose_a_layer_by_position_across_runs_with_other_names(qtbot, shown, tmp_path):
+    mlp, own = mlp_and_own_run(tmp_path)
+    view = shown(GradientsView(), 900, 600)
+    view.show_runs([mlp, own])
+    open_tab(view, "histograms", qtbot)
+    entries = [view.layer.itemText(i) for i in range(view.layer.count())]
+    assert entries == ["hidden 1: hidden_1 / h1", "hidden 2: hidden_2 / h2", "output: output / probs"], entries
+    for index, (mine, theirs) in enumerate(zip(MLP_LAYERS, OWN_LAYERS)):
+        view.layer.setCurrentIndex(index)
+        settle(qtbot)
+        titles = [plot.titleLabel.text for plot, _ in view.plots["histograms"]]
+        assert titles == [f"mlp: {mine}", f"my_net: {theirs}"], titles
+        for plot, image in view.plots["histograms"]:  # every run draws its own layer's histograms
+            assert image.image is not None and image.image.shape == (28, 2) and image_inside(plot, image)
+        assert_page_shows_everything(view, "histograms")
+    # a deeper run beside them: positions it alone has say so in the others' panels; "last hidden" compares
+    deep = make_run(tmp_path / "deep", "deep-relu", np.ones((5, 11)), hist_steps=(1, 101),
+                    hist=np.tile(np.arange(28), (2, 11, 1)))
+    view.show_runs([deep, own])
+    settle(qtbot)
+    entries = [view.layer.itemText(i) for i in range(view.layer.count())]
+    assert entries[:2] == ["hidden 1: hidden_1 / h1", "hidden 2: hidden_2 / h2"] and "hidden 3: hidden_3" in entries
+    assert entries[-2:] == ["last hidden: hidden_10 / h2", "output: output / probs"], entries
+    view.layer.setCurrentIndex(entries.index("hidden 3: hidden_3"))
+    settle(qtbot)
+    (deep_plot, deep_image), (own_plot, own_image) = view.plots["histograms"]
+    assert deep_plot.titleLabel.text == "deep-relu: hidden_3" and deep_image.image is not None
+    assert own_plot.titleLabel.text == "my_net: no hidden layer 3 (it has 2)" and own_image.image is None
+    view.layer.setCurrentIndex(entries.index("last hidden: hidden_10 / h2"))
+    settle(qtbot)
+    assert [plot.titleLabel.text for plot, _ in view.plots["histograms"]] == ["deep-relu: hidden_10", "my_net: h2"]
+    assert all(image.image is not None for _, image in view.plots["histograms"])
+
+
+def _label_heights(plot) -> list[float]:
+    """Where the left axis' tick labels are shown, in view coordinates (log10 of the value)."""
+    axis = plot.getAxis("left")
+    box = plot.getViewBox()
+    return sorted(box.mapSceneToView(axis.mapToScene(rect.center())).y() for rect, _ in axis_labels(axis))
+
+
+@pytest.mark.parametrize("low", [1e-3, 1e-7])
+def test_a_log_axis_is_labelled_up_to_its_ends(qtbot, shown, tmp_path, low):
+    """Norms of 1 to 3.6 above a top label "1" (or 10⁰): a label there too, whatever the window; no end of the axis
+    is more than a factor of 3 from a label."""
+    norms = np.geomspace(low, 3, 11)[None, :] * np.linspace(1, 1.2, 50)[:, None]
+    run = make_run(tmp_path / "r", "deep-sigmoid", norms)
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([run])
+    for size in ((640, 420), (1000, 650)):
+        view.resize(*size)
+        settle(qtbot)
+        for key in ("norms", "profile"):
+            open_tab(view, key, qtbot)
+            plot = view.plots[key][0][0]
+            (_, _), (y0, y1) = visible_range(plot)
+            heights = _label_heights(plot)
+            assert y1 >= np.log10(3.6) and heights, (size, key)
+            assert y1 - heights[-1] <= np.log10(3) and heights[0] - y0 <= np.log10(3), (size, key, heights, (y0, y1))
+            assert heights[-1] > 0.2, (size, key, heights)  # a label above 1, where the largest norms are
+            assert_axes_readable(view, key)
+
+
+def test_the_units_note_counts_one_layer_as_one(qtbot, shown, tmp_path):
+    one = make_run(tmp_path / "one", "tiny-sigmoid", np.ones((5, 2)), layers=["hidden_1", "output"],
+                   activation="sigmoid", saturated=np.zeros((2, 1)))
+    deep = make_run(tmp_path / "deep", "deep-sigmoid", np.ones((5, 11)), activation="sigmoid",
+                    saturated=np.zeros((2, 10)))
+    view = shown(GradientsView())
+    view.show_runs([one, deep])
+    open_tab(view, "units", qtbot)
+    note = view.units_note.text()
+    assert "1 layers" not in note and "its one sigmoid layer multiplies it by at most 0.25" in note, note
+    assert "each of its 10 sigmoid layers multiplies it by at most 0.25" in note, note
+
+
+def test_a_run_with_one_histogram_says_when_histograms_are_recorded(qtbot, shown, tmp_path):
+    short = make_run(tmp_path / "short", "mlp", np.ones((60, 3)), layers=MLP_LAYERS, hist_steps=(1,),
+                     hist=np.tile(np.arange(28), (1, 3, 1)))
+    _, own = mlp_and_own_run(tmp_path)
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([short, own])
+    open_tab(view, "histograms", qtbot)
+    (plot, image), (other, _) = view.plots["histograms"]
+    assert image.image.shape == (28, 1)  # one column: the run's only recorded step
+    title = plot.titleLabel.text
+    assert "one histogram (step 1)" in title and "recorded at step 1 and every 100th step" in title, title
+    assert "this run has 60 steps" in title, title
+    assert plot.titleLabel.isVisible() and not unreachable(view.pages["histograms"], plot.titleLabel)
+    assert "every 100th" not in other.titleLabel.text  # two histograms: their columns say their steps
+    assert [text for _, text in axis_labels(other.getAxis("bottom"))] == ["1", "101"]
+    for p in (plot, other):
+        assert p.getViewBox().height() >= 100, p.getViewBox().height()
+    assert_page_shows_everything(view, "histograms")
+    view.resize(1240, 700)  # its longer title does not make its plot wider than the other run's
+    settle(qtbot)
+    settle(qtbot)
+    widths = [p.getViewBox().width() for p in (plot, other)]
+    assert abs(widths[0] - widths[1]) <= 3, widths

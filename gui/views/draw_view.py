@@ -10,7 +10,9 @@ real digits (`zoo.inference.NoveltyCheck`, fitted once per dataset on a backgrou
 cached); one unlike them gets "Not sure this is a digit: ... (best guess 6, 99%: ...)" and grey bars.
 
 Which model: the user's choice, else `zoo.inference.best_digit_run` (the most accurate run trained on
-MNIST, else the most accurate run), re-chosen when runs appear until the user picks one.
+MNIST, else the most accurate run), re-chosen when runs appear until the user picks one. The runs of the
+folder the pad cannot use (recorded by RunRecorder, not a digit model, unfinished) are counted in the status,
+with why: never left out silently.
 """
 from __future__ import annotations
 
@@ -27,10 +29,10 @@ from PySide6.QtWidgets import (
 
 from zoo.errors import ZooError
 from zoo.inference import (BEST_RUN_RULE, NoveltyCheck, Prediction, Predictor, activation_image, best_digit_run,
-                           digit_runs)
+                           is_digit_run)
 
 from ..plotting import PALETTE
-from zoo.runs import MODEL
+from zoo.runs import MODEL, list_runs
 
 PAD_SIZE = 280  # the pad's image: 10x MNIST's 28
 PEN_WIDTH = 22  # about 2 px once the digit is scaled into MNIST's 20x20 box, like MNIST's strokes
@@ -242,6 +244,27 @@ def run_label(run) -> str:
     return " · ".join(parts)
 
 
+def left_out(runs: list, usable: list) -> str:
+    """Which runs of the folder the pad cannot use, and why, in a few words ("2 recorded by RunRecorder (a model of
+    your own), 1 trained on iris"); "" when it can use them all. `runs`: every `zoo.runs.RunInfo` of the folder;
+    `usable`: those it offers."""
+    offered = {run.path for run in usable}
+    reasons: dict[str, int] = {}
+    for run in runs:
+        if run.path in offered:
+            continue
+        if run.source == "RunRecorder":  # a user's own model: no spec.toml says it takes 28x28 digits
+            why = "recorded by RunRecorder (a model of your own)"
+        elif not run.finished_ok:
+            why = "running" if run.state == "running" else "unfinished or failed (no saved model)"
+        elif run.dataset not in ("digits", "mnist"):
+            why = f"trained on {run.dataset}"
+        else:
+            why = "not a digit model (28x28 in, 10 classes out)"
+        reasons[why] = reasons.get(why, 0) + 1
+    return ", ".join(f"{count} {why}" for why, count in sorted(reasons.items(), key=lambda item: -item[1]))
+
+
 def _run_info(path: Path | None):
     """The run folder's `RunInfo` (None for a bare .keras file)."""
     from zoo.runs import read_run
@@ -293,6 +316,7 @@ class DrawView(QWidget):
         self.run_path: Path | None = None
         self.user_choice: Path | None = None  # a run the user picked (combo or set_run): kept over the automatic one
         self.auto_reason = ""  # why the automatic choice, when it is one
+        self.left_out = ""  # which runs of the folder the pad cannot use, and why ("" when none)
         self._tf_ready = False
         self._novelty_key = None  # the (dataset, centre) whose check is wanted, None when none
         self.novelty_loader = NoveltyLoader(self)
@@ -446,7 +470,13 @@ class DrawView(QWidget):
         """
         if not self._tf_ready:
             return
-        runs = digit_runs()
+        every = list_runs()
+        runs = [run for run in every if run.finished_ok and is_digit_run(run.path)]  # zoo.inference.digit_runs
+        others = len(every) - len(runs)
+        skipped = left_out(every, runs)
+        self.left_out = (f"{others} other run{'s' if others > 1 else ''} can't read drawings: {skipped}." if runs else
+                         f"{'The' if others > 1 else 'This'} folder's {others} run{'s' if others > 1 else ''} can't "
+                         f"read drawings: {skipped}.") if others else ""
         chosen = self.user_choice
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
@@ -460,7 +490,7 @@ class DrawView(QWidget):
         self.run_combo.blockSignals(False)
         if self.run_combo.count() == 0:
             self._set_predictor(None, None)
-            self.status.setText("")  # the heading says it: not twice
+            self.status.setText(self.left_out)  # the heading says what to do: not twice; only why no run is offered
             self.update_prediction()
             return
         if chosen is not None and self.run_combo.findData(str(chosen)) >= 0:
@@ -468,6 +498,8 @@ class DrawView(QWidget):
         else:
             self.user_choice = None  # the chosen run is gone: back to the automatic choice
             best, self.auto_reason = best_digit_run(runs)
+            if len(runs) == 1 and others:  # "the only run" while the folder holds more
+                self.auto_reason = self.auto_reason.replace("the only run", "the only run the pad can use", 1)
             target = best.path if best is not None else Path(self.run_combo.itemData(0))
         self.run_combo.setCurrentIndex(self.run_combo.findData(str(target)))
         if target != self.run_path or self.predictor is None:
@@ -520,8 +552,9 @@ class DrawView(QWidget):
         if predictor is None:
             return
         auto = bool(self.auto_reason) and self.user_choice is None
-        self.status.setText(f"Chosen automatically: {self.auto_reason}" if auto else
-                            f"Your choice ({predictor.engine} forward pass)")
+        self.status.setText((f"Chosen automatically: {self.auto_reason}" if auto else
+                             f"Your choice ({predictor.engine} forward pass)")
+                            + (f". {self.left_out}" if auto and self.left_out else ""))
         self.status.setToolTip(f"{predictor.source} ({predictor.engine} forward pass). {MODEL_TIP}")
 
     def _set_predictor(self, predictor: Predictor | None, path: Path | None) -> None:

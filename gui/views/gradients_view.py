@@ -58,6 +58,7 @@ PADDING = 0.04  # of a shared range, on each side
 CLIPPING_ACTIVE = 1e-3  # after/before below 1 - this: the step was clipped
 TITLE_MIN_WIDTH = 120  # px: a plot title longer than the plot's share of the page wraps, down to this width
 HOLLOW = pg.mkBrush(0, 0, 0, 0)
+DETAIL_EVERY = 100  # GradientRecorder's detail_every (zoo train and RunRecorder): histograms at step 1, 100, 200...
 EXACT_ZEROS = ("Bottom bin, <i>exact 0</i>: |g| = 0 exactly (or below 10<sup>-11.5</sup>): weights whose input is always 0 "
                "(blank pixels, dead ReLUs below) or whose unit is dead.")
 
@@ -248,9 +249,11 @@ def _units_note(runs: list[RunData]) -> str:
                 continue
             values = acts["saturated"][:, columns]
             if np.isfinite(values).any() and np.nanmax(values) == 0:
+                layers = (f"anyway: {label}, so each of its {len(columns)} {kind} layers multiplies it"
+                          if len(columns) > 1 else f"all the same: {label}, so its one {kind} layer multiplies it")
                 lines.append(f"<b>{run.name}</b>: 0% saturated is a measurement: its {kind} units sit in their "
-                             f"linear range (outputs near {'0.5' if kind == 'sigmoid' else '0'}). The gradient vanishes "
-                             f"anyway: {label}, so each of its {len(columns)} layers multiplies it by {derivative} "
+                             f"linear range (outputs near {'0.5' if kind == 'sigmoid' else '0'}). The gradient "
+                             f"{'vanishes' if len(columns) > 1 else 'shrinks'} {layers} by {derivative} "
                              "(times the weights).")
         others = sorted({k for k in kinds if k not in ("sigmoid", "tanh", "relu")})
         if others and len(others) == len(set(kinds)):
@@ -344,12 +347,17 @@ def _set_title(plot: pg.PlotItem, text: str, width: float = TITLE_MIN_WIDTH) -> 
 
 
 def _align_titles(plots) -> None:
-    """Every title row of a row of plots as tall as the tallest title: their data areas line up."""
+    """Every title row of a row of plots as tall as the tallest title: their data areas line up. And every plot as
+    wide as the others (a long, wrapped title would make its plot wider than its neighbours)."""
     height = max((max(20.0, p.titleLabel.item.boundingRect().height()) for p in plots), default=20.0)
     for plot in plots:  # pyqtgraph's setTitle fixes the row at 30 px each time: set again
         if plot.layout.rowMaximumHeight(0) != height or plot.layout.rowMinimumHeight(0) != height:
             plot.titleLabel.setMaximumHeight(height)
             plot.layout.setRowFixedHeight(0, height)
+    width = max((p.layout.effectiveSizeHint(Qt.SizeHint.PreferredSize).width() for p in plots), default=0.0)
+    for plot in plots:
+        if abs(plot.preferredWidth() - width) > 0.5:
+            plot.setPreferredWidth(width)
 
 
 def _divergence_line(labelled: bool = False) -> pg.InfiniteLine:
@@ -429,7 +437,10 @@ class GradientsView(QWidget):
         self.slider.valueChanged.connect(self._draw_profile)
         self.step_label = QLabel("step —")
         self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance("step 0000000"))
-        self.layer = QComboBox()
+        self.layer = QComboBox()  # by position (first hidden layer, ..., output): runs with other layer names compare
+        self.layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.layer.setToolTip("The layer whose gradient histograms are shown, by its position in each model (counted "
+                              "from the input): each run shows its own layer at that position")
         self.layer.currentIndexChanged.connect(self._draw_histograms)
         self.colour_scale = QComboBox()
         self.colour_scale.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "auto: each run's own"
@@ -678,14 +689,15 @@ class GradientsView(QWidget):
             self.slider.setValue(last)
         self.slider.blockSignals(False)
         self._label_step()
-        layers = self.runs[0].layers if self.runs else []
-        if [self.layer.itemText(i) for i in range(self.layer.count())] != layers:
-            current = self.layer.currentText()
+        slots = _layer_slots(self.runs)
+        if [(self.layer.itemData(i), self.layer.itemText(i)) for i in range(self.layer.count())] != slots:
+            current = self.layer.currentData()
             self.layer.blockSignals(True)
             self.layer.clear()
-            self.layer.addItems(layers)
-            if current in layers:
-                self.layer.setCurrentText(current)
+            for slot, text in slots:
+                self.layer.addItem(text, slot)
+            index = next((i for i, (slot, _) in enumerate(slots) if slot == current), 0)
+            self.layer.setCurrentIndex(index)
             self.layer.blockSignals(False)
 
     def _title(self, run: RunData) -> str:
@@ -699,30 +711,48 @@ class GradientsView(QWidget):
         plot.getViewBox().disableAutoRange()
         return plot
 
-    def _side_legend(self, page, row: int, col: int, entries, layers=None) -> pg.LegendItem:
+    def _side_legend(self, page, row: int, col: int, entries, keys=()) -> pg.LegendItem:
         """A legend in its own layout cell, right of the row's plots: never on top of the data. Its samples
-        are long enough to show a dashed line (LegendSample). `layers`: the names of the layers coloured by depth,
-        keyed below it (DepthKey)."""
+        are long enough to show a dashed line (LegendSample). `keys`: (title, names) of the layers coloured by
+        depth, a colour key (DepthKey) each below it: one for all the runs when they have the same layers, else
+        one per run (its own names, its own colours)."""
         holder = pg.GraphicsWidget()
         legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-4, sampleType=LegendSample)
         legend.setParentItem(holder)
         for sample, name in entries:
             legend.addItem(sample, name)
         legend.updateSize()
-        width = legend.width() + 8 if entries else 0.0
-        if layers:
-            key = DepthKey(layers, list_max=KEY_LIST_MAX)
+        if not entries:
+            legend.hide()
+        for title, layers in keys:
+            key = DepthKey(layers, list_max=KEY_LIST_MAX, title=title)
             key.setParentItem(holder)
-            key.setPos(4, legend.height() + 2 if entries else 4)
-            if not entries:
-                legend.hide()
             self.keys[self._building].append(key)
-            width = max(width, key.width() + 8)
-        holder.setMinimumWidth(width)
-        holder.setMaximumWidth(width)
         page.addItem(holder, row=row, col=col)
         self.legends[self._building].append(legend)
+        self._place_keys(self._building, legend)
         return legend
+
+    def _place_keys(self, key: str, legend: pg.LegendItem) -> None:
+        """The colour keys below the legend, one under the other; where they would run past the bottom of the row,
+        in further columns side by side. The legend's cell as wide as what it holds."""
+        holder = legend.parentItem()
+        top = legend.height() + 2 if legend.items else 4.0
+        plots = self._row_plots(key)
+        room = max(holder.height(), plots[0].height() if plots else 0.0)
+        room = room if room > 2 * CROSS_BAND_PX else UNLAID_HEIGHT + 40  # not laid out yet
+        x, y, column_width = 4.0, top, 0.0
+        for depth_key in self.keys[key]:
+            if y > top and y + depth_key.height() > room:  # a new column, from the top of the keys
+                x, y, column_width = x + column_width + 8, top, 0.0
+            depth_key.setPos(x, y)
+            y += depth_key.height() + 6
+            column_width = max(column_width, depth_key.width())
+        width = legend.width() + 8 if legend.items else 0.0
+        width = max(width, x + column_width + 4 if self.keys[key] else 0.0)
+        if abs(holder.minimumWidth() - width) > 0.5 or abs(holder.maximumWidth() - width) > 0.5:
+            holder.setMinimumWidth(width)
+            holder.setMaximumWidth(width)
 
     def _colour_bar(self, page, col: int, colormap: str, label: str) -> pg.ColorBarItem:
         bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(colormap), label=label, interactive=False,
@@ -852,7 +882,7 @@ class GradientsView(QWidget):
         if key == "units" and diverged:
             entries.append((_sample(pg.mkPen(DIVERGED_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)),
                             "inf/NaN from here"))
-        self._side_legend(page, 0, column, entries, self._key_layers(key))
+        self._side_legend(page, 0, column, entries, self._key_groups(key))
 
     def _smoothing_legend(self, weight: float) -> None:
         """The Norms legend says "smoothed 0.90" and "faint: raw" while the lines are smoothed (entries added or
@@ -873,22 +903,26 @@ class GradientsView(QWidget):
                 legend.addItem(sample, name)
             legend.updateSize()
             legend.setVisible(bool(legend.items))
-            holder = legend.parentItem()
-            width = legend.width() + 8 if legend.items else 0.0
-            for depth_key in self.keys["norms"]:
-                depth_key.setPos(4, legend.height() + 2 if legend.items else 4)
-                width = max(width, depth_key.width() + 8)
-            holder.setMinimumWidth(width)
-            holder.setMaximumWidth(width)
+            self._place_keys("norms", legend)
         self._fit_page_width("norms")
 
-    def _key_layers(self, key: str) -> list[str]:
-        """The layers whose colours the key explains (on the Units, the hidden layers whose units can be counted)."""
-        layers = max((r.layers for r in self.runs), key=len)
+    def _key_groups(self, key: str) -> list[tuple[str, list[str]]]:
+        """The colour keys of the tab: (title, the layers whose colours it explains; on the Units, the hidden layers
+        whose units can be counted). Each run colours its own layers by depth: runs with the same layers share one
+        key ("layer colours"); otherwise each run (or each set of runs with the same layers) gets its own, titled
+        with its name."""
         if key == "units":
             counted = [r for r in self.runs if {"sigmoid", "tanh", "relu"} & set(r.activations.get("activation", []))]
-            layers = max((r.activations.get("layers", []) for r in counted), key=len, default=[])
-        return list(layers)
+            layers = [(r, list(r.activations.get("layers", []))) for r in counted]
+        else:
+            layers = [(r, list(r.layers)) for r in self.runs]
+        groups: dict[tuple, list[str]] = {}
+        for run, names in layers:
+            if names:
+                groups.setdefault(tuple(names), []).append(run.name)
+        if len(groups) == 1:
+            return [("layer colours", list(next(iter(groups))))]
+        return [(f"layers of {', '.join(runs)}", list(names)) for names, runs in groups.items()]
 
     # -- ranges: y shared by all runs, x each run's own ------------------------------------------
     def _row_plots(self, key: str) -> list[pg.PlotItem]:
@@ -990,7 +1024,7 @@ class GradientsView(QWidget):
 
     def _page_title(self, key: str, run: RunData) -> str:
         if key == "histograms":
-            return f"{run.name}: {self.layer.currentText() or 'no layer'}"
+            return _histogram_title(run, self.layer.currentData())
         return self._title(run)
 
     def _fit_lines(self) -> None:
@@ -1046,6 +1080,9 @@ class GradientsView(QWidget):
         for plot in self._row_plots(key):
             _set_title(plot, plot.titleLabel.text, width)
         _align_titles(self._row_plots(key))
+        for legend in self.legends[key]:
+            if self.keys[key] and isinstance(legend, pg.LegendItem):
+                self._place_keys(key, legend)
         page = self.pages[key]
         self._fit_page_width(key)
         if page.centralWidget is not None:  # lay the figure out again in the page: narrower titles, narrower plots
@@ -1201,24 +1238,26 @@ class GradientsView(QWidget):
         self._apply_ranges("profile")
 
     def _draw_histograms(self, *_) -> None:
-        name = self.layer.currentText()
-        shown = [_layer_histogram(run, name) for run in self.runs]
+        slot = self.layer.currentData()
+        names = [_slot_layer(run, slot) for run in self.runs]
+        shown = [_layer_histogram(run, name) for run, name in zip(self.runs, names)]
         top = max((float(np.nanmax(h[1])) for h in shown if h is not None and np.isfinite(h[1]).any()),
                   default=1.0) or 1.0  # one colour scale: the largest share in any run's bins
         zeros, broken = [], []
-        for run, histogram, (plot, image), extra in zip(self.runs, shown, self.plots.get("histograms", []),
-                                                       self.extras["histograms"]):
+        same = len({name for name in names if name is not None}) <= 1  # every run's layer has one name: say it once
+        for run, name, histogram, (plot, image), extra in zip(self.runs, names, shown, self.plots.get("histograms", []),
+                                                             self.extras["histograms"]):
             if histogram is None:
                 image.clear()
                 extra["bad"].setData([], [])
-                _set_title(plot, f"{run.name}: no histograms of {name or 'this layer'}", self._title_width("histograms"))
+                _set_title(plot, self._page_title("histograms", run), self._title_width("histograms"))
                 continue
             steps, fractions, edges = histogram
             _show_histogram(plot, image, steps, fractions, edges, top)
             bad = np.flatnonzero(~np.isfinite(fractions).all(axis=1))  # no finite gradient at that step
             extra["bad"].setData(bad.astype(float), np.full(len(bad), float(np.mean(edges[[0, -1]]))))
             if np.isfinite(fractions[:, 0]).any() and np.nanmax(fractions[:, 0]) > 0:
-                zeros.append(f"{run.name} up to {np.nanmax(fractions[:, 0]):.0%}")
+                zeros.append(f"{run.name}{'' if same else f' ({name})'} up to {np.nanmax(fractions[:, 0]):.0%}")
             if len(bad):
                 broken.append(f"{run.name} at step {', '.join(str(steps[i]) for i in bad[:3])}"
                               + ("…" if len(bad) > 3 else ""))
@@ -1226,7 +1265,9 @@ class GradientsView(QWidget):
         _align_titles(self._row_plots("histograms"))
         for bar in self.legends["histograms"]:
             bar.setLevels(values=(0, top))
-        self.histogram_note.setText(_histogram_note(name, zeros, broken))
+        shown_names = [name for name in names if name is not None]
+        layer = shown_names[0] if same and shown_names else f"the {_slot_role(slot)} layer" if slot else "this layer"
+        self.histogram_note.setText(_histogram_note(layer, zeros, broken))
 
     # -- saving ----------------------------------------------------------------------------------
     def save(self, path: str) -> Path:
@@ -1259,11 +1300,85 @@ class GradientsView(QWidget):
             QMessageBox.warning(self, "Save figure", f"Cannot save: {e}")
 
 
-def _layer_histogram(run: RunData, name: str) -> tuple[list, np.ndarray, np.ndarray] | None:
+def _histogram_layers(run: RunData) -> tuple[list[str], list[str]]:
+    """The run's layers that have histograms, in depth order: (hidden ones, output ones)."""
+    if not run.histograms:
+        return [], []
+    names = list(run.histograms["layers"])
+    hidden = [names[i] for i in hidden_columns(names, run.output_layers)]
+    return hidden, [name for name in names if name not in hidden]
+
+
+def _slot_layer(run: RunData, slot: tuple | None) -> str | None:
+    """The run's layer at a position of the Histograms' layer choice: ("hidden", i) the i-th hidden layer from the
+    input, ("last hidden", -1), ("output", i); None where the run has no such layer."""
+    if not slot:
+        return None
+    hidden, outputs = _histogram_layers(run)
+    kind, index = slot
+    layers = outputs if kind == "output" else hidden
+    return layers[index] if -len(layers) <= index < len(layers) else None
+
+
+def _slot_role(slot: tuple, outputs: int = 1) -> str:
+    """A position's name in the layer choice: "hidden 1", "last hidden", "output"."""
+    kind, index = slot
+    if kind == "hidden":
+        return f"hidden {index + 1}"
+    return kind if kind == "last hidden" or outputs <= 1 else f"output {index + 1}"
+
+
+def _layer_slots(runs: list[RunData]) -> list[tuple[tuple, str]]:
+    """The Histograms' layer choice: (position, text) by position from the input, so that runs whose layers have
+    other names (zoo's hidden_1, a user's own h1) show the same position side by side. Runs with the same layers:
+    the layers' names; otherwise the position and each run's name for it ("hidden 1: hidden_1 / h1"), with a
+    "last hidden" entry where the runs have more or fewer hidden layers."""
+    parts = [_histogram_layers(run) for run in runs if run.histograms]
+    if not parts:
+        return []
+    most_hidden, most_outputs = max(len(h) for h, _ in parts), max(len(o) for _, o in parts)
+    slots = [("hidden", i) for i in range(most_hidden)]
+    if len({len(h) for h, _ in parts}) > 1 and most_hidden > 1:
+        slots.append(("last hidden", -1))
+    slots += [("output", i) for i in range(most_outputs)]
+    alike = all(h + o == parts[0][0] + parts[0][1] for h, o in parts)
+    entries = []
+    for slot in slots:
+        names = list(dict.fromkeys(name for name in (_slot_layer(r, slot) for r in runs if r.histograms) if name))
+        entries.append((slot, names[0] if alike else f"{_slot_role(slot, most_outputs)}: {' / '.join(names)}"))
+    return entries
+
+
+def _histogram_title(run: RunData, slot: tuple | None) -> str:
+    """A histogram plot's title: the run and its own layer at the chosen position, or why it shows none; and, where
+    the run has a single recorded step (fewer than DETAIL_EVERY steps), when histograms are recorded."""
+    if not run.histograms or not len(run.histograms["steps"]):
+        return f"{run.name}: no histograms"
+    name = _slot_layer(run, slot)
+    if name is None:
+        hidden, _ = _histogram_layers(run)
+        if slot is None:
+            return f"{run.name}: no layer"
+        if slot[0] == "output":
+            return f"{run.name}: no output layer {slot[1] + 1}" if slot[1] else f"{run.name}: no output layer"
+        if not hidden:
+            return f"{run.name}: no hidden layer"
+        return f"{run.name}: no hidden layer {slot[1] + 1} (it has {len(hidden)})"
+    title = f"{run.name}: {name}"
+    steps = run.histograms["steps"]
+    if len(steps) == 1:
+        last = int(run.steps[-1]) if len(run.steps) else None
+        ran = "" if last is None else f"; this run has {last} step{'s' if last != 1 else ''}"
+        title += (f"<br><span style='color:#555'>one histogram (step {int(steps[0])}): they are recorded at step 1 "
+                  f"and every {DETAIL_EVERY}th step{ran}</span>")
+    return title
+
+
+def _layer_histogram(run: RunData, name: str | None) -> tuple[list, np.ndarray, np.ndarray] | None:
     """One layer's log10|g| histograms: (recorded steps, share of the weights in each bin (steps, bins), NaN at a
     step with no finite gradient; the bin edges), or None if the run has none of that layer."""
     h = run.histograms
-    if not h or name not in h["layers"] or not len(h["steps"]):
+    if not h or name is None or name not in h["layers"] or not len(h["steps"]):
         return None
     counts = h["counts"][:, h["layers"].index(name), :].astype(float)
     totals = counts.sum(axis=1)
