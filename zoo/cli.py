@@ -182,8 +182,8 @@ def _figure_path(text: str) -> str:
     return text
 
 
-def _compare(run_dirs, out) -> None:
-    from .plots import compare_figure, format_table, gradient_summary
+def _compare(run_dirs, out, table: str | None = None) -> None:
+    from .plots import compare_figure, format_activation_table, format_table, format_time_table, gradient_summary
     from .records import RunRecords
     from .runs import distinct_names
 
@@ -191,6 +191,12 @@ def _compare(run_dirs, out) -> None:
     for run, name in zip(runs, distinct_names([run.name for run in runs], [run.path for run in runs])):
         run.name = name
     print(format_table([gradient_summary(r) for r in runs]))
+    if table == "activations":
+        print("\nmean squared activation at initialisation, first and last hidden layer")
+        print(format_activation_table(runs))
+    elif table == "time":
+        print("\ngradient of the loss with respect to the input at its first and last time step")
+        print(format_time_table(runs))
     if out:
         compare_figure(runs, out)
         print(f"figure: {out}")
@@ -221,19 +227,20 @@ def cmd_perceptron(args) -> int:
 def cmd_demo(args) -> int:
     if args.experiment == "optimizers":
         return _demo_optimizers(args)
-    from .demos import PAIRS
+    from .demos import DEMO_TABLES, DEMOS
     from .training import train
 
     if args.model:
-        raise ZooError(f"--model is for `zoo demo optimizers`; the {args.experiment} demo trains {' and '.join(PAIRS[args.experiment])}")
+        raise ZooError(f"--model is for `zoo demo optimizers`; the {args.experiment} demo trains "
+                       f"{', '.join(DEMOS[args.experiment])}")
     paths = []
-    for name in PAIRS[args.experiment]:
+    for name in DEMOS[args.experiment]:
         print(f"== training {name}", file=sys.stderr)
         result = train(name, dataset=args.dataset, epochs=args.epochs, seed=args.seed)
         if result.state == "diverged":
             print(f"zoo: {name}: {result.message}", file=sys.stderr)
         paths.append(result.path)
-    _compare(paths, args.out or f"{args.experiment}.png")
+    _compare(paths, args.out or f"{args.experiment}.png", DEMO_TABLES.get(args.experiment))
     return 0
 
 
@@ -392,8 +399,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=_figure_path, help="figure to write (.png, .svg or .pdf)")
     p.set_defaults(run=cmd_compare)
 
-    p = sub.add_parser("demo", help="textbook experiments: vanishing or exploding gradients, gradient-descent variants")
-    p.add_argument("experiment", choices=["exploding", "optimizers", "vanishing"])
+    from .demos import DEMOS
+
+    p = sub.add_parser("demo", help="textbook experiments: vanishing or exploding gradients, initialisation, the fixes "
+                                    "(ReLU, BatchNorm, residual), recurrence through time, gradient-descent variants")
+    p.add_argument("experiment", choices=sorted([*DEMOS, "optimizers"]))
     p.add_argument("--model", help="optimizers: the network to train with each variant (default: mlp)")
     p.add_argument("--dataset", help="dataset (default: the specs', the offline digits)")
     p.add_argument("--epochs", type=_positive(int))

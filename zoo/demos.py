@@ -10,7 +10,17 @@ import numpy as np
 from .catalogue import load_spec
 from .spec import ModelSpec
 
-PAIRS = {"vanishing": ("deep-sigmoid", "deep-relu"), "exploding": ("exploding", "exploding-clipped")}
+# The experiments `zoo demo NAME` runs and the app's Gradients view offers as presets: the models each trains, side
+# by side, on the same data with the same seed.
+DEMOS = {
+    "vanishing": ("deep-sigmoid", "deep-relu"),
+    "exploding": ("exploding", "exploding-clipped"),
+    "init": ("init-zeros", "init-small", "init-glorot", "init-he"),
+    "fixes": ("deep-sigmoid", "deep-relu", "deep-sigmoid-bn", "deep-residual"),
+    "rnn": ("rnn-simple", "rnn-lstm"),
+}
+DEMO_TABLES = {"init": "activations", "fixes": "activations", "rnn": "time"}  # what each prints besides the gradients
+PAIRS = DEMOS  # the app's older name
 
 
 @dataclass(frozen=True)

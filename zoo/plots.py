@@ -5,8 +5,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ZooError
-from .records import RunRecords
+from .errors import RunError, ZooError
+from .records import RunRecords, read_activations, read_input_gradients
+from .runs import ACTIVATIONS
+
+MAX_LEGEND_LAYERS = 12  # a deeper net's legend names the first and last layers and a few between
 
 
 def _pyplot():
@@ -51,16 +54,86 @@ def format_table(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def activation_profile(run: RunRecords) -> dict | None:
+    """Mean squared activation of each hidden layer (E[a²] = mean² + std² over the probe batch and units), at the
+    first record (initialisation) and the last; None where the run has no activation record."""
+    try:
+        records = read_activations(run.path / ACTIVATIONS)
+    except RunError:
+        return None
+    if not len(records["steps"]) or not records["layers"]:
+        return None
+    square = records["act_mean"] ** 2 + records["act_std"] ** 2
+    return {"layers": records["layers"], "steps": records["steps"], "first": square[0], "last": square[-1]}
+
+
+def time_profile(run: RunRecords) -> dict | None:
+    """||d loss / d x_t|| per input time step t at the first record and the last; None without input_gradients.csv."""
+    try:
+        found = read_input_gradients(run.path)
+    except RunError:
+        return None
+    if found is None or not len(found[0]):
+        return None
+    steps, norms = found
+    return {"steps": steps, "first": norms[0], "last": norms[-1]}
+
+
+def format_activation_table(runs: list[RunRecords]) -> str:
+    """Per run, at initialisation: the first and last hidden layers' mean squared activation and their ratio."""
+    width = max([20, *(len(r.name) for r in runs)])
+    lines = [f"{'run':<{width}} {'E[a²] first hidden':>19} {'E[a²] last hidden':>18} {'last/first':>11} {'log2':>7}"]
+    for run in runs:
+        profile = activation_profile(run)
+        if profile is None:
+            continue
+        first, last = float(profile["first"][0]), float(profile["first"][-1])
+        ratio = last / first if first > 0 else float("nan")
+        log2 = float(np.log2(ratio)) if ratio > 0 else float("nan")
+        lines.append(f"{run.name:<{width}} {first:>19.3e} {last:>18.3e} {ratio:>11.3e} {log2:>7.1f}")
+    return "\n".join(lines)
+
+
+def format_time_table(runs: list[RunRecords]) -> str:
+    """Per run, at the first and last record: ||dL/dx_t|| at the first and the last time step, and their ratio."""
+    width = max([20, *(len(r.name) for r in runs)])
+    lines = [f"{'run':<{width}} {'when':<12} {'t = 0':>11} {'t = T-1':>11} {'first/last':>11}"]
+    for run in runs:
+        profile = time_profile(run)
+        if profile is None:
+            continue
+        for label, row, step in (("start", profile["first"], profile["steps"][0]),
+                                 ("end", profile["last"], profile["steps"][-1])):
+            ratio = row[0] / row[-1] if row[-1] else float("nan")
+            lines.append(f"{run.name:<{width}} {label + ' @' + str(step):<12} {row[0]:>11.3e} {row[-1]:>11.3e} "
+                         f"{ratio:>11.3e}")
+    return "\n".join(lines)
+
+
+def _legend_layers(count: int) -> set[int]:
+    """The layers a legend names: all of a shallow net; the first, the last and a few evenly between of a deep one."""
+    if count <= MAX_LEGEND_LAYERS:
+        return set(range(count))
+    return {int(round(i)) for i in np.linspace(0, count - 1, MAX_LEGEND_LAYERS)}
+
+
 def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
-    """Per run (columns, shared axes): gradient norm per layer over steps (log), norm by depth, loss curves."""
+    """Per run (columns, shared axes): gradient norm per layer over steps (log), norm by depth, loss curves; and,
+    where every run has them, the mean squared activation by depth (activations.csv) and the gradient norm per
+    input time step (input_gradients.csv), at initialisation and at the end."""
     plt = _pyplot()
-    fig, axes = plt.subplots(3, len(runs), figsize=(5.2 * len(runs), 11), sharey="row", squeeze=False)
+    activations = [activation_profile(run) for run in runs]
+    times = [time_profile(run) for run in runs]
+    extra = [row for row, profiles in (("activations", activations), ("time", times)) if all(profiles)]
+    rows = 3 + len(extra)
+    fig, axes = plt.subplots(rows, len(runs), figsize=(5.2 * len(runs), 3.7 * rows), sharey="row", squeeze=False)
     for col, run in enumerate(runs):
         norms = run.grad("grad_norm")
         colours = plt.cm.viridis(np.linspace(0, 0.9, len(run.layers)))
+        named = _legend_layers(len(run.layers))
         ax = axes[0, col]
         for j, name in enumerate(run.layers):
-            ax.plot(run.steps, norms[:, j], color=colours[j], lw=1, label=f"{j + 1}: {name}",
+            ax.plot(run.steps, norms[:, j], color=colours[j], lw=1, label=f"{j + 1}: {name}" if j in named else None,
                     marker="o" if len(run.steps) < 20 else None, ms=4)
         before, after = (np.sqrt(np.sum(run.grad(stat).astype(np.float64) ** 2, axis=1))
                          for stat in ("grad_norm", "grad_norm_clipped"))
@@ -106,6 +179,33 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
                     if run.status.state == "diverged" else "no epoch finished"),
                     ha="center", va="center", color="red", transform=ax.transAxes)
             ax.set_xticks([])  # no epoch to mark
+        for row, what in enumerate(extra, start=3):
+            ax = axes[row, col]
+            if what == "activations":
+                profile = activations[col]
+                depth = np.arange(1, len(profile["layers"]) + 1)
+                for key, marker in (("first", "o-"), ("last", "s-")):
+                    step = profile["steps"][0 if key == "first" else -1]
+                    ax.plot(depth, np.where(profile[key] > 0, profile[key], np.nan), marker, ms=3,
+                            label="initialisation" if step == 0 else f"step {step}")
+                ax.set_xlabel("hidden layer (1 = nearest the input)")
+                axes[row, 0].set_ylabel("mean squared activation E[a²]")
+            else:
+                profile = times[col]
+                t = np.arange(len(profile["first"]))
+                for key, marker in (("first", "-"), ("last", "--")):
+                    step = profile["steps"][0 if key == "first" else -1]
+                    ax.plot(t, np.where(profile[key] > 0, profile[key], np.nan), marker,
+                            label="initialisation" if step == 0 else f"step {step}")
+                ax.set_xlabel("input time step t")
+                axes[row, 0].set_ylabel("||d loss / d x_t||")
+            if not any(np.any(np.asarray(v) > 0) for k, v in profile.items() if k in ("first", "last")):
+                ax.text(0.5, 0.5, "every value is exactly 0:\nnothing to draw on a log scale", ha="center",
+                        va="center", color="red", transform=ax.transAxes)
+                ax.set_yticks([])
+                continue
+            ax.set_yscale("log")
+            ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, out)
 
