@@ -124,7 +124,8 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
     plt = _pyplot()
     activations = [activation_profile(run) for run in runs]
     times = [time_profile(run) for run in runs]
-    extra = [row for row, profiles in (("activations", activations), ("time", times)) if all(profiles)]
+    extra = [row for row, profiles in (("activations", activations), ("time", times)) if all(profiles)
+             and (row != "activations" or min(len(p["layers"]) for p in profiles) > 2)]  # a profile needs depth
     rows = 3 + len(extra)
     fig, axes = plt.subplots(rows, len(runs), figsize=(5.2 * len(runs), 3.7 * rows), sharey="row", squeeze=False)
     for col, run in enumerate(runs):
@@ -157,7 +158,8 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
             ax.plot(depth, norms[finite[-1]], "s-", label=f"step {run.steps[finite[-1]]}")
         ax.set_yscale("log")
         outputs = set(range(len(run.layers))) - set(run.hidden)
-        ax.set_xticks(depth, ["out" if i in outputs else str(d) for i, d in enumerate(depth)])
+        shown = sorted(_legend_layers(len(run.layers)) | outputs)  # a deep net: a few depths, not 31 crowded ones
+        ax.set_xticks(depth[shown], ["out" if i in outputs else str(depth[i]) for i in shown])
         ax.set_xlabel("depth (1 = nearest the input)")
         axes[1, 0].set_ylabel("gradient norm by depth")
         ax.legend(fontsize=8)
