@@ -58,6 +58,17 @@ def keras_param_count(spec: "ModelSpec") -> int:
     stateless scope: no weight is made."""
     from ._backend import keras
 
-    with keras.StatelessScope():
-        model = get_builder(spec.builder)(spec)
-        return int(sum(math.prod(v.shape) for v in model.weights))
+    # A stateless scope defers each variable's initial value; leaving it would make them all (12 GB for a Dense of
+    # 4 million units), unless told not to, and the next scope to close (a JAX train step's) would make the ones
+    # left over: they are taken off Keras' list of variables to initialise. That list has no public name.
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # a Keras without it: no count (the build then makes the weights, as for any Keras model)
+        return 0
+    pending = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            model = get_builder(spec.builder)(spec)
+            return int(sum(math.prod(v.shape) for v in model.weights))
+    finally:
+        global_state.set_global_attribute("uninitialized_variables", pending)

@@ -20,6 +20,8 @@ def layer_table(model) -> list[LayerRow]:
     """One row per layer of a built Keras model (e.g. `zoo.build(name)`), input to output."""
     rows = []
     for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":  # a Functional model lists its input; a Sequential does not
+            continue
         config = layer.get_config()
         units = config.get("units", config.get("filters"))
         activation = config.get("activation", "")
