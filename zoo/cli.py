@@ -202,6 +202,40 @@ def _compare(run_dirs, out, table: str | None = None) -> None:
         print(f"figure: {out}")
 
 
+def cmd_doctor(args) -> int:
+    import json
+
+    from .doctor import diagnose, format_findings
+
+    if args.try_fix is None:
+        found = diagnose(args.run_dir)
+        print(json.dumps([f.to_dict() for f in found], indent=2) if args.json else format_findings(found, args.run_dir))
+        return 0
+    from .remedy import try_fix
+
+    remedy = try_fix(args.run_dir, code=args.try_fix or None, progress=not args.json)
+    if remedy is None:
+        print(json.dumps({"findings": [], "tried": None}) if args.json else format_findings([], args.run_dir))
+        return 0
+    if args.json:
+        print(json.dumps({"finding": remedy.finding.to_dict(), "change": remedy.change, "run": str(remedy.before),
+                          "fixed_run": str(remedy.after), "gone": remedy.gone,
+                          "findings_before": [f.to_dict() for f in remedy.found_before],
+                          "findings_after": [f.to_dict() for f in remedy.found_after]}, indent=2))
+        return 0
+    print(f"tried: {remedy.change}, for {remedy.finding.code}; the same seed, data and epochs")
+    _compare([remedy.before, remedy.after], args.out)
+    codes = [f.code for f in remedy.found_after]
+    print(f"\nbefore ({remedy.before.name}): {', '.join(f.code for f in remedy.found_before)}")
+    print(f"after ({remedy.after.name}): {', '.join(codes) or 'nothing found'}")
+    if remedy.gone:
+        print(f"{remedy.finding.code} is gone.")
+    else:
+        still = next(f for f in remedy.found_after if f.code == remedy.finding.code)
+        print(f"{remedy.finding.code} is still there: {still.evidence}. Try `zoo doctor {remedy.after}` for its next fix.")
+    return 0
+
+
 def cmd_compare(args) -> int:
     _compare(args.runs, args.out)
     return 0
@@ -398,6 +432,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="run folders")
     p.add_argument("--out", type=_figure_path, help="figure to write (.png, .svg or .pdf)")
     p.set_defaults(run=cmd_compare)
+
+    p = sub.add_parser("doctor", help="name what is wrong with a training, with the evidence and the fix to try")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (zoo train's, the app's, or RunRecorder's)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON objects")
+    p.add_argument("--try", dest="try_fix", nargs="?", const="", metavar="CODE",
+                   help="apply the first finding's fix (or CODE's) to the run's spec, train it from the same seed and "
+                        "show both runs")
+    p.add_argument("--out", type=_figure_path, help="--try: also write the two runs' figure here")
+    p.set_defaults(run=cmd_doctor)
 
     from .demos import DEMOS
 

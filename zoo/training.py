@@ -150,11 +150,13 @@ def resume(run_dir: str | Path, *, stop: threading.Event | None = None, progress
     Refused (`RunError`) for a run that another process trains (its lock is held), that has completed or
     diverged, or that has no checkpoint.
     """
-    from .runs import read_run
+    from .runs import STATUS_FORMAT, newer_format_note, read_run
 
     _check_record_every(record_every)
     run_dir = Path(run_dir)
     info = read_run(run_dir)
+    if info.format > STATUS_FORMAT:  # its status may say what this zoo cannot read: left as that zoo wrote it
+        raise RunError(f"Cannot resume {run_dir}: it was {newer_format_note(info.format)}; resume it with that zoo")
     if info.state in ("running", "broken"):  # refused before the lock file is made in a folder that is not ours
         raise RunError(_why_not(run_dir, info))
     if info.source != "zoo train" and not spec_path(run_dir).exists():
@@ -363,8 +365,8 @@ def _finish(run_dir: Path, status: dict, state: str, message: str = "", **extra)
 def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_every, tensorboard,
          resume: dict | None = None, began: threading.Event | None = None) -> RunResult:
     from .batches import EpochBatches
-    from .callbacks import (CosineLearningRate, EpochCheckpoint, EpochSeeds, JsonLinesProgress, ProgressPrinter, RunLogger,
-                            StopOnNonFinite, StopOnRequest, StopWhenConverged)
+    from .callbacks import (CosineLearningRate, DoctorWatch, EpochCheckpoint, EpochSeeds, JsonLinesProgress,
+                            ProgressPrinter, RunLogger, StopOnNonFinite, StopOnRequest, StopWhenConverged)
     from .datasets import prepare
     from .factory import build
 
@@ -401,6 +403,8 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
         callbacks.insert(1, converged)
     if progress is True:
         callbacks.append(ProgressPrinter())
+        if record_every:  # after the recorders and the logger: it reads what they wrote at the epoch's end
+            callbacks.append(DoctorWatch(run_dir, report=_print_finding))
     elif progress == "json":
         callbacks.append(JsonLinesProgress(run_dir))
     elif callable(progress) and progress is not False:
@@ -455,6 +459,14 @@ def _perceptron_outcome(converged, spec: ModelSpec, dataset, x, y) -> str:
     if converged.converged_epoch is not None or (y.ndim == 2 and y.shape[1] > 1):
         return outcome_message(converged.converged_epoch, spec.training.epochs)
     return outcome_message(None, spec.training.epochs, separable(x, y.reshape(-1)), dataset.info.name)
+
+
+def _print_finding(finding) -> None:
+    """A finding the doctor makes during `zoo train`, as it first holds: one line on stderr."""
+    import sys
+
+    print(f"doctor: {finding.severity} {finding.code}: {finding.evidence} (zoo doctor RUN_DIR for the fix)",
+          file=sys.stderr, flush=True)
 
 
 def _recorders(run_dir: Path, x, y, record_every: int, tensorboard: bool, previous: dict | None = None) -> list:

@@ -1,0 +1,64 @@
+"""`zoo doctor --try`: a run's first treatable finding, its fix applied to the run's spec, the fixed spec trained
+from the same seed on the same data, and both runs diagnosed, side by side."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+from .doctor import Finding, diagnose, fixed_spec
+from .errors import RunError
+from .runs import read_status, spec_path
+
+
+@dataclass
+class Remedy:
+    """What `try_fix` did: the `finding` it treated, the `change` to the spec, the runs `before` and `after` (their
+    folders) and their findings."""
+
+    finding: Finding
+    change: str
+    before: Path
+    after: Path
+    found_before: list[Finding]
+    found_after: list[Finding]
+
+    @property
+    def gone(self) -> bool:
+        """Whether the treated finding no longer holds in the fixed run."""
+        return self.finding.code not in {f.code for f in self.found_after}
+
+
+def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None = None, data=None,
+            progress=False) -> Remedy | None:
+    """Treat the run's first finding that zoo can fix (or the one with `code`): train the fixed spec from the same
+    seed (a new run folder: `out`, or one beside the run's), and diagnose it. None when nothing was found.
+    `RunError` for a run zoo cannot train again (no spec.toml: recorded by RunRecorder) or with no fix to try."""
+    from .catalogue import load_spec
+    from .training import train
+
+    run_dir = Path(run_dir)
+    found = diagnose(run_dir)
+    if not found:
+        return None
+    if not spec_path(run_dir).exists():
+        source = read_status(run_dir).source
+        raise RunError(f"Cannot try a fix on {run_dir}: it has no spec.toml (recorded by {source}); apply the fix "
+                       f"to your own script: {found[0].fix}")
+    spec = load_spec(spec_path(run_dir))
+    candidates = [f for f in found if code is None or f.code == code]
+    if not candidates:
+        raise RunError(f"{run_dir} has no `{code}` finding; it has {', '.join(f.code for f in found)}")
+    for finding in candidates:
+        fixed = fixed_spec(spec.model_copy(update={"name": read_status(run_dir).model}), finding)
+        if fixed is not None:
+            break
+    else:
+        raise RunError(f"zoo has no fix it can apply to this spec for {', '.join(f.code for f in candidates)}; try "
+                       f"by hand: {candidates[0].fix}")
+    fixed_spec_, change = fixed
+    if out is None:  # beside the run: run-fixed, run-fixed-2, ...
+        out = next(path for i in itertools.count(1) if not (
+            path := run_dir.parent / f"{run_dir.name}-fixed{'' if i == 1 else f'-{i}'}").exists())
+    result = train(fixed_spec_, out=out, data=data, progress=progress)
+    return Remedy(finding, change, run_dir, result.path, found, diagnose(result.path))
