@@ -144,7 +144,7 @@ def test_a_model_without_a_float_sequence_input_is_refused_when_fit_starts():
 @pytest.mark.parametrize("text, message", [
     ("step,epoch,layer,grad_norm\n0,0,a,1\n", "has no `t` column"),
     ("step,epoch,t,grad_norm\n0,0,zero,1\n", "line 2: not an input gradient record"),
-    ("step,epoch,t,grad_norm\n0,0,-1,1\n", "line 2: a negative step or t"),
+    ("step,epoch,t,grad_norm\n0,0,-1,1\n", "line 2: not an input gradient record (`t` is '-1', not a whole number"),
     ("step,epoch,t,grad_norm\n0,0,99999999,1\n", "is not an input gradient record: 1 rows for 1 steps of 100000000"),
     ("", "has no `step` column"),
 ])

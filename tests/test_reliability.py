@@ -333,3 +333,161 @@ def test_resume_in_a_folder_that_cannot_be_written_says_so_and_changes_nothing(t
     with pytest.raises(RunError, match="cannot write to it") as e:
         resume(run, progress=False, data=data)
     assert "\n" not in str(e.value) and (run / "status.json").read_text() == before
+
+
+# Record files written to hurt the readers -------------------------------------------------------------------------
+GRADIENT_HEADER = "step,epoch,layer,depth,grad_norm,grad_norm_clipped\n"
+
+
+def _recorded_run(folder: Path, gradients: str, history: dict | None = None) -> Path:
+    """A run folder as `zoo compare` reads it: a status, a history and `gradients` (the text of gradients.csv)."""
+    folder.mkdir()
+    (folder / "status.json").write_text(json.dumps({"format": 1, "state": "completed", "model": "mine"}))
+    (folder / "history.json").write_text(json.dumps(history or {"epoch": [1], "seconds": [1.0], "loss": [0.5]}))
+    (folder / "gradients.csv").write_text(gradients)
+    return folder
+
+
+def _one_line_refusal(capsys, *args) -> str:
+    assert main([str(a) for a in args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def _peak_bytes(read) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        read()
+    except RunError:
+        pass
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_a_small_record_file_naming_a_new_layer_on_every_row_is_refused_without_a_huge_table(tmp_path, capsys):
+    """12,000 rows of 290 KB, each a new step and layer, asked for a 12,000 x 12,000 table (3.5 GB) before."""
+    from zoo.records import MAX_LAYERS, GradientTail, RunRecords, read_activations
+
+    rows = "".join(f"{i},1,layer_{i},{i},0.5,nan\n" for i in range(1, 12_001))
+    run = _recorded_run(tmp_path / "wide", GRADIENT_HEADER + rows)
+    with pytest.raises(RunError, match=f"names more than {MAX_LAYERS:,} layers; not a run's record"):
+        RunRecords(run)
+    assert f"names more than {MAX_LAYERS:,} layers" in _one_line_refusal(capsys, "compare", run)
+    assert _peak_bytes(lambda: RunRecords(run)) < 30 * 2**20
+    tail = GradientTail(run / "gradients.csv")
+    steps, layers, norms, _ = tail.read()
+    assert (len(steps), layers, norms.shape) == (0, [], (0, 0)) and "names more than 10,000 layers" in tail.problem
+    (run / "activations.csv").write_text("step,epoch,layer,depth,activation,act_mean,act_std,saturated,dead\n" + "".join(
+        f"{i},1,layer_{i},{i},relu,0.5,0.1,nan,0\n" for i in range(1, 12_001)))
+    with pytest.raises(RunError, match="names more than 10,000 layers"):
+        read_activations(run / "activations.csv")
+
+    # 5,000 of them: under the layer limit, but 25 million cells for 5,000 rows
+    sparse = _recorded_run(tmp_path / "sparse", GRADIENT_HEADER + "".join(
+        f"{i},1,layer_{i},{i},0.5,nan\n" for i in range(1, 5_001)))
+    error = _one_line_refusal(capsys, "compare", sparse)
+    assert "is not a run's record: its 5,000 rows name 5,000 layers at 5,000 steps, a table of 25,000,000 cells" in error
+    assert _peak_bytes(lambda: RunRecords(sparse)) < 30 * 2**20
+    tail = GradientTail(sparse / "gradients.csv")
+    assert len(tail.read()[0]) == 0 and "a table of 25,000,000 cells" in tail.problem
+
+
+def test_a_step_too_large_for_any_run_is_refused_in_one_line_naming_the_file_and_line(tmp_path, capsys):
+    from zoo.records import GradientTail, read_activations
+
+    huge = "99999999999999999999999"
+    run = _recorded_run(tmp_path / "run", GRADIENT_HEADER + f"1,1,hidden,1,0.5,nan\n1,1,out,2,0.25,nan\n{huge},1,out,2,0.5,nan\n")
+    error = _one_line_refusal(capsys, "compare", run)
+    assert f"gradients.csv, line 4: not a gradient record (`step` is '{huge}', not a whole number" in error
+    tail = GradientTail(run / "gradients.csv")  # the app's view follows the file: the row is left out, and said
+    steps, layers, norms, _ = tail.read()
+    assert steps.tolist() == [1] and layers == ["hidden", "out"] and norms.tolist() == [[0.5, 0.25]]
+    assert "gradients.csv, line 4: not a gradient record (`step` is '99999" in tail.problem
+    (run / "activations.csv").write_text("step,epoch,layer,depth,activation,act_mean,act_std,saturated,dead\n"
+                                          f"0,0,hidden,1,relu,0.5,0.1,,0\n{huge},1,hidden,1,relu,0.5,0.1,,0\n")
+    with pytest.raises(RunError, match=r"activations.csv, line 3: not an activation record \(`step` is '9999") as e:
+        read_activations(run / "activations.csv")
+    assert "\n" not in str(e.value)
+    (run / "input_gradients.csv").write_text(f"step,epoch,t,grad_norm\n0,0,0,1\n{huge},1,0,1\n")
+    with pytest.raises(RunError, match=r"input_gradients.csv, line 3: not an input gradient record \(`step`"):
+        zoo.records.read_input_gradients(run)
+
+
+def test_compare_names_the_column_and_value_of_a_bad_cell_anywhere_in_the_row(tmp_path, capsys):
+    run = _recorded_run(tmp_path / "run", GRADIENT_HEADER + "1,1,hidden,1,0.5,nan\n2,1,hidden,1,0.5,clipped?\n")
+    error = _one_line_refusal(capsys, "compare", run)
+    assert "gradients.csv, line 3: not a gradient record (`grad_norm_clipped` is 'clipped?', not a number)" in error
+    (run / "gradients.csv").write_text(GRADIENT_HEADER + "1,1,hidden,1,0.5\n")
+    assert "line 2: not a gradient record (5 fields, not the 6 of its header)" in _one_line_refusal(capsys, "compare", run)
+
+
+def _gradient_rows(steps: int, layers: list[str], clipped: bool = False) -> str:
+    rng = np.random.default_rng(0)
+    return "".join(f"{s},{s // 50 + 1},{name},{d},{rng.random():.7g},{f'{rng.random():.7g}' if clipped else 'nan'}\n"
+                   for s in range(1, steps + 1) for d, name in enumerate(layers, start=1))
+
+
+def test_the_fast_reader_and_the_csv_modules_agree_and_a_followed_file_reads_as_a_whole_one(tmp_path):
+    """Plain pieces of a record file are parsed by NumPy; a quoted field sends the file to the csv module. Both
+    give the same tables, and a file followed as it grows (the app) the same as read at once."""
+    from zoo.records import GradientTail, RunRecords
+
+    plain = _gradient_rows(3000, ["hidden", "block_1/conv", "out"], clipped=True)
+    quoted = plain.replace("block_1/conv", '"block,1"')  # a comma in a layer's name: written quoted, as csv does
+    a = RunRecords(_recorded_run(tmp_path / "plain", GRADIENT_HEADER + plain))
+    b = RunRecords(_recorded_run(tmp_path / "quoted", GRADIENT_HEADER + quoted))
+    assert a.layers == ["hidden", "block_1/conv", "out"] and b.layers == ["hidden", "block,1", "out"]
+    assert a.steps.tolist() == b.steps.tolist() == list(range(1, 3001))
+    for stat in ("grad_norm", "grad_norm_clipped"):
+        np.testing.assert_array_equal(a.grad(stat), b.grad(stat))
+    first = [float(x) for x in plain.splitlines()[1].split(",")[4:]]  # step 1, block_1/conv
+    assert [a.grad("grad_norm")[0, 1], a.grad("grad_norm_clipped")[0, 1]] == first
+
+    growing = tmp_path / "growing.csv"
+    tail = GradientTail(growing)
+    lines = (GRADIENT_HEADER + plain).splitlines(keepends=True)
+    for cut in (0, 1, 2, 500, 4000, len(lines)):  # half a line too: only whole lines are read
+        growing.write_text("".join(lines[:cut]) + ("3001,61,hid" if cut < len(lines) else ""))
+        steps, layers, norms, clipped = tail.read()
+        assert len(steps) == (max(cut - 1, 0) + 2) // 3
+    assert steps.tolist() == a.steps.tolist() and layers == a.layers and tail.problem == ""
+    np.testing.assert_array_equal(norms, a.grad("grad_norm"))
+    np.testing.assert_array_equal(clipped, a.grad("grad_norm_clipped"))
+
+
+def test_reading_a_gradient_record_takes_memory_in_proportion_to_the_file(tmp_path):
+    """A DictReader row per line took 15 times the file's size; NumPy columns take 8 bytes a row and field."""
+    from zoo.records import GradientTail, RunRecords
+
+    run = _recorded_run(tmp_path / "run", GRADIENT_HEADER + _gradient_rows(100_000, ["hidden", "output"]))
+    size = (run / "gradients.csv").stat().st_size
+    assert _peak_bytes(lambda: RunRecords(run)) < 9 * size
+    assert _peak_bytes(lambda: GradientTail(run / "gradients.csv").read()) < 9 * size
+    assert RunRecords(run).grad().shape == (100_000, 2)
+
+
+def test_predict_on_an_interrupted_run_says_so_and_points_to_its_checkpoint(tmp_path, small_data, capsys):
+    from PIL import Image
+
+    data = small_data("digits", 64)
+    run = zoo.train("mlp", epochs=1, data=data, out=tmp_path / "run", progress=False, record_every=0,
+                    overrides={"training.augment": 0}).path
+    image = tmp_path / "digit.png"
+    Image.fromarray((255 * (1 - data.x_test[0].reshape(28, 28))).astype(np.uint8)).save(image)
+    (run / "model.keras").unlink()  # killed while saving its model: status still says running, the lock is free
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**status, "state": "running", "finished": None}))
+    assert read_run(run).state == "interrupted"
+    checkpoint = run / "checkpoint" / "epoch-0001.keras"
+    error = _one_line_refusal(capsys, "predict", run, image)
+    assert f"Run {run} was interrupted before its model was saved; its last whole epoch's model is {checkpoint}" in error
+    assert main(["predict", str(checkpoint), str(image)]) == 0  # where it points is a model zoo predict takes
+    assert capsys.readouterr().out.startswith(f"{image}: ")
+    (run / "checkpoint" / "checkpoint.json").unlink()
+    assert "it has no checkpoint either" in _one_line_refusal(capsys, "predict", run, image)
+    (run / "status.json").unlink()  # no status: not a run folder at all
+    assert "is neither a run folder (no model.keras) nor a SavedModel" in _one_line_refusal(capsys, "predict", run, image)

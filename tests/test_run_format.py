@@ -246,3 +246,146 @@ def test_a_recorder_whose_fit_raised_ends_that_run_and_refuses_to_record_over_it
     with pytest.raises(zoo.RunError, match="is not empty"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[recorder])
     assert read_run(tmp_path / "run").state == "failed" and (tmp_path / "run" / "history.json").read_text() == history
+
+
+def _hand_made_run(folder: Path, status: dict, history: dict | None = None) -> Path:
+    """A run folder written by hand: `status`, a history and a two-layer gradients.csv."""
+    folder.mkdir(parents=True)
+    (folder / "status.json").write_text(json.dumps(status))
+    (folder / "history.json").write_text(json.dumps(history or {"epoch": [1], "seconds": [1.0], "loss": [0.5]}))
+    (folder / "gradients.csv").write_text(",".join(GRADIENT_COLUMNS) + "\n1,1,hidden,1,0.5,nan\n1,1,output,2,0.25,nan\n")
+    return folder
+
+
+def test_history_series_that_are_not_numbers_per_epoch_are_left_out_by_every_reader(tmp_path, capsys):
+    from zoo.records import RunRecords
+    from zoo.runs import read_history, well_formed_history
+
+    bad = {"epoch": [1, 2], "loss": "abc", "accuracy": [None, "x"], "val_loss": [0.5], "seconds": [1, 2.5],
+           "lr": [True, 10**400], "val_accuracy": [[1], {"a": 1}]}
+    run = _hand_made_run(tmp_path / "run", {"state": "completed", "model": "mine"}, bad)
+    expected = {"epoch": [1, 2], "accuracy": [None, None], "seconds": [1.0, 2.5], "lr": [None, None],
+                "val_accuracy": [None, None]}
+    assert read_history(run) == expected and RunRecords(run).history == expected  # `zoo compare` and the app alike
+    assert main(["compare", str(run), "--out", str(tmp_path / "f.png")]) == 0  # a traceback in plots.py before
+    assert (tmp_path / "f.png").stat().st_size > 0
+    for epochs in ("1", [1, "2"], [1.5], [-1], [True], None):  # no epochs to draw against: nothing is
+        assert well_formed_history({"epoch": epochs, "loss": [0.5]}) == {}
+    assert well_formed_history({"loss": [0.5]}) == {}
+    assert np.isnan(well_formed_history({"epoch": [1], "loss": [float("nan")]})["loss"][0])  # JSON's NaN: a float
+    (run / "history.json").write_text("[1, 2]")
+    assert read_history(run) is None  # the app shows no curves
+    with pytest.raises(zoo.RunError, match="history.json is not a JSON object"):
+        RunRecords(run)  # zoo compare says what is wrong
+    (run / "history.json").unlink()
+    assert read_history(run) is None and RunRecords(run).history == {}
+    assert "history.json" in documented() and "read_history" in DOC.read_text()
+
+
+def test_a_run_written_by_a_newer_zoo_is_listed_with_a_note_and_not_resumed(tmp_path, capsys):
+    from zoo.runs import STATUS_FORMAT
+
+    note = f"written by a newer zoo (status format 99); this zoo reads format {STATUS_FORMAT}"
+    run = _hand_made_run(tmp_path / "runs" / "future", {"format": 99, "state": "stopped", "model": "mine",
+                                                         "epochs": 4, "epochs_completed": 2, "flux": {"new": 1}})
+    (run / "checkpoint").mkdir()
+    (run / "checkpoint" / "checkpoint.json").write_text(json.dumps({"epoch": 2, "step": 8, "file": "epoch-0002.keras"}))
+    (run / "checkpoint" / "epoch-0002.keras").write_bytes(b"not read")
+    (run / "spec.toml").write_text('name = "mine"\n')
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    info = read_run(run)
+    assert (info.state, info.format, info.problem, info.epochs_completed) == ("stopped", 99, note, 2)
+    assert main(["runs", str(tmp_path / "runs")]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line.split()[:2] == ["future", "stopped"] and line.endswith(note)  # the NOTE column
+    assert main(["resume", str(run)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and error.endswith(f"Cannot resume {run}: it was {note}; resume it with that zoo")
+    assert {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()} == before  # no .lock either
+
+    (run / "status.json").write_text(json.dumps({"format": 99, "state": "paused", "model": "mine"}))  # a new state
+    info = read_run(run)
+    assert info.state == "broken" and info.problem == f"{run / 'status.json'}: {note}"
+    assert main(["resume", str(run)]) == 2 and note in capsys.readouterr().err
+
+
+def _subclassed_model():
+    from zoo._backend import keras
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__(name="net")
+            self.hidden, self.out = keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    model = Net()
+    model.compile("sgd", "mse")
+    return model
+
+
+def test_run_recorder_says_when_it_cannot_record_activations_and_refuses_a_probe_the_model_cannot_take(tmp_path):
+    import warnings
+
+    from zoo.callbacks import RunRecorder
+
+    x, y = np.ones((16, 8), np.float32), np.ones((16, 1), np.float32)
+    with pytest.raises(ValueError, match=r"^probe has shape \(4, 5\); the model takes inputs of shape \(batch, 8\)$"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (it warns too: the probe would not be used)
+        _subclassed_model().fit(x, y, epochs=1, verbose=0, callbacks=[RunRecorder(tmp_path / "wrong", probe=np.zeros((4, 5)))])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _subclassed_model().fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[RunRecorder(tmp_path / "sub", probe=x[:4])])
+    said = [str(w.message) for w in caught if "RunRecorder" in str(w.message)]
+    assert len(said) == 1 and "net is a subclassed model" in said[0] and "activations are not recorded" in said[0]
+    assert (tmp_path / "sub" / "activations.csv").read_text() == ",".join(ACTIVATION_COLUMNS) + "\n"
+    assert read_run(tmp_path / "sub").state == "completed"
+    with warnings.catch_warnings(record=True) as caught:  # a Functional model: recorded, nothing said
+        warnings.simplefilter("always")
+        model = _small_model()
+        model.fit(x[:, :3], y, epochs=1, batch_size=8, verbose=0, callbacks=[RunRecorder(tmp_path / "func", probe=x[:4, :3])])
+    assert not [w for w in caught if "RunRecorder" in str(w.message)]
+    assert {r["layer"] for r in rows(tmp_path / "func" / "activations.csv")} == {model.layers[0].name}
+    assert "subclassed model has none to tap" in DOC.read_text()
+
+
+def test_run_recorder_takes_any_integer_and_says_what_a_run_dir_is(tmp_path):
+    from zoo.callbacks import RunRecorder
+
+    for wrong in (None, 3, ["runs"]):
+        with pytest.raises(TypeError, match=r"^run_dir must be a folder path \(a str or a Path\), received "):
+            RunRecorder(wrong)
+    for wrong in (True, np.int64(-1), 1.0, "2"):
+        with pytest.raises(ValueError, match="record_every must be a non-negative integer"):
+            RunRecorder(tmp_path / "x", record_every=wrong)
+    recorder = RunRecorder(tmp_path / "run", record_every=np.int64(2))
+    assert recorder.record_every == 2 and type(recorder.record_every) is int
+    model = _small_model()
+    model.fit(np.ones((32, 3), np.float32), np.ones((32, 1), np.float32), epochs=1, batch_size=8, verbose=0,
+              callbacks=[recorder])
+    assert sorted({int(r["step"]) for r in rows(tmp_path / "run" / "gradients.csv")}) == [2, 4]
+
+
+def test_the_format_document_says_what_a_kill_leaves_and_that_its_leftovers_may_be_deleted(tmp_path):
+    """What may be ahead of what after a kill, and which files are the kill's leftovers: those `remove_leftovers`
+    (what `zoo resume` runs) deletes, and nothing else."""
+    from zoo.runs import remove_leftovers
+
+    text = DOC.read_text()
+    section = text[text.index("## After a kill"):]
+    assert "`history.json` at most one epoch ahead of `status.json`'s `epochs_completed`" in section
+    assert "at most one\n  epoch ahead of `checkpoint.json`'s `epoch`" in section and "safe to delete" in section
+    run = tmp_path / "run"
+    (run / "checkpoint").mkdir(parents=True)
+    leftovers = [".history.json.x1y2.tmp", "model.partial.keras", "histograms.partial.npz",
+                 "checkpoint/partial-epoch-0002.keras", "checkpoint/.checkpoint.json.abc.tmp"]
+    kept = ["status.json", "history.json", "checkpoint/epoch-0001.keras", "checkpoint/checkpoint.json", "model.keras"]
+    for name in leftovers + kept:
+        (run / name).write_text("x")
+    for name in ("`.NAME.*.tmp`", "`model.partial.keras`", "`*.partial.npz`", "`checkpoint/partial-epoch-NNNN.keras`",
+                 "`checkpoint/.*.tmp`"):
+        assert name in section
+    remove_leftovers(run)
+    assert sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()) == sorted(kept)

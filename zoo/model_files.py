@@ -51,6 +51,8 @@ def detect_format(path: str | Path) -> str:
             return "run"
         if (path / "saved_model.pb").is_file():
             return "saved_model"
+        if (path / STATUS).is_file():
+            raise RunError(_why_no_model(path))
         raise RunError(f"{path} is neither a run folder (no model.keras) nor a SavedModel (no saved_model.pb)")
     if not path.exists():
         raise RunError(f"{path} does not exist")
@@ -61,6 +63,23 @@ def detect_format(path: str | Path) -> str:
             return format
     raise RunError(f"{path.name}: unknown model file type; expected a run folder, a .keras, .tflite or .onnx file, "
                    "or a SavedModel folder")
+
+
+def _why_no_model(run_dir: Path) -> str:
+    """Why a run folder has no model.keras, and where its last whole epoch's model is (its checkpoint), if anywhere."""
+    from .runs import checkpoint_file, read_run
+
+    info = read_run(run_dir)
+    why = {"interrupted": "was interrupted before its model was saved",
+           "running": "is still training (its model is saved when it ends)",
+           "diverged": "diverged (its loss stopped being a number), and no model was saved",
+           "failed": "failed, and no model was saved",
+           "broken": f"has no model.keras and its status is unreadable ({info.problem[:120]})"
+           }.get(info.state, "has no model.keras (it was moved or deleted)")
+    checkpoint = checkpoint_file(run_dir)
+    where = (f"; its last whole epoch's model is {checkpoint}, which zoo predict and zoo export take"
+             if checkpoint is not None else "; it has no checkpoint either (it ended before its first epoch did)")
+    return f"Run {run_dir} {why}{where}"
 
 
 def load_runtime(path: str | Path, format: str | None = None) -> Callable[[np.ndarray], np.ndarray]:

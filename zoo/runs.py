@@ -5,6 +5,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass, field
@@ -98,8 +99,16 @@ def write_status(run_dir: str | Path, status: dict) -> None:
     write_json_atomic(Path(run_dir) / STATUS, status)
 
 
+def newer_format_note(format: int) -> str:
+    """What `zoo runs` and the app say of a run whose `status.json` a newer zoo wrote."""
+    return f"written by a newer zoo (status format {format}); this zoo reads format {STATUS_FORMAT}"
+
+
 def read_status(run_dir: str | Path) -> RunStatus:
-    """A run folder's `status.json` as a `RunStatus`; `RunError` (one line naming the field) when it is not one."""
+    """A run folder's `status.json` as a `RunStatus`; `RunError` (one line naming the field) when it is not one.
+
+    A status of a newer format (`format` above `STATUS_FORMAT`) is read when its known keys still have their types
+    (its `format` tells; `zoo resume` refuses it), and refused as written by a newer zoo when they do not."""
     path = Path(run_dir) / STATUS
     data = read_json(path)
     if not isinstance(data, dict):
@@ -107,6 +116,8 @@ def read_status(run_dir: str | Path) -> RunStatus:
     try:
         return RunStatus.model_validate(data)
     except ValidationError as e:
+        if type(data.get("format")) is int and data["format"] > STATUS_FORMAT:
+            raise RunError(f"{path}: {newer_format_note(data['format'])}") from None
         error = e.errors()[0]
         key = ".".join(str(part) for part in error["loc"]) or "?"
         value = repr(error.get("input"))[:60]
@@ -302,8 +313,11 @@ def open_run_file(path: str | Path, limit: int = MAX_JSON_BYTES):
 def read_run_bytes(path: str | Path, limit: int = MAX_JSON_BYTES) -> bytes:
     """The bytes of a run file (see `open_run_file`); never more than `limit`."""
     with open_run_file(path, limit) as f:
-        try:
-            raw = f.read(limit + 1)  # one byte more, to see a file that grew (or one whose size stat does not tell)
+        try:  # one byte more than its size, to see a file that grew (or one whose size stat does not tell)
+            size = min(os.fstat(f.fileno()).st_size, limit)
+            raw = f.read(size + 1)  # not `limit + 1`: the buffer read allocates is what it is asked for
+            if len(raw) > size:
+                raw += f.read(limit + 1 - len(raw))
         except OSError as e:
             raise RunError(f"Cannot read {path}: {e.strerror or e}") from None
     if len(raw) > limit:
@@ -361,6 +375,7 @@ class RunInfo:
     problem: str = ""
     source: str = "zoo train"  # what wrote the run: `zoo train` (and the app), or RunRecorder in a user's own fit
     output_layers: list[str] = field(default_factory=lambda: ["output"])  # the model's output layers, by path
+    format: int = STATUS_FORMAT  # status.json's format: above STATUS_FORMAT, a newer zoo wrote it (`problem` says so)
 
     @property
     def finished_ok(self) -> bool:
@@ -513,17 +528,55 @@ def read_run(path: str | Path, own: RunLock | None = None) -> RunInfo:
     state = status.state.value
     if state == "running" and not still_running(path, status, own):
         state = "interrupted"
+    problem = newer_format_note(status.format) if status.format > STATUS_FORMAT else ""
     return RunInfo(path, state, status.model, status.dataset, status.started, status.epochs, status.epochs_completed,
-                   status.test.get("accuracy"), status.message, source=status.source, output_layers=status.output_layers)
+                   status.test.get("accuracy"), status.message, problem, source=status.source,
+                   output_layers=status.output_layers, format=status.format)
 
 
-def read_history(run_dir: str | Path) -> dict | None:
-    """The run's `history.json` (lists by metric), or None when it has none or it is not a JSON object."""
+MAX_EPOCH = 2**53  # an epoch number beyond this is no run's
+
+
+def read_history(run_dir: str | Path, strict: bool = False) -> dict | None:
+    """The run's `history.json` as well-formed series (`well_formed_history`), or None when it has none; the one
+    way zoo reads a run's history to show it. A file that is there but unreadable or not a JSON object reads as
+    None too, or, `strict` (`zoo compare`), is refused (`RunError`, one line)."""
+    path = Path(run_dir) / HISTORY
     try:
-        history = read_json(Path(run_dir) / HISTORY)
+        history = read_json(path)
+        if not isinstance(history, dict):
+            raise RunError(f"{path} is not a JSON object")
     except RunError:
+        if strict and os.path.lexists(path):
+            raise
         return None
-    return history if isinstance(history, dict) else None
+    return well_formed_history(history)
+
+
+def well_formed_history(history: dict) -> dict:
+    """The series of a history object that a reader can draw against its epochs (docs/run-format.md, history.json).
+
+    `epoch` must be a list of whole numbers (0 to 2**53); without one, no series is kept ({}). Every other
+    series must be a list of as many entries as `epoch`, or it is left out; an entry that is not a number
+    (a string, a bool, a list, null) reads None, and every number reads as a float.
+    """
+    epochs = history.get("epoch")
+    if not isinstance(epochs, list) or not all(type(e) is int and 0 <= e <= MAX_EPOCH for e in epochs):
+        return {}
+    out = {"epoch": list(epochs)}
+    for key, values in history.items():
+        if key != "epoch" and isinstance(values, list) and len(values) == len(epochs):
+            out[key] = [_number_or_none(value) for value in values]
+    return out
+
+
+def _number_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        return None
 
 
 def read_confusion(run_dir: str | Path) -> tuple[list[str], "list[list[int]]"] | None:
@@ -542,6 +595,19 @@ def read_confusion(run_dir: str | Path) -> tuple[list[str], "list[list[int]]"] |
 def has_checkpoint(run_dir: str | Path) -> bool:
     """Whether the run has a checkpoint sidecar (what `zoo resume` goes on from)."""
     return (Path(run_dir) / CHECKPOINTS / CHECKPOINT_SIDECAR).is_file()
+
+
+def checkpoint_file(run_dir: str | Path) -> Path | None:
+    """The model file of the run's last whole epoch (`checkpoint/epoch-NNNN.keras`, as its sidecar names it), or
+    None when there is none; never raises (`zoo.callbacks.read_checkpoint` is the checked read, for a resume)."""
+    folder = Path(run_dir) / CHECKPOINTS
+    try:
+        name = read_json(folder / CHECKPOINT_SIDECAR).get("file")
+    except (RunError, AttributeError):
+        return None
+    if not isinstance(name, str) or not re.fullmatch(r"epoch-\d{4,}\.keras", name) or not (folder / name).is_file():
+        return None
+    return folder / name
 
 
 def hidden_columns(layers: list[str], output_layers: list[str]) -> list[int]:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import numbers
+import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +39,12 @@ class RunRecorder(keras.callbacks.Callback):
 
     Args:
         run_dir: the run folder: created, or an existing empty one (a folder that holds a run is refused).
-        probe: a fixed batch of inputs for the activation statistics (e.g. `x_train[:256]`), or None.
-        record_every: record the gradient norms every k steps (0: no gradient records).
+        probe: a fixed batch of inputs for the activation statistics (e.g. `x_train[:256]`), or None. They are
+            recorded for a model with one symbolic input (Functional, or Sequential): a subclassed model has
+            none to tap, so its `activations.csv` holds no records and the recorder warns (`UserWarning`) when
+            fit starts. A probe whose shape the model cannot take is refused (`ValueError`) when fit starts
+            (for a subclassed model not yet built, which TensorFlow builds in the first step: after that step).
+        record_every: record the gradient norms every k steps (0: no gradient records, nor activations).
         dataset: the dataset's name, for `zoo runs` and the app.
 
     Example:
@@ -50,7 +57,9 @@ class RunRecorder(keras.callbacks.Callback):
 
     def __init__(self, run_dir, probe=None, record_every: int = 1, dataset: str = "?"):
         super().__init__()
-        if not isinstance(record_every, int) or isinstance(record_every, bool) or record_every < 0:
+        if not isinstance(run_dir, (str, os.PathLike)):
+            raise TypeError(f"run_dir must be a folder path (a str or a Path), received {type(run_dir).__name__}")
+        if not isinstance(record_every, numbers.Integral) or isinstance(record_every, bool) or record_every < 0:
             raise ValueError(f"record_every must be a non-negative integer, received {record_every!r}")
         if not isinstance(dataset, str):
             raise TypeError(f"dataset must be a string, received {type(dataset).__name__}")
@@ -61,8 +70,9 @@ class RunRecorder(keras.callbacks.Callback):
             raise ValueError("probe must be one array of inputs (a batch for the model's one input)") from None
         if self.probe is not None and (self.probe.ndim < 2 or not len(self.probe)):
             raise ValueError(f"probe must be a non-empty batch of inputs, received shape {self.probe.shape}")
-        self.record_every, self.dataset = record_every, dataset
+        self.record_every, self.dataset = int(record_every), dataset
         self._lock: RunLock | None = None
+        self._probe_unchecked = False  # a subclassed model TensorFlow builds in its first step: checked after it
         self._parts: list[keras.callbacks.Callback] = []
 
     # --------------------------------------------------------------------------- set-up and end
@@ -104,15 +114,27 @@ class RunRecorder(keras.callbacks.Callback):
             return
         try:
             inputs = self.model.inputs
-        except (AttributeError, ValueError):  # a subclassed model: its first call tells
+        except (AttributeError, ValueError):  # a subclassed model: no symbolic inputs
+            inputs = None
+        if inputs is None:
+            self._probe_unchecked = not self._check_probe_shape(_built_input_shape(self.model))
+            warnings.warn(f"RunRecorder: {self.model.name} is a subclassed model, which has no symbolic inputs to "
+                          "tap: its activations are not recorded (activations.csv holds no records); build it with "
+                          "keras.Input (a Functional or Sequential model) to record them", UserWarning, stacklevel=2)
             return
         if not inputs or len(inputs) != 1:
             raise ValueError("probe: activations are recorded for a model with one input; pass probe=None")
-        expected = tuple(inputs[0].shape[1:])
-        got = self.probe.shape[1:]
+        self._check_probe_shape(tuple(inputs[0].shape))
+
+    def _check_probe_shape(self, shape: tuple | None) -> bool:
+        """`ValueError` (one line) unless the probe fits the model's input `shape` (batch first); False if unknown."""
+        if shape is None:
+            return False
+        expected, got = tuple(shape[1:]), self.probe.shape[1:]
         if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
             raise ValueError(f"probe has shape {self.probe.shape}; the model takes inputs of shape (batch, "
                              f"{', '.join('?' if e is None else str(e) for e in expected)})")
+        return True
 
     def on_train_end(self, logs=None):
         try:
@@ -187,5 +209,19 @@ class RunRecorder(keras.callbacks.Callback):
         self._forward("on_train_batch_begin", batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
+        if self._probe_unchecked:  # built by now: the shape it was built for tells
+            self._probe_unchecked = False
+            self._check_probe_shape(_built_input_shape(self.model))
         self._forward("on_train_batch_end", batch, logs)
+
+
+def _built_input_shape(model) -> tuple | None:
+    """The input shape a built subclassed model was built for (batch first), or None where Keras does not say."""
+    shapes = getattr(model, "_build_shapes_dict", None) if getattr(model, "built", False) else None
+    if not isinstance(shapes, dict) or len(shapes) != 1:
+        return None
+    shape = next(iter(shapes.values()))
+    if not isinstance(shape, (tuple, list)) or not all(d is None or isinstance(d, int) for d in shape):
+        return None
+    return tuple(shape)
 
