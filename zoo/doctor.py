@@ -92,8 +92,6 @@ def diagnose(run_dir: str | Path) -> list[Finding]:
     codes = {f.code for f in findings}
     if codes & {"vanishing_gradients", "exploding_gradients", "dead_units"}:  # no gradient, no update: not the rate
         findings = [f for f in findings if f.code != "learning_rate_too_low"]
-    if "exploding_gradients" in codes:  # huge steps are the explosion itself
-        findings = [f for f in findings if f.code != "learning_rate_too_high"]
     return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))
 
 

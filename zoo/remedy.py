@@ -46,7 +46,8 @@ def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None
         raise RunError(f"Cannot try a fix on {run_dir}: it has no spec.toml (recorded by {source}); apply the fix "
                        f"to your own script: {found[0].fix}")
     spec = load_spec(spec_path(run_dir))
-    candidates = [f for f in found if code is None or f.code == code]
+    # not learning is what the others cause: its own fix (a higher rate) is tried last
+    candidates = sorted((f for f in found if code is None or f.code == code), key=lambda f: f.code == "not_learning")
     if not candidates:
         raise RunError(f"{run_dir} has no `{code}` finding; it has {', '.join(f.code for f in found)}")
     for finding in candidates:

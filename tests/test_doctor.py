@@ -1,0 +1,165 @@
+"""Issue 18: the training doctor is right on both sides: every pathological built-in gets its finding and every
+healthy one none, on two seeds (small data, short trainings: the rules read the first steps and the last epochs);
+a handful of deliberately broken specs get the right code; the CLI, the JSON, the live report and --try."""
+import json
+from pathlib import Path
+
+import pytest
+
+import zoo
+from zoo.cli import main
+from zoo.datasets import load_dataset
+from zoo.doctor import CODES, diagnose, format_findings
+
+from conftest import shrink
+
+SEEDS = (0, 1)
+HEAVY = {"deep-residual", "init-small", "init-zeros", "init-glorot"}  # 30+ layers: one seed here, three in bench/doctor.py
+PATHOLOGICAL = {"deep-sigmoid": "vanishing_gradients", "exploding": "exploding_gradients", "init-zeros": "not_learning",
+                "init-small": "vanishing_gradients", "init-glorot": "vanishing_gradients",
+                "rnn-simple": "vanishing_gradients"}
+HEALTHY = ("mlp", "cnn", "deep-relu", "exploding-clipped", "deep-residual", "deep-sigmoid-bn")
+MLP = (Path(__file__).parent.parent / "models" / "mlp.toml").read_text()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """name, seed -> a run folder of that model trained for 3 epochs on 512 examples (cached for the module)."""
+    runs = {}
+
+    def get(name: str, seed: int, epochs: int = 3, examples: int = 512, **overrides) -> Path:
+        key = (name, seed, epochs, examples)
+        if key not in runs:
+            spec = zoo.load_spec(name)
+            out = tmp_path_factory.mktemp("doctor") / f"{Path(str(name)).stem}-{seed}"
+            zoo.train(spec, data=shrink(load_dataset(spec.dataset), examples), epochs=epochs, seed=seed, out=out,
+                      progress=False, overrides={"training.augment": 0, **overrides})
+            runs[key] = out
+        return runs[key]
+
+    return get
+
+
+def seeded(names):
+    return [(name, seed) for name in names for seed in SEEDS if seed == 0 or name not in HEAVY]
+
+
+@pytest.mark.parametrize("name, seed", seeded(sorted(PATHOLOGICAL)))
+def test_every_pathological_model_gets_its_finding(trained, name, seed):
+    found = diagnose(trained(name, seed))
+    assert PATHOLOGICAL[name] in [f.code for f in found], format_findings(found, name)
+    assert all(f.evidence and f.explanation and f.fix and f.severity in ("critical", "warning") for f in found)
+
+
+@pytest.mark.parametrize("name, seed", seeded(HEALTHY))
+def test_no_false_alarm_on_healthy_models(trained, name, seed):
+    found = diagnose(trained(name, seed))
+    assert found == [], format_findings(found, name)
+
+
+def broken(tmp_path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name, edit, code, settings", [
+    ("negative-bias", lambda t: t.replace('[[layers]]\nunits = 512\nactivation = "relu"\ninitializer = "he_normal"',
+                                          '[[layers]]\nkind = "Dense"\nunits = 512\nactivation = "relu"\n'
+                                          'bias_initializer = { class_name = "Constant", config = { value = -5.0 } }', 1),
+     "dead_units", {}),
+    ("adam-at-1", lambda t: t.replace("learning_rate = 0.001", "learning_rate = 1.0"), "learning_rate_too_high", {}),
+    ("sgd-at-1e-6", lambda t: t.replace('name = "adam"', 'name = "sgd"').replace("learning_rate = 0.001",
+                                                                               "learning_rate = 1e-6"),
+     "learning_rate_too_low", {}),
+    ("by-heart", lambda t: t.replace('kind = "dropout"\nrate = 0.2', 'kind = "dropout"\nrate = 0.0')
+     .replace("learning_rate = 0.001", "learning_rate = 0.003").replace('schedule = "cosine"', 'schedule = "constant"'),
+     "overfitting", {"epochs": 100, "examples": 24, "training.batch_size": 8}),
+])
+def test_broken_specs_get_the_right_code(trained, tmp_path, name, edit, code, settings):
+    text = edit(MLP)
+    assert text != MLP
+    settings = dict(settings)
+    run = trained(broken(tmp_path, name, text), 0, settings.pop("epochs", 3), settings.pop("examples", 512), **settings)
+    found = diagnose(run)
+    assert code in [f.code for f in found], format_findings(found, name)
+
+
+def test_the_cli_prints_findings_most_serious_first_and_json_has_the_fields(trained, capsys):
+    run = trained("deep-sigmoid", 0)
+    assert main(["doctor", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("CRITICAL vanishing_gradients") < out.index("CRITICAL not_learning")
+    assert "evidence: the gradient norm of hidden_1 is" in out and "fix: Use ReLU with He initialisation" in out
+    assert main(["doctor", str(run), "--json"]) == 0
+    findings = json.loads(capsys.readouterr().out)
+    assert [f["code"] for f in findings] == ["vanishing_gradients", "not_learning"]
+    assert set(findings[0]) >= {"code", "severity", "layers", "evidence", "explanation", "fix"}
+    assert findings[0]["layers"] == ["hidden_1", "hidden_10"] and findings[0]["steps"][0] == 1
+    assert {f["code"] for f in findings} <= set(CODES)
+
+
+def test_the_evidence_is_the_records_numbers(trained):
+    """The vanishing finding quotes the medians of gradients.csv over the steps it names."""
+    import numpy as np
+
+    from zoo.records import RunRecords
+
+    run = trained("deep-sigmoid", 0)
+    [finding] = [f for f in diagnose(run) if f.code == "vanishing_gradients"]
+    records = RunRecords(run)
+    rows = (records.steps >= finding.steps[0]) & (records.steps <= finding.steps[1])
+    first = np.median(records.grad()[rows, records.layers.index("hidden_1")])
+    last = np.median(records.grad()[rows, records.layers.index("hidden_10")])
+    assert f"hidden_1 is {first:.2g}, of hidden_10 {last:.2g}" in finding.evidence
+    assert finding.steps[1] - finding.steps[0] + 1 == max(1, min(100, len(records.steps) // 10))
+
+
+def test_a_healthy_run_says_nothing_was_found(trained, capsys):
+    assert main(["doctor", str(trained("deep-relu", 0))]) == 0
+    assert "nothing found" in capsys.readouterr().out
+
+
+def test_bad_folders_are_one_line(tmp_path, capsys):
+    assert main(["doctor", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a run folder" in err
+
+
+def test_zoo_train_reports_a_finding_when_it_first_holds(tmp_path, capsys):
+    zoo.train("deep-sigmoid", data=shrink(load_dataset("digits"), 256), epochs=2, out=tmp_path / "run", progress=True)
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("doctor: critical vanishing_gradients"))
+    assert lines[first - 1].startswith("epoch 1/2")  # at the end of the first epoch, not only at the end
+    assert sum(line.startswith("doctor: critical vanishing_gradients") for line in lines) == 1  # once
+
+
+def test_try_trains_the_fixed_spec_and_the_finding_is_gone(trained, tmp_path, capsys):
+    from zoo.remedy import try_fix
+
+    run = trained("deep-sigmoid", 0)
+    remedy = try_fix(run, out=tmp_path / "fixed", data=shrink(load_dataset("digits"), 512))
+    assert remedy.finding.code == "vanishing_gradients" and "ReLU with He initialisation" in remedy.change
+    fixed = zoo.load_spec(remedy.after / "spec.toml")
+    assert all(layer.activation == "relu" and layer.initializer.name == "he_normal" for layer in fixed.layers)
+    before = zoo.load_spec(run / "spec.toml")
+    assert (fixed.training.seed, fixed.training.epochs, fixed.dataset) == (before.training.seed, before.training.epochs,
+                                                                           before.dataset)
+    assert remedy.gone and "vanishing_gradients" not in [f.code for f in remedy.found_after]
+
+
+def test_try_on_a_run_recorder_run_says_what_to_do_by_hand(tmp_path, capsys):
+    import numpy as np
+
+    from zoo._backend import keras
+    from zoo.callbacks import RunRecorder
+
+    x = np.random.default_rng(0).random((64, 8), dtype=np.float32)
+    layers = [keras.Input((8,))] + [keras.layers.Dense(8, activation="sigmoid") for _ in range(12)]
+    model = keras.Sequential(layers + [keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=[RunRecorder(tmp_path / "mine")])
+    assert main(["doctor", str(tmp_path / "mine"), "--try"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no spec.toml (recorded by RunRecorder)" in err and "ReLU" in err
