@@ -464,8 +464,9 @@ def summary(run: RunInfo, history: dict | None, label: str, colour: str, several
         more.append(f"<span style='color:#b00020'>{html.escape(run.problem)}</span>")
     if run.message and not several:
         more.append(html.escape(run.message))
-    if several and run.problem:
-        first += " <span style='color:#b00020'>(broken)</span>"
+    if several and run.problem:  # broken, or written by a newer zoo: a word, the details say the rest
+        word = "broken" if run.state == "broken" else "newer zoo" if "newer zoo" in run.problem else "see note"
+        first += f" <span style='color:#b00020'>({word})</span>"
     return first, "<br>".join(more)
 
 
