@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml setup.py
 app: $(STAMP)
 	$(BIN)/zoo gui
 
+# Two workers: much of the suite waits (on subprocesses, on the app's timers); a file's tests stay on one worker
+# (--dist loadfile), so a module's trained runs are made once.
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # The PyTorch backend is an extra. TORCH picks the wheel: e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
 TORCH ?= torch
