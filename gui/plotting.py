@@ -244,7 +244,10 @@ def readable_axes(integer_x: bool = False, integer_y: bool = False) -> dict:
 class DepthKey(pg.GraphicsWidget):
     """The colour key of the layers drawn by depth (depth_colors): every layer named, a swatch each, when there
     are at most `list_max` of them; else a column of the N depth colours (input on top) beside depth numbers,
-    with the first and the last layer named. Sized to its text: it goes under a legend, beside the plots."""
+    with the first and the last layer named. Sized to its text: it goes under a legend, beside the plots. A deep
+    net's column shrinks to the height it is given (`fit`), its depth numbers thinned out to stay apart."""
+
+    MIN_SWATCH = 2.0  # px: a depth's band in the column no thinner than this (a 31-layer key is 62 px at least)
 
     def __init__(self, names, list_max: int = 6, title: str = "layer colours", point_size: float = 8.0):
         super().__init__()
@@ -252,16 +255,20 @@ class DepthKey(pg.GraphicsWidget):
         self.colours = depth_colors(len(self.names))
         self.font = QFont()
         self.font.setPointSizeF(point_size)
-        metrics = QFontMetricsF(self.font)
-        self.line = metrics.height()
-        n = len(self.names)
-        self.listed = n <= list_max
-        self.swatch = QSizeF(18, self.line) if self.listed else QSizeF(10, max(4.0, min(self.line * 0.75, 9.0)))
+        self.metrics = QFontMetricsF(self.font)
+        self.line = self.metrics.height()
+        self.listed = len(self.names) <= list_max
+        self.full = self.line if self.listed else max(4.0, min(self.line * 0.75, 9.0))  # a swatch's height, unfitted
+        self._lay_out(self.full)
+
+    def _lay_out(self, swatch_height: float) -> None:
+        n, metrics = len(self.names), self.metrics
+        self.swatch = QSizeF(18, self.line) if self.listed else QSizeF(10, swatch_height)
         self.rows: list[tuple[QRectF, QColor]] = []  # the coloured swatches, in item coordinates
         self.labels: list[tuple[QRectF, str]] = []  # the texts, in item coordinates
-        top = self.line + 2 if title else 0.0
-        if title:
-            self.labels.append((QRectF(0, 0, metrics.horizontalAdvance(title) + 2, self.line), title))
+        top = self.line + 2 if self.title else 0.0
+        if self.title:
+            self.labels.append((QRectF(0, 0, metrics.horizontalAdvance(self.title) + 2, self.line), self.title))
         x_text = self.swatch.width() + 4
         for depth, colour in enumerate(self.colours):
             self.rows.append((QRectF(0, top + depth * self.swatch.height(), self.swatch.width(),
@@ -282,9 +289,22 @@ class DepthKey(pg.GraphicsWidget):
         for rect, _ in self.rows + self.labels:
             bounds = bounds.united(rect)
         self._size = QSizeF(bounds.right() + 2, bounds.bottom() + 1)
+        self.prepareGeometryChange()
         self.setMinimumSize(self._size)
         self.setMaximumSize(self._size)
         self.resize(self._size)
+        self.update()
+
+    def fit(self, height: float) -> None:
+        """At most `height` px tall where it can be (a column of colours, down to MIN_SWATCH a depth); back to its
+        full size where there is room again. A list of names keeps its size."""
+        if self.listed:
+            return
+        top = self.line + 2 if self.title else 0.0
+        room = (height - top - self.line / 2 - 1) / max(len(self.names), 1)  # the last label's half line below
+        swatch = min(self.full, max(self.MIN_SWATCH, room))
+        if abs(swatch - self.swatch.height()) > 0.01:
+            self._lay_out(swatch)
 
     def texts(self) -> list[str]:
         return [text for _, text in self.labels]

@@ -2,7 +2,8 @@
 
 Uses its own ZOO_HOME (default: a fresh temporary folder), trains what the views need (mlp on
 MNIST when ZOO_DATA_DIR has it, else digits; the diverging `exploding`; the vanishing and exploding
-presets), drives each view as a user would and saves `assets/screenshots/<view>.png`: what the X
+presets; the rnn preset for 2 epochs and the init preset for 1, enough to show what they are about),
+drives each view as a user would and saves `assets/screenshots/<view>.png`: what the X
 server shows in the window's place (a real screenshot, not a rendering of the widget), so it needs a
 display (Xvfb), not Qt's offscreen platform. Also saves a figure with the Gradients view's Save figure.
 """
@@ -91,11 +92,22 @@ def main() -> None:
     window.gradients.run_preset("vanishing", reuse=True)
     _wait(app, lambda: not window.gradients.busy)
     shoot(window.gradients, "gradients")
-    for index, (key, _) in enumerate(TABS[1:], start=1):
-        name = f"gradients-{key}"
-        window.gradients.tabs.setCurrentIndex(index)
-        shoot(window.gradients, name)
+    keys = [key for key, _ in TABS]
+    for key in keys[1:]:
+        if key == "time":  # feed-forward nets have no gradient by input time step: the rnn preset shows it below
+            continue
+        window.gradients.tabs.setCurrentIndex(keys.index(key))
+        shoot(window.gradients, f"gradients-{key}")
     window.gradients.tabs.setCurrentIndex(0)
+
+    window.gradients.run_preset("rnn", reuse=True, epochs=2)
+    _wait(app, lambda: not window.gradients.busy)
+    window.gradients.tabs.setCurrentIndex(keys.index("time"))
+    shoot(window.gradients, "gradients-through-time")
+    window.gradients.tabs.setCurrentIndex(0)
+    window.gradients.run_preset("init", reuse=True, epochs=1)
+    _wait(app, lambda: not window.gradients.busy)
+    shoot(window.gradients, "gradients-init")
 
     window.train.select_model("mlp")
     window.train.dataset.setCurrentText("digits")

@@ -114,7 +114,7 @@ def draw_all_tabs(view: GradientsView, qtbot) -> None:
 
 def covered_steps(view: GradientsView, key: str) -> list[np.ndarray]:
     """Per plot of a tab, in the runs' order: the x values its run has data at (steps; depths on the Profile;
-    columns, one per recorded step, on the Histograms)."""
+    columns, one per recorded step, on the Histograms; input time steps on Through time)."""
     covered = []
     for run in view.runs:
         if key in ("norms", "heatmap"):
@@ -123,6 +123,8 @@ def covered_steps(view: GradientsView, key: str) -> list[np.ndarray]:
             xs = run.activations.get("steps", [])
         elif key == "profile":
             xs = np.arange(1, len(run.layers) + 1)
+        elif key == "time":
+            xs = np.arange(run.time_norms.shape[1]) if run.time_steps is not None and len(run.time_steps) else []
         else:
             xs = np.arange(len(run.histograms["steps"])) if run.histograms else []
         covered.append(np.asarray(xs, float))
@@ -506,10 +508,13 @@ INTEGER_AXES = {"norms": ("bottom",), "heatmap": ("bottom", "left"), "units": ("
 def assert_axes_readable(view: GradientsView, key: str) -> None:
     """Every axis of the tab: tick labels that do not touch, none cut off, whole numbers for steps and depths,
     no SI prefix in a label ("(x0.001)")."""
-    for items in view.plots[key]:
+    for items, extra in zip(view.plots[key], view.extras[key]):
         plot = items[0]
         for side in ("left", "bottom"):
             axis = plot.getAxis(side)
+            if key == "time" and not axis.isVisible():  # a run with no record through time: its panel says why
+                assert extra["note"].isVisible() and "no gradient by time step" in extra["note"].textItem.toPlainText()
+                continue
             texts = [text for _, text in axis_labels(axis)]
             assert texts, f"{key} {side}: no tick labels"
             assert not overlapping_labels(axis), f"{key} {side}: labels overlap {overlapping_labels(axis)}"
@@ -709,11 +714,11 @@ def test_the_heatmap_colours_box_shows_its_whole_choice(qtbot, shown, tmp_path):
 
 # -- 5. presets offer the last pair ----------------------------------------------------------------
 def _preset_runs(root: Path, key: str, tag: str = "a", **overrides) -> list[Path]:
-    from zoo.demos import PAIRS
+    from zoo.demos import DEMOS
     from zoo.catalogue import load_spec
 
     paths = []
-    for k, name in enumerate(PAIRS[key]):
+    for k, name in enumerate(DEMOS[key]):
         spec = load_spec(name)
         spec = spec.with_overrides(**overrides) if overrides else spec
         norms = np.geomspace(1, 10, 11)[None, :].repeat(5, axis=0)
@@ -918,3 +923,311 @@ def test_a_run_with_one_histogram_says_when_histograms_are_recorded(qtbot, shown
     settle(qtbot)
     widths = [p.getViewBox().width() for p in (plot, other)]
     assert abs(widths[0] - widths[1]) <= 3, widths
+
+
+# -- 7. the experiments of issue 17: four runs side by side, 31-layer nets, the gradient through time ---------------
+def time_records(folder: Path, records: dict[int, np.ndarray]) -> np.ndarray:
+    """Write input_gradients.csv as zoo train does: {step: ||dL/dx_t|| for t = 0..T-1}, step 0 = initialisation,
+    each later step an epoch's end. Returns the norms (records, T) in step order."""
+    lines = ["step,epoch,t,grad_norm"]
+    for epoch, (step, norms) in enumerate(sorted(records.items())):
+        lines += [f"{step},{epoch},{t},{value:.7g}" for t, value in enumerate(norms)]
+    (folder / "input_gradients.csv").write_text("\n".join(lines) + "\n")
+    return np.array([records[step] for step in sorted(records)])
+
+
+RNN_LAYERS = ["simple_rnn_1/simple_rnn_cell", "output"]
+
+
+def rnn_run(root: Path, name: str, records: dict[int, np.ndarray], **options) -> Path:
+    norms = np.geomspace(0.1, 2, 2)[None, :].repeat(40, axis=0)
+    folder = make_run(root / name, name, norms, layers=RNN_LAYERS, activation="tanh", hist_steps=(1,),
+                      hist=np.tile(np.arange(28), (1, 2, 1)), **options)
+    time_records(folder, records)
+    return folder
+
+
+def _named(plot) -> dict:
+    return {c.name(): c for c in plot.listDataItems()}
+
+
+def _legend_texts(view: GradientsView, key: str) -> list[str]:
+    return [label.text for legend in view.legends[key] if isinstance(legend, __import__("pyqtgraph").LegendItem)
+            for _, label in legend.items]
+
+
+def test_through_time_draws_each_runs_file_at_initialisation_and_the_latest_record(qtbot, shown, tmp_path):
+    """rnn-simple's gradient falls 1e7-fold from t = 99 back to t = 0; the LSTM's 1e3-fold: each panel draws its own
+    file's numbers, on one log scale that holds every record; a run without the file says so in its panel."""
+    t = np.arange(100)
+    simple = {0: 10.0 ** (-(99 - t) / 14.0), 20: 3e-3 * 10.0 ** (-(99 - t) / 10.0)}
+    lstm = {0: 1e-2 * 10.0 ** (-(99 - t) / 33.0), 20: 5e-3 * 10.0 ** (-(99 - t) / 50.0)}
+    a, b = rnn_run(tmp_path, "rnn-simple", simple), rnn_run(tmp_path, "rnn-lstm", lstm)
+    relu, _ = vanishing_pair(tmp_path / "v")
+    view = shown(GradientsView())
+    view.show_runs([a, b, relu])
+    open_tab(view, "time", qtbot)
+    assert view.tabs.tabText(view.tabs.currentIndex()) == "Through time"
+    plots = [items[0] for items in view.plots["time"]]
+    assert len(plots) == 3
+    assert_page_shows_everything(view, "time")
+    assert_axes_readable(view, "time")
+    everything = np.concatenate([np.concatenate(list(r.values())) for r in (simple, lstm)])
+    (_, _), (y0, y1) = visible_range(plots[0])
+    lo, hi = np.log10(everything.min()), np.log10(everything.max())
+    assert y0 <= lo and y1 >= hi and (y1 - y0) <= 1.2 * (hi - lo), ((y0, y1), (lo, hi))  # every record: no more
+    for plot, records in zip(plots, (simple, lstm)):
+        named = _named(plot)
+        for curve, step in (("initialisation", 0), ("slider's step", 20)):
+            xs, ys = drawn_points(named[curve])
+            assert np.array_equal(xs, t), curve
+            assert np.allclose(ys, np.log10(records[step]), atol=1e-6), curve  # the file's numbers, on a log axis
+        assert named["initialisation"].opts["pen"].style() == Qt.PenStyle.DashLine
+        assert plot.titleLabel.text.endswith(": step 20"), plot.titleLabel.text
+        assert plot.getAxis("left").isVisible() and "dL/dx" in plot.getAxis("left").labelText
+        assert plot.getAxis("bottom").labelText == "input time step t"
+    assert _legend_texts(view, "time") == ["initialisation", "slider's step"]
+    # the feed-forward run has no record through time: no axes, its panel says why (not an empty frame)
+    empty = plots[2]
+    note = view.extras["time"][2]["note"]
+    assert point_count(empty) == 0 and not empty.getAxis("left").isVisible()
+    assert note.isVisible() and "no gradient by time step" in note.textItem.toPlainText()
+    centre = note.mapToScene(note.boundingRect().center())
+    assert empty.getViewBox().sceneBoundingRect().contains(centre)
+    assert "deep-relu" in view.time_note.text() and "no input_gradients.csv" in view.time_note.text()
+    # the headline says how much reaches t = 0: 10^(-99/14) at initialisation, 10^(-99/10) at step 20
+    headline = view.status.text().split("<br>")[0]
+    assert "rnn-simple" in headline and "vanishing through time" in headline, headline
+    assert f"{10 ** (-99 / 14):.2g} at initialisation" in headline and f"{10 ** (-99 / 10):.2g} at step 20" in headline
+    # the slider at its left end: the record at initialisation drawn solid too
+    view.time_slider.setValue(view.time_slider.minimum())
+    settle(qtbot)
+    assert view.time_label.text() == "step 0"
+    assert np.allclose(drawn_points(_named(plots[0])["slider's step"])[1], np.log10(simple[0]), atol=1e-6)
+    assert plots[0].titleLabel.text.endswith(": step 0")
+    assert_page_shows_everything(view, "time")
+
+
+def test_through_time_grows_live_as_epochs_end(qtbot, shown, tmp_path):
+    """A training run's file gains a record at each epoch's end: the slider (at its end) follows it, the solid line
+    is the newest record, the axis takes in its smaller values."""
+    t = np.arange(30)
+    records = {0: 10.0 ** (-(29 - t) / 10.0)}
+    run = rnn_run(tmp_path, "rnn-simple", records, state="running")
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs([run])
+    open_tab(view, "time", qtbot)
+    (plot,), = view.plots["time"]
+    assert view.time_label.text() == "step 0" and not view.time_slider.isEnabled()
+    for step, decades in ((63, 6.0), (126, 9.0)):
+        records[step] = 10.0 ** (-(29 - t) / 29.0 * decades)
+        time_records(run, records)
+        view.refresh()
+        settle(qtbot)
+        assert view.time_slider.value() == step and view.time_label.text() == f"step {step}"
+        xs, ys = drawn_points(_named(plot)["slider's step"])
+        assert np.allclose(ys, np.log10(records[step]), atol=1e-6) and len(xs) == 30
+        assert np.allclose(drawn_points(_named(plot)["initialisation"])[1], np.log10(records[0]), atol=1e-6)
+        assert f"step {step}" in plot.titleLabel.text
+        (_, _), (y0, y1) = visible_range(plot)
+        assert y0 <= -decades <= y1, (step, y0, y1)
+        assert_all_visible(plot)
+    assert view.time_slider.isEnabled()
+    # the epoch between (step 63) is drawn faint behind, and the legend names it
+    xs, ys = drawn_points(_named(plot)["other epochs"])
+    assert np.array_equal(xs, t) and np.allclose(ys, np.log10(records[63]), atol=1e-6)
+    assert _legend_texts(view, "time") == ["initialisation", "slider's step", "other epochs"]
+    view.time_slider.setValue(70)  # between records: the last one at or before it
+    settle(qtbot)
+    assert view.time_label.text() == "step 63" and "step 63" in plot.titleLabel.text
+    assert np.allclose(drawn_points(_named(plot)["slider's step"])[1], np.log10(records[63]), atol=1e-6)
+    assert np.allclose(drawn_points(_named(plot)["other epochs"])[1], np.log10(records[126]), atol=1e-6)
+
+
+def test_through_time_says_what_it_cannot_draw(qtbot, shown, tmp_path):
+    """A record of exact zeros (nothing on a log axis), one of inf/NaN, an unreadable file, a file with no record
+    yet: each panel says so; nothing is drawn off the view, no NaN range."""
+    zeros = rnn_run(tmp_path, "zeros", {0: np.zeros(10)})
+    broken = rnn_run(tmp_path, "broken", {0: np.full(10, np.nan)})
+    bad = rnn_run(tmp_path, "bad", {0: np.ones(10)})
+    (bad / "input_gradients.csv").write_text("not,a,record\n1,2,3\n")
+    fresh = rnn_run(tmp_path, "fresh", {})
+    view = shown(GradientsView())
+    view.show_runs([zeros, broken, bad, fresh])
+    open_tab(view, "time", qtbot)
+    notes = [extra["note"] for extra in view.extras["time"]]
+    texts = [note.textItem.toPlainText() if note.isVisible() else "" for note in notes]
+    assert "every value is exactly 0" in texts[0] and "inf/NaN" in texts[1], texts
+    assert "cannot read" in texts[2] and "no record yet" in texts[3], texts
+    assert "input_gradients.csv" in view.time_note.text() and "bad" in view.time_note.text()
+    for items in view.plots["time"]:
+        (x0, x1), (y0, y1) = visible_range(items[0])
+        assert np.isfinite([x0, x1, y0, y1]).all() and point_count(items[0]) == 0
+
+
+def test_every_experiment_is_a_preset_button_that_fits_a_small_window(qtbot, shown, monkeypatch):
+    from zoo.demos import DEMOS
+
+    started = []
+    view = shown(GradientsView(ask_reuse=lambda parent, text: "show"), 640, 420)
+    monkeypatch.setattr(view.process, "start", started.append)
+    assert list(view.preset_buttons) == list(DEMOS) == ["vanishing", "exploding", "init", "fixes", "rnn"]
+    for key, button in view.preset_buttons.items():
+        assert button.isVisible() and all(name in button.toolTip() for name in DEMOS[key]), key
+        right = button.mapTo(view, button.rect().topRight()).x()
+        assert right <= view.width() and button.width() >= button.sizeHint().width(), (key, right, button.width())
+    assert view.minimumSizeHint().width() <= 640
+    qtbot.mouseClick(view.preset_buttons["init"], Qt.MouseButton.LeftButton)  # nothing trained yet: trains
+    assert [o.model for o in started] == ["init-zeros"]
+    assert [o.model for o in view._queue] == ["init-small", "init-glorot", "init-he"]
+    assert not any(b.isEnabled() for b in view.preset_buttons.values())
+    view.stop()
+
+
+def test_a_preset_of_four_offers_the_last_set(qtbot, shown, monkeypatch):
+    runs = _preset_runs(zoo.runs.runs_dir(), "fixes")
+    questions, started = [], []
+    view = shown(GradientsView(ask_reuse=lambda parent, text: (questions.append(text), "show")[1]))
+    monkeypatch.setattr(view.process, "start", started.append)
+    view.run_preset("fixes")
+    assert started == [] and [r.path for r in view.runs] == runs
+    assert "deep-sigmoid, deep-relu, deep-sigmoid-bn and deep-residual were already trained" in questions[0]
+    assert "Show that set" in questions[0]
+    assert "The last set of the <i>Fixes</i> preset" in view.status.text()
+    assert view.train_again.isVisible()
+    open_tab(view, "norms", qtbot)
+    assert len(view.plots["norms"]) == 4
+
+
+def deep_runs(root: Path, layers: int = 31) -> list[Path]:
+    """Four runs of one 30-layer ReLU net (init-zeros, -small, -glorot, -he): 31 recorded layers each."""
+    names = [f"hidden_{i}" for i in range(1, layers)] + ["output"]
+    depth = np.arange(layers)
+    shapes = {"init-zeros": np.r_[np.zeros(layers - 1), 0.3], "init-small": 10.0 ** (-(layers - 1 - depth) * 0.6),
+              "init-glorot": 10.0 ** (-(layers - 1 - depth) * 0.12), "init-he": np.full(layers, 0.8)}
+    paths = []
+    for name, shape in shapes.items():
+        norms = shape[None, :] * np.linspace(1, 1.2, 40)[:, None]
+        paths.append(make_run(root / name, name, norms, layers=names, hist=np.tile(np.arange(28), (1, layers, 1)),
+                              dead=np.tile(np.linspace(0.1, 0.4, layers - 1), (2, 1))))
+    return paths
+
+
+@pytest.mark.parametrize("size", [(640, 420), (1400, 850)])
+def test_four_deep_nets_keep_their_colour_key_beside_the_data_and_on_screen(qtbot, shown, tmp_path, size):
+    """31 layers: one column of 31 colours (a few depths numbered, the first and last layer named) that fits the
+    row, not 31 legend entries over the plots; four panels that fit a wide window side by side."""
+    view = shown(GradientsView(), *size)
+    view.show_runs(deep_runs(tmp_path))
+    settle(qtbot)
+    for key in ("norms", "units"):
+        open_tab(view, key, qtbot)
+        settle(qtbot)
+        page = view.pages[key]
+        plots = [items[0] for items in view.plots[key]]
+        assert len(plots) == 4 and not _legend_texts(view, key)  # no entry per layer: the colour key says it
+        depth_key, pixels = _key_pixels(view, key)
+        texts = depth_key.texts()
+        layers = 31 if key == "norms" else 30
+        assert texts[1] == "1 hidden_1 (input)" and texts[-1] == f"{layers} {'output' if key == 'norms' else 'hidden_30'}"
+        numbered = [int(text.split()[0]) for text in texts[1:]]
+        assert 3 <= len(numbered) < layers, texts  # a few depths, not all 31 crowded
+        rects = [rect for rect, _ in depth_key.labels[1:]]
+        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:]), texts
+        for depth, colour in enumerate(depth_colors(layers)):  # every depth's colour is painted
+            assert _has_colour(pixels.reshape(-1, 1, 3), colour, tolerance=12) >= 2, (key, depth)
+        bottom = page.mapFromScene(depth_key.sceneBoundingRect().bottomLeft()).y()
+        assert bottom <= page.viewport().height(), (key, bottom, page.viewport().height())
+        assert not unreachable(page, depth_key) and not _overlaps(depth_key, plots), key
+        for plot in plots:
+            assert not unreachable(page, plot) and plot.getViewBox().width() >= 80, key
+        assert_page_shows_everything(view, key)
+        if size[0] >= 1400:  # wide enough: the four panels side by side, no scrolling
+            assert page.minimumWidth() <= view.scrolls[key].viewport().width(), key
+            assert not view.scrolls[key].horizontalScrollBar().isVisible(), key
+    headlines = view.status.text().split("<br>")[:4]
+    assert "init-zeros" in headlines[0] and "every hidden layer's is exactly 0" in headlines[0], headlines
+    assert "init-small" in headlines[1] and "vanishing" in headlines[1] and "exactly 0" not in headlines[1]
+    assert "init-he" in headlines[3] and "no vanishing" in headlines[3], headlines
+
+
+def test_four_runs_with_long_histogram_titles_keep_the_colour_bar_on_screen(qtbot, shown, tmp_path):
+    """Each of four runs has one histogram: a three-line title; the row still fits the window, its colour bar
+    and its labels inside (the titles wrap again once the axes' labels are known)."""
+    view = shown(GradientsView(), 1400, 850)
+    view.show_runs(deep_runs(tmp_path))
+    settle(qtbot)  # the Norms first, as the app opens on them
+    open_tab(view, "histograms", qtbot)
+    settle(qtbot)
+    page = view.pages["histograms"]
+    [bar] = view.legends["histograms"]
+    right = page.mapFromScene(bar.sceneBoundingRect().topRight()).x()
+    assert right <= page.viewport().width() + 1, (right, page.viewport().width())
+    assert page.centralWidget.sceneBoundingRect().width() <= page.viewport().width() + 1
+    assert all("every 100th step" in items[0].titleLabel.text for items in view.plots["histograms"])
+    assert not cut_labels(bar.axis), cut_labels(bar.axis)
+
+
+def test_the_headline_compares_layers_of_one_kind(qtbot, shown, tmp_path):
+    """deep-sigmoid-bn records hidden_k and batch_normalization_k in turn: its headline compares hidden_1 with
+    hidden_10 (both Dense), not with batch_normalization_10 (a scale and shift, 20x smaller)."""
+    names = [n for k in range(1, 11) for n in (f"hidden_{k}", f"batch_normalization_{k}")] + ["output"]
+    row = np.array([1.0 if n.startswith("hidden") else 0.05 for n in names[:-1]] + [1.0])
+    row[names.index("hidden_1")] = 1.75
+    run = make_run(tmp_path / "bn", "deep-sigmoid-bn", row[None, :].repeat(5, axis=0), layers=names,
+                   hist=np.tile(np.arange(28), (1, len(names), 1)))
+    view = shown(GradientsView())
+    view.show_runs([run])
+    text = view.status.text()
+    assert "no vanishing" in text and "within 1.75x" in text and "(hidden_1 vs hidden_10)" in text, text
+
+
+def test_the_layer_choice_narrows_again_after_runs_with_long_layer_names(qtbot, shown, tmp_path):
+    """An RNN and an LSTM side by side make a long layer choice ("hidden 1: simple_rnn_1/simple_rnn_cell /
+    lstm_1/lstm_cell"); four runs of one net afterwards: the choice (and the corner it sits in) is as wide as its
+    new entries, not as the old ones, so the tabs keep their room and the box is not stretched around "hidden_1"."""
+    lstm = make_run(tmp_path / "lstm", "rnn-lstm", np.ones((5, 2)), layers=["lstm_1/lstm_cell", "output"],
+                    hist=np.tile(np.arange(28), (1, 2, 1)))
+    simple = rnn_run(tmp_path, "rnn-simple", {0: np.ones(5)})
+    view = GradientsView()
+    view.show_runs([simple, lstm])  # before the window is first shown, as the app's Runs view can
+    shown(view, 1400, 850)
+    open_tab(view, "histograms", qtbot)
+    wide = view.layer.width()
+    assert "simple_rnn_1/simple_rnn_cell / lstm_1/lstm_cell" in view.layer.currentText()
+    open_tab(view, "norms", qtbot)
+    view.show_runs(deep_runs(tmp_path / "deep"))  # the choice changes while its tab is hidden
+    open_tab(view, "histograms", qtbot)
+    settle(qtbot)
+    box = view.layer
+    assert box.currentText() == "hidden_1"
+    assert box.width() <= box.fontMetrics().horizontalAdvance("hidden_30") + 60 < wide, (box.width(), wide)
+    assert view.corner.width() <= box.width() + 80, (view.corner.width(), box.width())
+
+
+def test_six_tabs_and_each_tabs_control_fit_a_small_window(qtbot, shown, tmp_path):
+    """At 640x420, whichever tab is open: every tab's title whole and on screen beside the open tab's control (the
+    Profile's and Through time's sliders, the Heatmap's colours); a long layer choice shortens the titles ("…")
+    rather than hiding tabs or widening the window."""
+    t = np.arange(20)
+    runs = [rnn_run(tmp_path, name, {0: 10.0 ** (-(19 - t) / 5.0), 40: 10.0 ** (-(19 - t) / 4.0)})
+            for name in ("rnn-simple", "rnn-lstm")]
+    view = shown(GradientsView(), 640, 420)
+    view.show_runs(runs)
+    bar = view.tabs.tabBar()
+    for key in ("norms", "heatmap", "profile", "time"):
+        open_tab(view, key, qtbot)
+        assert (view.width(), view.height()) == (640, 420)
+        for i in range(bar.count()):
+            rect = bar.tabRect(i)
+            text = bar.tabText(i)
+            assert rect.width() >= bar.fontMetrics().horizontalAdvance(text) + 4, (key, text, rect.width())
+            assert bar.rect().contains(rect), (key, text)
+        corner = view.corner.geometry()
+        assert corner.left() >= bar.geometry().right() and corner.right() <= view.tabs.width(), (key, corner)
+    view.show_runs([make_run(tmp_path / "lstm", "rnn-lstm", np.ones((5, 2)), layers=["lstm_1/lstm_cell", "output"],
+                             hist=np.tile(np.arange(28), (1, 2, 1))), runs[0]])
+    open_tab(view, "histograms", qtbot)  # "hidden 1: lstm_1/lstm_cell / simple_rnn_1/simple_rnn_cell"
+    assert (view.width(), view.height()) == (640, 420) and view.minimumSizeHint().width() <= 640
+    assert all(bar.rect().contains(bar.tabRect(i)) for i in range(bar.count()))
+    assert view.layer.mapTo(view, view.layer.rect().topRight()).x() <= view.width()

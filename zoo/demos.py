@@ -20,7 +20,6 @@ DEMOS = {
     "rnn": ("rnn-simple", "rnn-lstm"),
 }
 DEMO_TABLES = {"init": "activations", "fixes": "activations", "rnn": "time"}  # what each prints besides the gradients
-PAIRS = DEMOS  # the app's older name
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Gradients: per-layer gradient norms (live), the norm-by-depth profile, a layer x step heatmap,
-gradient histograms over time, saturated or dead units; runs side by side with a shared y axis.
+gradient histograms over time, saturated or dead units, and (for sequence models) the gradient reaching each input
+time step; runs side by side with a shared y axis.
 
 One row of plots per tab, so that each stays readable in a 640x420 window. The y axes are computed,
 not linked: every plot of a tab gets the union of all runs' finite data (in whatever order the runs were
@@ -15,6 +16,7 @@ in boxes of a few lines that scroll; the status shows every run's one-line headl
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,26 +24,34 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QTextDocument
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QMessageBox,
-                               QPushButton, QScrollArea, QSizePolicy, QSlider, QStackedWidget, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
+                               QMessageBox, QProxyStyle, QPushButton, QScrollArea, QSizePolicy, QSlider, QStackedWidget,
+                               QStyle, QStyleFactory, QTabWidget, QVBoxLayout, QWidget)
 
 from zoo.activations import SIGMOID_SATURATED, TANH_SATURATED
-from zoo.demos import PAIRS
+from zoo.demos import DEMOS
 from zoo.errors import ZooError
-from zoo.records import GradientTail, read_activations, read_histograms, smooth
-from zoo.runs import ACTIVATIONS, GRADIENTS, HISTOGRAMS, distinct_names, hidden_columns, list_runs, read_run, read_run_spec
+from zoo.records import GradientTail, read_activations, read_histograms, read_input_gradients, smooth
+from zoo.runs import (ACTIVATIONS, GRADIENTS, HISTOGRAMS, INPUT_GRADIENTS, distinct_names, hidden_columns, list_runs,
+                      read_run, read_run_spec)
 
 from ..history_plots import LegendSample
 from ..plotting import BoxLabel, DepthKey, TextBox, depth_colors, readable_axes, save_figure
 from ..training_process import TrainingOptions, TrainingProcess
 
 LIVE_REFRESH_MS = 1000
-PRESETS = {"vanishing": "Vanishing gradients", "exploding": "Exploding gradients"}
+# The experiments of zoo.demos.DEMOS, a button each: (its label, what it shows). Short labels: five buttons and Save
+# figure fit a 640 px window; the tooltip names the models.
+PRESETS = {"vanishing": ("Vanishing", "Vanishing gradients"), "exploding": ("Exploding", "Exploding gradients"),
+           "init": ("Initialisation", "Initialisation: one 30-layer ReLU net, four initialisations"),
+           "fixes": ("Fixes", "Fixes for vanishing gradients: batch normalisation, ReLU, residual connections"),
+           "rnn": ("RNN", "Through time: a simple RNN and an LSTM on the adding problem")}
 TABS = (("norms", "Norms"), ("heatmap", "Heatmap"), ("histograms", "Histograms"), ("units", "Units"),
-        ("profile", "Profile"))
+        ("profile", "Profile"), ("time", "Through time"))
 COLOUR_SCALES = (("auto", "auto"), ("shared", "shared"), ("each run's own", "own"))
 OWN_SCALE_DECADES = 4.0  # the runs' largest norms further apart than this: each heatmap gets its own colour scale
+MAX_CHOICE_WIDTH = 280  # px: a choice beside the tabs no wider (a long layer name is cut; its list shows it whole)
+TAB_SPACE_SAVED = 8  # px: each tab this much narrower than the style's (six tabs and their controls fit 640 px)
 SHORT_VIEW = 560  # px: a view shorter than this gives its texts fewer lines (a 640x420 window)
 STATUS_LINES = (2, 5)  # (short view, otherwise): at least; more where the runs' headlines need them
 MAX_HEADLINE_LINES = 5  # a short view gives the status this many lines at most, to show one headline per run
@@ -54,11 +64,17 @@ CROSS_PX = 9  # px: the crosses' centres sit this far below the top edge (clear 
 UNLAID_HEIGHT = 250  # px: a plot's height assumed before it was ever laid out (a figure saved unseen)
 FINISHED = ("completed", "diverged")  # a preset run that ran to its end (the exploding one is meant to diverge)
 DIVERGED_COLOUR = "#d62728"
+FIRST_COLOUR, SHOWN_COLOUR = "#8c8c8c", "#1f5fa8"  # Through time: the record at initialisation, the slider's record
+OTHERS_COLOUR = (31, 95, 168, 90)  # Through time: the other epochs' records, faint behind
+VANISHED_THROUGH_TIME = 1e-2  # ||dL/dx_0|| below this share of ||dL/dx_T-1||: "vanishing through time"
 PADDING = 0.04  # of a shared range, on each side
 CLIPPING_ACTIVE = 1e-3  # after/before below 1 - this: the step was clipped
 TITLE_MIN_WIDTH = 120  # px: a plot title longer than the plot's share of the page wraps, down to this width
 HOLLOW = pg.mkBrush(0, 0, 0, 0)
 DETAIL_EVERY = 100  # GradientRecorder's detail_every (zoo train and RunRecorder): histograms at step 1, 100, 200...
+TIME_NOTE = ("<b>Through time</b>: ||dL/dx<sub>t</sub>||, how strongly the loss responds to the input at time step t "
+             "(on a fixed probe batch), at initialisation and at each epoch's end. Small at the early steps: the "
+             "gradient vanishes on its way back through time, and what the first inputs say is not learned.")
 EXACT_ZEROS = ("Bottom bin, <i>exact 0</i>: |g| = 0 exactly (or below 10<sup>-11.5</sup>): weights whose input is always 0 "
                "(blank pixels, dead ReLUs below) or whose unit is dead.")
 
@@ -78,6 +94,10 @@ class RunData:
     clipped: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     activations: dict = field(default_factory=dict)
     histograms: dict | None = None
+    time_steps: np.ndarray | None = None  # input_gradients.csv: the recorded steps (0: initialisation), or None
+    time_norms: np.ndarray | None = None  # ||d loss / d x_t|| (records, time steps)
+    time_problem: str = ""  # why the file cannot be read
+    _time_stamp: tuple | None = None  # (mtime, size) of the file last read: re-read only when it changed
 
     def load(self) -> None:
         info = read_run(self.path)
@@ -90,6 +110,30 @@ class RunData:
             self.histograms = read_histograms(self.path / HISTOGRAMS)
         except ZooError as e:  # a broken file shows as a message; the rest of the run still shows
             self.message = str(e)
+        self._load_time()
+
+    def _load_time(self) -> None:
+        """input_gradients.csv (a sequence model's runs), read again only when it changed (every second while live)."""
+        try:
+            stat = (self.path / INPUT_GRADIENTS).stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if stamp == self._time_stamp and (stamp is not None or self.time_steps is None):
+            return
+        self._time_stamp = stamp
+        try:
+            found = read_input_gradients(self.path) if stamp is not None else None
+            self.time_problem = ""
+        except ZooError as e:
+            found, self.time_problem = None, str(e)
+        self.time_steps, self.time_norms = found if found is not None else (None, None)
+
+    def time_record(self, step: int) -> int | None:
+        """The index of the last input-gradient record at or before `step` (the first one before it), or None."""
+        if self.time_steps is None or not len(self.time_steps):
+            return None
+        return max(int(np.searchsorted(self.time_steps, step, side="right")) - 1, 0)
 
     @property
     def clipping(self) -> bool:
@@ -209,8 +253,9 @@ def _describe(run: RunData) -> tuple[str, str]:
                            f"{factor.max():.3g}x), to {np.median(after[active]):.3g}")
         else:
             headline = f"{name}{state}: clipping never triggered (global gradient norm at most {before.max():.3g})"
-    elif len(hidden) >= 2 and np.isfinite(run.norms[0, [hidden[0], hidden[-1]]]).all():
-        first, last = run.norms[0, hidden[0]], run.norms[0, hidden[-1]]
+    elif len(hidden) >= 2 and np.isfinite(run.norms[0, list(_ends_of_a_kind(run.layers, hidden))]).all():
+        ends = _ends_of_a_kind(run.layers, hidden)
+        first, last = run.norms[0, ends[0]], run.norms[0, ends[1]]
         gradient = "first hidden layer's gradient"
         if first > 0 and last / first >= 10:
             headline = f"{name}{state}: vanishing: {gradient} {last / first:.3g}x smaller than the last's"
@@ -222,14 +267,81 @@ def _describe(run: RunData) -> tuple[str, str]:
             headline = f"{name}{state}: no vanishing: {gradient} within {max(first / last, last / first):.3g}x " \
                        "of the last's"
             story = "it keeps its size on its way back to the input"
+        elif last > 0:  # the first is exactly 0: smaller than float32 holds (or the layer's input is all 0)
+            zeros = int(np.sum(run.norms[0, hidden] == 0))
+            headline = f"{name}{state}: vanishing: {zeros} of {len(hidden)} hidden layers' gradients exactly 0 " \
+                       f"(the first's too), the last's {last:.3g}"
+            story = "it vanishes to exactly 0 on its way back to the input"
+        elif first == 0 and last == 0 and not np.any(run.norms[0, hidden]):
+            headline = f"{name}{state}: no gradient: every hidden layer's is exactly 0"
+            story = "nothing flows back into the hidden layers (their outputs, or the weights after them, are all 0)"
         else:
             story = ""
         if story:
-            details.append(f"{name}: at step {int(run.steps[0])} ({run.layers[hidden[0]]} vs "
-                           f"{run.layers[hidden[-1]]}): {story}")
+            details.append(f"{name}: at step {int(run.steps[0])} ({run.layers[ends[0]]} vs "
+                           f"{run.layers[ends[1]]}): {story}")
+    through_time = _time_story(run)
+    if through_time:
+        if headline == f"{name}: {run.state}":  # nothing to say by depth (one recurrent layer): the story is in time
+            headline = f"{name}{state}: {through_time}"
+        else:
+            details.append(f"{name}: {through_time}")
     if run.message and (run.diverged or run.state in ("failed", "broken")):
         details.append(f"{name}: <span style='color:{DIVERGED_COLOUR}'>{run.message}</span>")
     return headline, "<br>".join(details)
+
+
+def _layer_kind(name: str) -> str:
+    """A layer's kind by its name: "hidden" of hidden_3 and block_2/hidden_1, "batch_normalization" of
+    batch_normalization_10."""
+    return re.sub(r"_\d+$", "", name.rsplit("/", 1)[-1])
+
+
+def _ends_of_a_kind(layers: list[str], hidden: list[int]) -> tuple[int, int]:
+    """The first hidden layer and the last hidden layer of its kind: the layers whose gradients the headline
+    compares (a Dense kernel's norm against a Dense kernel's, not against a BatchNormalization's scale and shift)."""
+    kind = _layer_kind(layers[hidden[0]])
+    same = [i for i in hidden if _layer_kind(layers[i]) == kind]
+    return hidden[0], same[-1] if len(same) > 1 else hidden[-1]
+
+
+def _time_ratio(norms: np.ndarray) -> float | None:
+    """||dL/dx_0|| / ||dL/dx_T-1|| of one record (how much of the gradient reaches the first time step), or None."""
+    if len(norms) < 2:
+        return None
+    first, last = float(norms[0]), float(norms[-1])
+    return first / last if np.isfinite(first) and np.isfinite(last) and last > 0 else None
+
+
+def _time_story(run: RunData) -> str:
+    """What reached the first input time step, at initialisation and at the latest record: "" without records."""
+    if run.time_steps is None or not len(run.time_steps) or run.time_norms.shape[1] < 2:
+        return ""
+    last_t = run.time_norms.shape[1] - 1
+    ratios = [(int(run.time_steps[i]), _time_ratio(run.time_norms[i])) for i in sorted({0, len(run.time_steps) - 1})]
+    parts = [f"{ratio:.2g} at {'initialisation' if step == 0 else f'step {step}'}" for step, ratio in ratios
+             if ratio is not None]
+    if not parts:
+        return ""
+    latest = ratios[-1][1]
+    verdict = "vanishing through time: " if latest is not None and latest < VANISHED_THROUGH_TIME else ""
+    return f"{verdict}||dL/dx<sub>0</sub>|| / ||dL/dx<sub>{last_t}</sub>|| = {', '.join(parts)}"
+
+
+def _time_note(runs: list[RunData]) -> str:
+    """Below the Through time plots: what they show, and per run what reached the first time step (or why none)."""
+    lines, without = [TIME_NOTE], []
+    for run in runs:
+        if run.time_problem:
+            lines.append(f"<b>{run.name}</b>: <span style='color:{DIVERGED_COLOUR}'>{run.time_problem}</span>")
+        elif run.time_steps is None:
+            without.append(run.name)
+        elif _time_story(run):
+            lines.append(f"<b>{run.name}</b>: {_time_story(run)}.")
+    if without:
+        lines.append(f"<b>{_listed(without)}</b>: no {INPUT_GRADIENTS} (zoo train records it for sequence inputs "
+                     "only).")
+    return "<br>".join(lines)
 
 
 def _units_note(runs: list[RunData]) -> str:
@@ -270,7 +382,7 @@ def _units_note(runs: list[RunData]) -> str:
     return "<br>".join(lines)
 
 
-# -- reusing the last preset pair -------------------------------------------------------------------
+# -- reusing the last preset runs -------------------------------------------------------------------
 def _overrides(options: TrainingOptions) -> dict:
     """The dotted-key overrides `zoo train` applies for these options (as `zoo.cli.cmd_train` does)."""
     flags = {"dataset": options.dataset, "training.epochs": options.epochs, "training.batch_size": options.batch_size,
@@ -283,13 +395,13 @@ def _comparable(spec: dict) -> dict:
     return {key: value for key, value in spec.items() if key != "description"}
 
 
-def last_pair(key: str, **options) -> list[Path] | None:
-    """The newest finished runs of the preset pair trained with exactly these settings (the same resolved
-    spec, so a spec edited since does not count), in the pair's order; None unless both exist."""
+def last_set(key: str, **options) -> list[Path] | None:
+    """The newest finished runs of the preset's models trained with exactly these settings (the same resolved
+    spec, so a spec edited since does not count), in the preset's order; None unless every model has one."""
     from zoo.catalogue import load_spec
 
     wanted = {}
-    for name in PAIRS[key]:
+    for name in DEMOS[key]:
         try:
             spec = load_spec(name)
             changes = _overrides(TrainingOptions(name, **options))
@@ -302,14 +414,25 @@ def last_pair(key: str, **options) -> list[Path] | None:
             spec = read_run_spec(info.path)
             if spec is not None and _comparable(spec) == wanted[info.model]:
                 found[info.model] = info.path
-    return [found[name] for name in PAIRS[key]] if len(found) == len(wanted) else None
+    return [found[name] for name in DEMOS[key]] if len(found) == len(wanted) else None
+
+
+def _set_word(key: str) -> str:
+    """What a preset's runs are called: "pair" (two models), "set" (more)."""
+    return "pair" if len(DEMOS[key]) == 2 else "set"
+
+
+def _listed(names) -> str:
+    """"a and b", "a, b, c and d"."""
+    names = list(names)
+    return " and ".join(names) if len(names) <= 2 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _ask_reuse(parent, text: str) -> str | None:
-    """"show" (the last pair), "train" (a new pair) or None (cancel)."""
+    """"show" (the last runs of the preset), "train" (new ones) or None (cancel)."""
     box = QMessageBox(QMessageBox.Icon.Question, "Gradients", text, parent=parent)
-    show = box.addButton("Show the last pair", QMessageBox.ButtonRole.AcceptRole)
-    train = box.addButton("Train a new pair", QMessageBox.ButtonRole.ActionRole)
+    show = box.addButton("Show the last runs", QMessageBox.ButtonRole.AcceptRole)
+    train = box.addButton("Train new runs", QMessageBox.ButtonRole.ActionRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(show)
     box.exec()
@@ -403,8 +526,37 @@ def _label_in_band(line: pg.InfiniteLine, box: pg.ViewBox, height: float) -> Non
     line.label.updatePosition()
 
 
+class CompactTabStyle(QProxyStyle):
+    """The app's style, with tabs a little narrower (less space either side of their titles)."""
+
+    def __init__(self):
+        super().__init__(QStyleFactory.create(QApplication.style().name()))
+
+    def pixelMetric(self, metric, option=None, widget=None):
+        value = super().pixelMetric(metric, option, widget)
+        return max(value - TAB_SPACE_SAVED, 8) if metric == QStyle.PixelMetric.PM_TabBarTabHSpace else value
+
+
+class FittingComboBox(QComboBox):
+    """A combo box as wide as its entries now (QComboBox keeps the minimum size of the longest entries it ever had:
+    runs with long layer names shown before), up to MAX_CHOICE_WIDTH (the tabs beside it keep some room); its list
+    shows every entry whole."""
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(min(hint.width(), MAX_CHOICE_WIDTH))
+        return hint
+
+    def minimumSizeHint(self):
+        return self.sizeHint()
+
+    def showPopup(self) -> None:
+        self.view().setMinimumWidth(self.view().sizeHintForColumn(0) + 24)
+        super().showPopup()
+
+
 class GradientsView(QWidget):
-    """Shows one or more runs' gradient records; follows running ones; trains the two textbook presets."""
+    """Shows one or more runs' gradient records; follows running ones; trains the textbook presets (DEMOS)."""
 
     needs_tensorflow = False
     run_finished = Signal(object)
@@ -417,13 +569,14 @@ class GradientsView(QWidget):
         self.process.begun.connect(lambda path: self.add_run(path))
         self.process.finished.connect(self._preset_step_done)
         self._queue: list[TrainingOptions] = []
-        self._preset: tuple[str, dict] | None = None  # the preset whose last pair is shown (for "Train again")
+        self._preset: tuple[str, dict] | None = None  # the preset whose last runs are shown (for "Train again")
 
         self.preset_buttons = {}
         toolbar = QHBoxLayout()
-        for key, label in PRESETS.items():
+        for key, (label, what) in PRESETS.items():
             button = QPushButton(label)
-            button.setToolTip(" vs ".join(PAIRS[key]) + ": same data, same seed")
+            button.setToolTip(f"{what}: trains {' vs '.join(DEMOS[key])} one after the other (same data, same seed), "
+                              "or shows the last ones trained with the same settings")
             button.clicked.connect(lambda _=False, k=key: self.run_preset(k))
             self.preset_buttons[key] = button
             toolbar.addWidget(button)
@@ -437,12 +590,19 @@ class GradientsView(QWidget):
         self.slider.valueChanged.connect(self._draw_profile)
         self.step_label = QLabel("step —")
         self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance("step 0000000"))
-        self.layer = QComboBox()  # by position (first hidden layer, ..., output): runs with other layer names compare
+        self.time_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=0)  # Through time: which record
+        self.time_slider.setMinimumWidth(60)
+        self.time_slider.setToolTip("The record drawn solid: at initialisation (step 0) or at an epoch's end; at its "
+                                    "right end it follows a training run's newest record")
+        self.time_slider.valueChanged.connect(self._draw_time)
+        self.time_label = QLabel("step —")
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("step 0000000"))
+        self.layer = FittingComboBox()  # by position (first hidden layer, ..., output): runs with other layer names compare
         self.layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.layer.setToolTip("The layer whose gradient histograms are shown, by its position in each model (counted "
                               "from the input): each run shows its own layer at that position")
         self.layer.currentIndexChanged.connect(self._draw_histograms)
-        self.colour_scale = QComboBox()
+        self.colour_scale = FittingComboBox()
         self.colour_scale.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "auto: each run's own"
         for text, mode in COLOUR_SCALES:
             self.colour_scale.addItem(text, mode)
@@ -456,13 +616,11 @@ class GradientsView(QWidget):
         self.saved.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.saved.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         toolbar.addWidget(self.saved, 1)
-        toolbar.addWidget(QLabel("Smoothing"))
-        toolbar.addWidget(self.smoothing)
         toolbar.addWidget(save)
         self.status = BoxLabel("Open runs from the Runs tab (Gradients button), or click a preset.")
         self.status_box = TextBox(self.status, STATUS_LINES[1])
         self.train_again = QPushButton("Train again")
-        self.train_again.setToolTip("Train a new pair with the same settings")
+        self.train_again.setToolTip("Train the preset's models again with the same settings")
         self.train_again.clicked.connect(self._train_again)
         self.train_again.hide()
         status_row = QHBoxLayout()
@@ -470,10 +628,15 @@ class GradientsView(QWidget):
         status_row.addWidget(self.train_again, 0, Qt.AlignmentFlag.AlignTop)
         self.units_note = BoxLabel()
         self.histogram_note = BoxLabel(EXACT_ZEROS)
+        self.time_note = BoxLabel(TIME_NOTE)
         self.notes = {"units": TextBox(self.units_note, UNITS_NOTE_LINES[1]),
-                      "histograms": TextBox(self.histogram_note, 2)}
+                      "histograms": TextBox(self.histogram_note, 2), "time": TextBox(self.time_note, 2)}
 
         self.tabs = QTabWidget()
+        self._tab_style = CompactTabStyle()  # six tabs and a tab's control beside them in a 640 px window
+        self.tabs.tabBar().setStyle(self._tab_style)
+        self.tabs.setUsesScrollButtons(False)  # narrower still: every tab stays in view, its title shortened ("…")
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
         self.corner = QStackedWidget()  # the visible tab's own control, right of the tab bar: no row of its own
         self.corner.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.corner_pages = {}
@@ -502,10 +665,19 @@ class GradientsView(QWidget):
             control = QWidget()
             row = QHBoxLayout(control)
             row.setContentsMargins(6, 0, 2, 0)
-            if key == "profile":
+            if key in ("norms", "heatmap", "histograms"):
+                row.addStretch(1)  # the control at the right end of its space, not spread over it
+            if key == "norms":
+                row.addWidget(QLabel("Smoothing"))
+                row.addWidget(self.smoothing)
+            elif key == "profile":
                 row.addWidget(QLabel("at"))
                 row.addWidget(self.slider, 1)
                 row.addWidget(self.step_label)
+            elif key == "time":
+                row.addWidget(QLabel("at"))
+                row.addWidget(self.time_slider, 1)
+                row.addWidget(self.time_label)
             elif key == "histograms":
                 row.addWidget(QLabel("Layer"))
                 row.addWidget(self.layer)
@@ -515,6 +687,7 @@ class GradientsView(QWidget):
             self.corner_pages[key] = control
             self.corner.addWidget(control)
         self.tabs.setCornerWidget(self.corner, Qt.Corner.TopRightCorner)
+        self._show_corner(TABS[0][0])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
@@ -534,6 +707,7 @@ class GradientsView(QWidget):
         self._headlines = ""
         self._curves: list[list] = []
         self._heat_scale: str | None = None  # "shared" or "own": how the heatmap page was built
+        self._rewrap: set[str] = set()  # tabs whose titles wrap again at the next turn of the event loop
         self._fit_lines()
 
     # -- which runs ----------------------------------------------------------------------------
@@ -568,33 +742,35 @@ class GradientsView(QWidget):
 
     # -- presets -------------------------------------------------------------------------------
     def run_preset(self, key: str, reuse: bool | None = None, **options) -> None:
-        """Train the pair (same data and seed), one after the other, showing each as it trains.
+        """Train the preset's models (zoo.demos.DEMOS[key]: same data and seed), one after the other in the
+        training process, showing each as it trains.
 
-        When finished runs of this pair with the same settings exist, asks first (`ask_reuse`) whether
-        to show them or train a new pair; `reuse=True` shows them without asking, False always trains.
+        When finished runs of all of them with the same settings exist, asks first (`ask_reuse`) whether
+        to show them or train new ones; `reuse=True` shows them without asking, False always trains.
         """
         if self.process.running:
             return
         if reuse is not False:
-            paths = last_pair(key, **options)
+            paths = last_set(key, **options)
             if paths:
                 when = read_run(paths[-1]).started.replace("T", " ")[:16]
+                word = _set_word(key)
                 choice = "show" if reuse else self.ask_reuse(
-                    self, f"{' and '.join(PAIRS[key])} were already trained with these settings ({when}).\n\n"
-                          "Show that pair, or train a new one (same data and seed: the same curves again)?")
+                    self, f"{_listed(DEMOS[key])} were already trained with these settings ({when}).\n\n"
+                          f"Show that {word}, or train a new one (same data and seed: the same curves again)?")
                 if choice is None:
                     return
                 if choice == "show":
                     self.show_runs(paths)
                     self._preset = (key, dict(options))
                     self.train_again.show()
-                    self._set_status(f"The last {PRESETS[key].lower()} pair ({when}); "
+                    self._set_status(f"The last {word} of the <i>{PRESETS[key][0]}</i> preset ({when}); "
                                      "<i>Train again</i> trains a new one.")
                     return
         self._preset = None
         self.train_again.hide()
         self.runs = []
-        self._queue = [TrainingOptions(name, **options) for name in PAIRS[key]]
+        self._queue = [TrainingOptions(name, **options) for name in DEMOS[key]]
         for button in self.preset_buttons.values():
             button.setEnabled(False)
         self._next_preset()
@@ -689,6 +865,18 @@ class GradientsView(QWidget):
             self.slider.setValue(last)
         self.slider.blockSignals(False)
         self._label_step()
+        recorded = [r.time_steps for r in self.runs if r.time_record(0) is not None]
+        self.time_slider.blockSignals(True)
+        at_end = self.time_slider.value() >= self.time_slider.maximum()
+        self.time_slider.setRange(min((int(s[0]) for s in recorded), default=0),
+                                  max((int(s[-1]) for s in recorded), default=0))
+        if at_end:  # at its right end: the newest record, as a run trains
+            self.time_slider.setValue(self.time_slider.maximum())
+        self.time_slider.blockSignals(False)
+        self.time_slider.setEnabled(self.time_slider.maximum() > self.time_slider.minimum())
+        self.time_note.setText(_time_note(self.runs))
+        shown_step = self._time_step()
+        self.time_label.setText("step —" if shown_step is None else f"step {shown_step}")
         slots = _layer_slots(self.runs)
         if [(self.layer.itemData(i), self.layer.itemText(i)) for i in range(self.layer.count())] != slots:
             current = self.layer.currentData()
@@ -709,7 +897,26 @@ class GradientsView(QWidget):
         plot = page.addPlot(row=row, col=col, axisItems=readable_axes(integer_x, integer_y))
         _set_title(plot, title)
         plot.getViewBox().disableAutoRange()
+        axis = plot.getAxis("left")  # its width is known once its labels are painted: the titles' share follows it
+        axis.geometryChanged.connect(lambda a=axis, k=self._building: self._axis_resized(k, a))
         return plot
+
+    def _axis_resized(self, key: str, axis) -> None:
+        """A left axis got wider or narrower (its tick labels changed): the titles wrap again to their plots' share
+        of the row, once the events of the moment are done (else a row of long titles outgrows the page)."""
+        if key in self._rewrap or not any(axis is plot.getAxis("left") for plot in self._row_plots(key)):
+            return  # already due, or the axis of a plot being taken down
+        if abs(axis.width() - getattr(axis, "_wrapped_width", -1.0)) < 0.5:
+            return
+        axis._wrapped_width = axis.width()
+        self._rewrap.add(key)
+
+        def rewrap():
+            self._rewrap.discard(key)
+            if self.plots[key]:
+                self._wrap_titles(key)
+
+        QTimer.singleShot(0, self, rewrap)
 
     def _side_legend(self, page, row: int, col: int, entries, keys=()) -> pg.LegendItem:
         """A legend in its own layout cell, right of the row's plots: never on top of the data. Its samples
@@ -735,7 +942,8 @@ class GradientsView(QWidget):
 
     def _place_keys(self, key: str, legend: pg.LegendItem) -> None:
         """The colour keys below the legend, one under the other; where they would run past the bottom of the row,
-        in further columns side by side. The legend's cell as wide as what it holds."""
+        in further columns side by side (a key taller than the row on its own shrinks to it). The legend's cell as
+        wide as what it holds."""
         holder = legend.parentItem()
         top = legend.height() + 2 if legend.items else 4.0
         plots = self._row_plots(key)
@@ -743,6 +951,7 @@ class GradientsView(QWidget):
         room = room if room > 2 * CROSS_BAND_PX else UNLAID_HEIGHT + 40  # not laid out yet
         x, y, column_width = 4.0, top, 0.0
         for depth_key in self.keys[key]:
+            depth_key.fit(room - top - 2)  # a deep net's column of colours no taller than the row
             if y > top and y + depth_key.height() > room:  # a new column, from the top of the keys
                 x, y, column_width = x + column_width + 8, top, 0.0
             depth_key.setPos(x, y)
@@ -769,7 +978,7 @@ class GradientsView(QWidget):
         if key == "heatmap":
             self._heat_scale = self._heat_mode()
         builders = {"norms": self._norms_plot, "profile": self._profile_plot, "heatmap": self._image_plot,
-                    "histograms": self._image_plot, "units": self._units_plot}
+                    "histograms": self._image_plot, "units": self._units_plot, "time": self._time_plot}
         for column, run in enumerate(self.runs):
             items, extra = builders[key](self.pages[key], column, run)
             self.plots[key].append(items)
@@ -854,6 +1063,33 @@ class GradientsView(QWidget):
         units.setLabel("left", "fraction of units")
         return (units,), {"line": _divergence_line()}
 
+    def _time_plot(self, page, column: int, run: RunData) -> tuple[tuple, dict]:
+        """A run's ||dL/dx_t|| by input time step t (log y): at initialisation (dashed) and at the slider's record,
+        the other epochs' records faint behind them; a run without such records says so in its panel (no axes:
+        there is nothing to measure on them)."""
+        plot = self._new_plot(page, 0, column, self._title(run))
+        plot.setLogMode(y=True)
+        plot.setLabel("bottom", "input time step t")
+        plot.setLabel("left", "||dL/dx<sub>t</sub>||")
+        first = plot.plot(pen=pg.mkPen(FIRST_COLOUR, width=2, style=Qt.PenStyle.DashLine), name="initialisation",
+                          symbolBrush=FIRST_COLOUR, symbolPen=None, symbolSize=6)
+        shown = plot.plot(pen=pg.mkPen(SHOWN_COLOUR, width=2), name="slider's step", symbolBrush=SHOWN_COLOUR,
+                          symbolPen=None, symbolSize=6)
+        shown.setZValue(5)  # over the initialisation's line where they meet
+        others = plot.plot(pen=pg.mkPen(OTHERS_COLOUR, width=1), name="other epochs", connect="finite")
+        others.setZValue(-5)
+        box = plot.getViewBox()
+        note = pg.TextItem(color="#555", anchor=(0.5, 0.5))  # in the box's own pixels: centred whatever its range
+        note.setParentItem(box)
+        note.hide()
+
+        def centre(*_, note=note, box=box):
+            note.setTextWidth(max(box.width() - 12, 60))
+            note.setPos(box.width() / 2, box.height() / 2)
+
+        box.sigResized.connect(centre)
+        return (plot,), {"first": first, "shown": shown, "others": others, "note": note, "centre": centre}
+
     def _side_items(self, key: str, page, column: int) -> None:
         """Right of the row: the legend (the first and last layer's colours, the line styles, the markers) or the
         colour bar shared by the runs."""
@@ -869,6 +1105,11 @@ class GradientsView(QWidget):
         if key == "profile":
             self._side_legend(page, 0, column, [(_sample(pen, **symbol), label)
                                                 for pen, symbol, label in _profile_styles(clipping, diverged)])
+            return
+        if key == "time":
+            self._side_legend(page, 0, column, [
+                (_sample(pg.mkPen(FIRST_COLOUR, width=2, style=Qt.PenStyle.DashLine)), "initialisation"),
+                (_sample(pg.mkPen(SHOWN_COLOUR, width=2)), "slider's step")])  # "other epochs" once there are some
             return
         entries = []
         if key == "norms" and clipping:
@@ -965,6 +1206,10 @@ class GradientsView(QWidget):
             depth = max((len(r.layers) for r in runs), default=1)
             return [((r.steps[0] - r.step_spacing() / 2, r.steps[-1] + r.step_spacing() / 2) if len(r.steps) else None,
                      (0.5, depth + 0.5)) for r in runs]
+        if key == "time":  # y: every record's (the slider moves the line, not the axis); x: the run's time steps
+            y = _positive_log_range([r.time_norms for r in runs if r.time_norms is not None])
+            return [(_union([(0.0, float(r.time_norms.shape[1] - 1))]) if r.time_record(0) is not None else None, y)
+                    for r in runs]
         if key == "histograms":
             hs = [r.histograms if r.histograms and len(r.histograms["steps"]) else None for r in runs]
             y = _union([(float(h["edges"][0]), float(h["edges"][-1])) for h in hs if h is not None])
@@ -1005,8 +1250,17 @@ class GradientsView(QWidget):
         return list(self.pages)[self.tabs.currentIndex()]
 
     def _tab_changed(self, index: int) -> None:
-        self.corner.setCurrentWidget(self.corner_pages[list(self.pages)[index]])
+        self._show_corner(list(self.pages)[index])
         self.redraw()
+
+    def _show_corner(self, key: str) -> None:
+        """The visible tab's control right of the tab bar, as wide as it needs (not as the widest of all the tabs':
+        the Histograms' layer choice can be long), so that the tabs keep their room."""
+        for name, control in self.corner_pages.items():
+            policy = QSizePolicy.Policy.Preferred if name == key else QSizePolicy.Policy.Ignored
+            control.setSizePolicy(policy, QSizePolicy.Policy.Preferred)
+        self.corner.setCurrentWidget(self.corner_pages[key])
+        self.corner.updateGeometry()
 
     def _draw_page(self, page: str) -> None:
         if page == "heatmap" and self.plots[page] and self._heat_scale != self._heat_mode():
@@ -1014,7 +1268,7 @@ class GradientsView(QWidget):
         if self.runs and not self.plots[page]:
             self._build(page)
         for run, items in zip(self.runs, self.plots[page]):  # a run's state changes as it trains
-            if page != "profile":
+            if page not in ("profile", "time"):
                 _set_title(items[0], self._page_title(page, run), self._title_width(page))
         getattr(self, f"_draw_{page}")()
         _align_titles(self._row_plots(page))
@@ -1237,6 +1491,70 @@ class GradientsView(QWidget):
         _align_titles(self._row_plots("profile"))
         self._apply_ranges("profile")
 
+    def _time_step(self) -> int | None:
+        """The last step at or before the Through time slider's value that a run recorded input gradients at."""
+        recorded = [r.time_steps for r in self.runs if r.time_record(0) is not None]
+        steps = np.unique(np.concatenate(recorded)) if recorded else np.zeros(0, np.int64)
+        at = int(np.searchsorted(steps, self.time_slider.value(), side="right")) - 1
+        return int(steps[max(at, 0)]) if len(steps) else None
+
+    def _draw_time(self, *_) -> None:
+        shown_step = self._time_step()
+        self.time_label.setText("step —" if shown_step is None else f"step {shown_step}")
+        width = self._title_width("time")
+        for run, (plot,), extra in zip(self.runs, self.plots.get("time", []), self.extras.get("time", [])):
+            at = run.time_record(self.time_slider.value())
+            for side in ("left", "bottom"):
+                plot.showAxis(side, at is not None)
+            if at is None:
+                for item in (extra["first"], extra["shown"], extra["others"]):
+                    item.setData([], [])
+                _set_title(plot, self._title(run), width)
+                _say(extra, _no_time_text(run))
+                continue
+            t = np.arange(run.time_norms.shape[1])
+            drawn = 0
+            for item, row in ((extra["first"], run.time_norms[0]), (extra["shown"], run.time_norms[at])):
+                ok = np.isfinite(row) & (row > 0)
+                item.setData(t[ok], row[ok])
+                item.setSymbol("o" if 0 < ok.sum() <= 3 else None)  # one or two points draw no line
+                drawn += int(ok.sum())
+            rows = [i for i in range(1, len(run.time_steps)) if i != at]  # one line each, NaN between them
+            xs = np.concatenate([np.r_[t, np.nan] for _ in rows]) if rows else np.zeros(0)
+            ys = np.concatenate([np.r_[np.where(run.time_norms[i] > 0, run.time_norms[i], np.nan), np.nan]
+                                 for i in rows]) if rows else np.zeros(0)
+            extra["others"].setData(xs, ys)
+            step, first = int(run.time_steps[at]), int(run.time_steps[0])
+            title = f"{run.name}: step {step}" + ("" if run.state in FINISHED else f" ({run.state})")
+            if first != 0:  # a run whose records do not start at its initialisation (dashed: its first record)
+                title += f"<br><span style='color:#555'>dashed: step {first}, its first record</span>"
+            _set_title(plot, title, width)
+            row = run.time_norms[at]
+            if drawn:
+                _say(extra, "")
+            elif np.isfinite(row).any():
+                _say(extra, f"step {step}: every value is exactly 0:<br>nothing to draw on a log scale")
+            else:
+                _say(extra, f"<span style='color:{DIVERGED_COLOUR}'>step {step}: inf/NaN</span>")
+        self._others_legend(any(extra["others"].xData is not None and len(extra["others"].xData)
+                                for extra in self.extras["time"]))
+        _align_titles(self._row_plots("time"))
+        self._apply_ranges("time")
+
+    def _others_legend(self, drawn: bool) -> None:
+        """The Through time legend names the faint lines ("other epochs") while there are some (a run that trains
+        gets them as its epochs end)."""
+        for legend in self.legends["time"]:
+            present = any(label.text == "other epochs" for _, label in legend.items)
+            if present == drawn:
+                continue
+            if drawn:
+                legend.addItem(_sample(pg.mkPen(OTHERS_COLOUR, width=1)), "other epochs")
+            else:
+                legend.removeItem("other epochs")
+            legend.updateSize()
+            self._place_keys("time", legend)
+
     def _draw_histograms(self, *_) -> None:
         slot = self.layer.currentData()
         names = [_slot_layer(run, slot) for run in self.runs]
@@ -1298,6 +1616,25 @@ class GradientsView(QWidget):
             self.saved.setToolTip(str(e))
             self.saved.setStyleSheet(f"color: {DIVERGED_COLOUR}")
             QMessageBox.warning(self, "Save figure", f"Cannot save: {e}")
+
+
+def _no_time_text(run: RunData) -> str:
+    """What an empty Through time panel says: why the run has no gradient by input time step."""
+    if run.time_problem:
+        return f"<div style='text-align:center; color:{DIVERGED_COLOUR}'>cannot read {INPUT_GRADIENTS}</div>"
+    if run.time_steps is None:
+        return ("<div style='text-align:center'>no gradient by time step:<br>zoo train records it "
+                "(input_gradients.csv) for sequence inputs only</div>")
+    return "<div style='text-align:center'>no record yet:<br>the first is taken before the first step</div>"
+
+
+def _say(extra: dict, html: str) -> None:
+    """The centred note of a Through time panel: shown with this text, or hidden ("")."""
+    note = extra["note"]
+    if html:
+        note.setHtml(html)
+        extra["centre"]()
+    note.setVisible(bool(html))
 
 
 def _histogram_layers(run: RunData) -> tuple[list[str], list[str]]:
