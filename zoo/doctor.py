@@ -46,6 +46,10 @@ class Finding:
     steps: tuple[int, int] | None = None
     epochs: tuple[int, int] | None = None
 
+    def __str__(self) -> str:
+        """One line: `critical vanishing_gradients: <evidence>`."""
+        return f"{self.severity} {self.code}: {self.evidence}"
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["steps"] = list(self.steps) if self.steps else None
@@ -118,8 +122,8 @@ def _spec_layers(run: _Run) -> list[dict]:
 def _vanishing(run: _Run) -> list[Finding]:
     out = []
     records = run.records
-    if records is not None and len(records.hidden) >= 2:
-        hidden = records.hidden
+    if records is not None and len(records.weighted) >= 2:
+        hidden = records.weighted
         norms = records.grad("grad_norm")[:, hidden]
         finite = np.all(np.isfinite(norms), axis=1)
         rows = np.flatnonzero(finite)[:_window(int(finite.sum()))]
@@ -148,12 +152,16 @@ def _vanishing(run: _Run) -> list[Finding]:
             ratio = float(last[0] / last[-1])
             if ratio < TIME_VANISHING_RATIO:
                 layer = records.layers[records.hidden[0]] if records is not None and records.hidden else "the input"
+                gated = any(word in layer.lower() for word in ("lstm", "gru"))
                 out.append(Finding(
                     "vanishing_gradients", "critical", [layer],
                     f"through time: the gradient of the loss with respect to the input's first time step is "
                     f"{ratio:.2g} of the last one's ({_orders(ratio)}; at step {int(steps[-1])})",
                     "A recurrent layer multiplies the gradient by its recurrent weights and its activation's slope "
-                    "at every time step it goes back, so what happened long ago cannot be learnt.",
+                    "at every time step it goes back, so what happened long ago cannot be learnt"
+                    + (" until a gated cell learns to keep it." if gated else "."),
+                    "Train longer: an LSTM or GRU cell can carry the gradient through time, once it has learnt to "
+                    "keep its memory (rnn-lstm does after about 12 epochs)." if gated else
                     "Use an LSTM or GRU layer, whose cell carries the gradient through time.",
                     steps=(int(steps[-1]), int(steps[-1]))))
     return out
@@ -334,16 +342,19 @@ def _guess_loss(run: _Run) -> tuple[float, str] | None:
 
 
 def _not_learning(run: _Run) -> list[Finding]:
-    loss = _series(run, "loss")
+    loss, val = _series(run, "loss"), _series(run, "val_loss")
     guess = _guess_loss(run)
     if not len(loss) or guess is None or not np.isfinite(loss[-1]):
         return []
     value, what = guess
-    if loss[-1] >= value * (1 - NOT_LEARNING):
+    # an epoch's mean training loss carries its first steps' (high) losses: the validation loss, measured after
+    # the epoch, must be no better either
+    if loss[-1] >= value * (1 - NOT_LEARNING) and (len(val) != len(loss) or not np.isfinite(val[-1])
+                                                     or val[-1] >= value * (1 - NOT_LEARNING)):
         return [Finding(
             "not_learning", "critical", [],
-            f"after {len(loss)} epoch{'s' if len(loss) != 1 else ''} the training loss is {loss[-1]:.3g}, no better "
-            f"than {what}",
+            f"after {len(loss)} epoch{'s' if len(loss) != 1 else ''} the training loss is {loss[-1]:.3g}"
+            + (f" and the validation loss {val[-1]:.3g}" if len(val) == len(loss) else "") + f", no better than {what}",
             "The model predicts as if it had not seen the data: its gradient does not reach, or does not move, the "
             "weights that matter.",
             "Look at the other findings; else check the initialisation (not all zeros) and raise the learning rate.",

@@ -25,11 +25,16 @@ def _whole_ticks(axis) -> None:
     from matplotlib.ticker import MaxNLocator
 
     axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))
+    low, high = axis.get_view_interval()
+    if high - low < 2:  # one or two epochs: whole ticks and room either side, not 0.96 ... 1.04
+        middle = round((low + high) / 2)
+        axis.axes.set_xlim(middle - 1, middle + 1) if axis is axis.axes.xaxis else axis.axes.set_ylim(middle - 1, middle + 1)
 
 
 def gradient_summary(run: RunRecords) -> dict:
-    """First and last hidden layer's gradient norm at the first and the last recorded (finite) step."""
-    norms = run.grad("grad_norm")[:, run.hidden]
+    """First and last hidden layer's gradient norm at the first and the last recorded (finite) step (normalisation
+    layers left out: `RunRecords.weighted`)."""
+    norms = run.grad("grad_norm")[:, run.weighted]
     if not norms.shape[1]:  # no hidden layer (a logistic regression): nothing to compare
         nan = {"first_hidden": float("nan"), "last_hidden": float("nan"), "ratio": float("nan")}
         return {"run": run.name, "first_step": int(run.steps[0]), "last_step": int(run.steps[-1]), "start": nan,
@@ -152,15 +157,17 @@ def compare_figure(runs: list[RunRecords], out: str | Path | None = None):
 
         ax = axes[1, col]
         finite = np.where(np.all(np.isfinite(norms), axis=1))[0]
-        depth = np.arange(1, len(run.layers) + 1)
-        if len(finite):
-            ax.plot(depth, norms[finite[0]], "o-", label=f"step {run.steps[finite[0]]}")
-            ax.plot(depth, norms[finite[-1]], "s-", label=f"step {run.steps[finite[-1]]}")
-        ax.set_yscale("log")
         outputs = set(range(len(run.layers))) - set(run.hidden)
-        shown = sorted(_legend_layers(len(run.layers)) | outputs)  # a deep net: a few depths, not 31 crowded ones
-        ax.set_xticks(depth[shown], ["out" if i in outputs else str(depth[i]) for i in shown])
-        ax.set_xlabel("depth (1 = nearest the input)")
+        columns = sorted(set(run.weighted) | outputs)  # normalisation layers left out: theirs are other gradients
+        depth = np.arange(1, len(columns) + 1)
+        if len(finite):
+            ax.plot(depth, norms[finite[0], columns], "o-", label=f"step {run.steps[finite[0]]}")
+            ax.plot(depth, norms[finite[-1], columns], "s-", label=f"step {run.steps[finite[-1]]}")
+        ax.set_yscale("log")
+        shown = sorted(_legend_layers(len(columns)) | {k for k, j in enumerate(columns) if j in outputs})
+        ax.set_xticks(depth[shown], ["out" if columns[k] in outputs else str(depth[k]) for k in shown])
+        ax.set_xlabel("depth (1 = nearest the input)" + (", normalisation layers left out"
+                                                          if len(columns) < len(run.layers) else ""))
         axes[1, 0].set_ylabel("gradient norm by depth")
         ax.legend(fontsize=8)
 

@@ -436,6 +436,12 @@ class RunRecords:
         """Column indices of the hidden layers (everything but the output layers)."""
         return hidden_columns(self.layers, self.status.output_layers)
 
+    @property
+    def weighted(self) -> list[int]:
+        """The hidden layers whose gradients compare along the depth: all but normalisation layers (their scale
+        and shift get gradients of another size than a Dense layer's kernel: a Dense/BatchNorm stack zig-zags)."""
+        return [j for j in self.hidden if "normalization" not in self.layers[j].rsplit("/", 1)[-1]] or self.hidden
+
 
 class GradientTail:
     """`gradients.csv` as it grows (the app follows a running training): only new complete lines are parsed.
