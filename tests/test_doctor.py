@@ -163,3 +163,20 @@ def test_try_on_a_run_recorder_run_says_what_to_do_by_hand(tmp_path, capsys):
     assert main(["doctor", str(tmp_path / "mine"), "--try"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no spec.toml (recorded by RunRecorder)" in err and "ReLU" in err
+
+
+def test_doctor_watch_says_when_a_finding_no_longer_holds(monkeypatch, tmp_path):
+    """A net that had not learnt after its first epoch has by its second: the report is taken back, once."""
+    from zoo.callbacks import DoctorWatch
+    from zoo.callbacks import doctor_watch
+    from zoo.doctor import Finding
+
+    stuck = Finding("not_learning", "critical", [], "the loss is 2.3", "why", "fix", epochs=(1, 1))
+    answers = iter([[stuck], [], []])
+    monkeypatch.setattr(doctor_watch, "diagnose", lambda run_dir: next(answers))
+    said = []
+    watch = DoctorWatch(tmp_path, report=lambda f: said.append(str(f)), resolved=lambda c, e: said.append(f"{c} @{e}"))
+    watch.on_train_begin()
+    for epoch in range(3):
+        watch.on_epoch_end(epoch)
+    assert said == ["critical not_learning: the loss is 2.3", "not_learning @2"]

@@ -52,7 +52,8 @@ def test_a_keras_layer_by_class_name_builds_with_its_arguments(tmp_path):
                                                     "did you mean `momentum`", "epsilon"]),
     ('kind = "Dense"\nunits = -3', ["`layers[0]`", "Keras refuses Dense(units=-3)", "positive integer"]),
     ('kind = "Dense"', ["`layers[0]`", "Keras refuses Dense()", "units"]),
-    ('kind = "LSTM"\nunits = 4', ["`layers[0]` (LSTM)", "input of shape 784", "ndim=3"]),
+    ('kind = "LSTM"\nunits = 4', ["`layers[0]` (LSTM)", "input of shape 784",
+                                  "it takes a sequence [steps, features] and gets a flat vector", "ndim=3"]),
 ])
 def test_keras_refusals_are_one_line_naming_the_entry(tmp_path, layer, fragments):
     path = spec_with(tmp_path, f"[[layers]]\n{layer}\n")

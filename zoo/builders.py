@@ -153,8 +153,13 @@ def _call(spec: ModelSpec, layer, entry: Layer, key: str, x):
     except SpecError:
         raise
     except Exception as e:
+        hint = ""
+        if (found := re.search(r"expected ndim=(\d+), found ndim=(\d+)", str(e))) is not None:
+            wants, gets = (int(n) - 1 for n in found.groups())  # less the batch axis
+            hint = (f"it takes {'a sequence [steps, features]' if wants == 2 else f'a {wants}-dimensional input'} "
+                    f"and gets {'a flat vector' if gets == 1 else f'{gets} dimensions'}; ")
         raise SpecError(f"Invalid layer `{key}` ({entry.kind}) in {spec.source}: it cannot take its input of shape "
-                        f"{_shape(x.shape[1:])}: {_first_line(e)}") from None
+                        f"{_shape(x.shape[1:])}: {hint}Keras says: {_first_line(e)}") from None
 
 
 def _keras_class_layer(spec: ModelSpec, layer: Layer, key: str, name: str):

@@ -97,9 +97,10 @@ def cmd_show(args) -> int:
     from . import build, load_spec
 
     spec = load_spec(args.model)
+    model = build(spec)  # a layer Keras refuses: its one line, not after a page of spec
     print(f"# {spec.name}: {spec.description}\n# from {spec.source}\n")
     print(spec.to_toml())
-    build(spec).summary()
+    model.summary()
     return 0
 
 
@@ -223,8 +224,11 @@ def cmd_doctor(args) -> int:
                           "findings_before": [f.to_dict() for f in remedy.found_before],
                           "findings_after": [f.to_dict() for f in remedy.found_after]}, indent=2))
         return 0
+    for skipped in remedy.skipped:
+        print(f"no fix zoo can apply for {skipped.code} ({skipped.fix})")
     print(f"tried: {remedy.change}, for {remedy.finding.code}; the same seed, data and epochs")
-    _compare([remedy.before, remedy.after], args.out)
+    through_time = remedy.finding.evidence.startswith("through time")
+    _compare([remedy.before, remedy.after], args.out, "time" if through_time else None)
     codes = [f.code for f in remedy.found_after]
     print(f"\nbefore ({remedy.before.name}): {', '.join(f.code for f in remedy.found_before)}")
     print(f"after ({remedy.after.name}): {', '.join(codes) or 'nothing found'}")

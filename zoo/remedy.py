@@ -22,6 +22,7 @@ class Remedy:
     after: Path
     found_before: list[Finding]
     found_after: list[Finding]
+    skipped: list[Finding]  # findings before it with no fix zoo can apply to this spec
 
     @property
     def gone(self) -> bool:
@@ -50,10 +51,12 @@ def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None
     candidates = sorted((f for f in found if code is None or f.code == code), key=lambda f: f.code == "not_learning")
     if not candidates:
         raise RunError(f"{run_dir} has no `{code}` finding; it has {', '.join(f.code for f in found)}")
+    skipped = []
     for finding in candidates:
         fixed = fixed_spec(spec.model_copy(update={"name": read_status(run_dir).model}), finding)
         if fixed is not None:
             break
+        skipped.append(finding)
     else:
         raise RunError(f"zoo has no fix it can apply to this spec for {', '.join(f.code for f in candidates)}; try "
                        f"by hand: {candidates[0].fix}")
@@ -62,4 +65,4 @@ def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None
         out = next(path for i in itertools.count(1) if not (
             path := run_dir.parent / f"{run_dir.name}-fixed{'' if i == 1 else f'-{i}'}").exists())
     result = train(fixed_spec_, out=out, data=data, progress=progress)
-    return Remedy(finding, change, run_dir, result.path, found, diagnose(result.path))
+    return Remedy(finding, change, run_dir, result.path, found, diagnose(result.path), skipped)

@@ -253,7 +253,8 @@ class Optimizer(_Strict):
 
 class Training(_Strict):
     loss: Loss
-    metrics: list[Metric] = ["accuracy"]
+    metrics: list[Metric] = Field(default=None, validate_default=False,
+                                  description='default: ["accuracy"], or ["mae"] for a regression loss (mse, mae)')
     batch_size: int | Literal["full"] = 32
     epochs: Int = Field(10, gt=0)
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Keras' random seed: 0 .. 2**32 - 1")
@@ -261,6 +262,12 @@ class Training(_Strict):
                          "sets under 10,000 examples (the offline digits); larger ones are used as they are")
     backend: Literal["jax", "tensorflow", "torch"] | None = Field(
         None, description="the Keras backend `zoo train` uses unless told otherwise (default: the fastest installed)")
+
+    @model_validator(mode="after")
+    def _default_metrics(self) -> "Training":
+        if self.metrics is None:  # frozen: set once, here
+            object.__setattr__(self, "metrics", ["mae"] if self.loss in ("mse", "mae") else ["accuracy"])
+        return self
 
     @field_validator("batch_size", mode="before")
     @classmethod

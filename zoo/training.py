@@ -404,7 +404,8 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     if progress is True:
         callbacks.append(ProgressPrinter())
         if record_every:  # after the recorders and the logger: it reads what they wrote at the epoch's end
-            callbacks.append(DoctorWatch(run_dir, report=_print_finding))
+            callbacks.append(DoctorWatch(run_dir, report=lambda f: _say(f"{f} (zoo doctor {run_dir} for the fix)"),
+                                         resolved=lambda code, epoch: _say(f"{code} no longer holds (epoch {epoch})")))
     elif progress == "json":
         callbacks.append(JsonLinesProgress(run_dir))
     elif callable(progress) and progress is not False:
@@ -461,12 +462,12 @@ def _perceptron_outcome(converged, spec: ModelSpec, dataset, x, y) -> str:
     return outcome_message(None, spec.training.epochs, separable(x, y.reshape(-1)), dataset.info.name)
 
 
-def _print_finding(finding) -> None:
-    """A finding the doctor makes during `zoo train`, as it first holds: one line on stderr."""
+def _say(text: str) -> None:
+    """What the doctor says during `zoo train` (a finding as it first holds, one that no longer does): a line on
+    stderr."""
     import sys
 
-    print(f"doctor: {finding.severity} {finding.code}: {finding.evidence} (zoo doctor RUN_DIR for the fix)",
-          file=sys.stderr, flush=True)
+    print(f"doctor: {text}", file=sys.stderr, flush=True)
 
 
 def _recorders(run_dir: Path, x, y, record_every: int, tensorboard: bool, previous: dict | None = None) -> list:

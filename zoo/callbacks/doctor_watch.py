@@ -13,7 +13,10 @@ class DoctorWatch(keras.callbacks.Callback):
 
     Args:
         run_dir: the run folder the recorders write (`zoo train`'s, or RunRecorder's).
-        report: `fn(finding)` called once per finding code, the epoch it first holds (e.g. print it).
+        report: `fn(finding)` called once per finding code, the epoch it first holds (e.g. print it: a finding
+            prints as one line).
+        resolved: `fn(code, epoch)` called when a reported finding no longer holds (a net that had not learnt
+            after its first epoch has by its second); it is reported again if it comes back.
 
     Attributes:
         findings: the first report of each code, in the order they came.
@@ -23,13 +26,14 @@ class DoctorWatch(keras.callbacks.Callback):
         >>> model.fit(x, y, epochs=5, callbacks=[RunRecorder("runs/mine"), watch])
     """
 
-    def __init__(self, run_dir, report=None):
+    def __init__(self, run_dir, report=None, resolved=None):
         super().__init__()
         if not isinstance(run_dir, (str, Path)):
             raise ValueError(f"run_dir must be a folder path, received {type(run_dir).__name__}")
-        if report is not None and not callable(report):
-            raise ValueError("report must be a function taking a finding, or None")
-        self.run_dir, self.report = Path(run_dir), report
+        for name, fn in (("report", report), ("resolved", resolved)):
+            if fn is not None and not callable(fn):
+                raise ValueError(f"{name} must be a function, or None")
+        self.run_dir, self.report, self.resolved = Path(run_dir), report, resolved
 
     def on_train_begin(self, logs=None):
         self.findings = []
@@ -46,3 +50,7 @@ class DoctorWatch(keras.callbacks.Callback):
                 self.findings.append(finding)
                 if self.report is not None:
                     self.report(finding)
+        for code in sorted(self._seen - {f.code for f in found}):
+            self._seen.discard(code)
+            if self.resolved is not None:
+                self.resolved(code, epoch + 1)
