@@ -180,3 +180,49 @@ def test_doctor_watch_says_when_a_finding_no_longer_holds(monkeypatch, tmp_path)
     for epoch in range(3):
         watch.on_epoch_end(epoch)
     assert said == ["critical not_learning: the loss is 2.3", "not_learning @2"]
+
+
+@pytest.mark.parametrize("status_edit, history, expected", [
+    ({"state": "diverged", "step": None}, {"epoch": [1], "loss": [2.0]}, "without the step"),
+    ({"state": "diverged", "step": 0}, None, "without the step"),
+])
+def test_a_run_that_says_it_diverged_without_a_step_gets_one_finding(tmp_path, status_edit, history, expected):
+    from zoo.runs import new_status, write_json_atomic, write_status
+
+    run = tmp_path / "run"
+    run.mkdir()
+    write_status(run, new_status(model="x", **{**status_edit, "finished": "2026-01-01T00:00:00+00:00"}))
+    if history is not None:
+        write_json_atomic(run / "history.json", history)
+    [finding] = diagnose(run)
+    assert finding.code == "exploding_gradients" and expected in finding.evidence
+
+
+def test_impossible_record_values_are_not_evidence(tmp_path):
+    """Negative norms and ratios, shares above 1, escape sequences in names: no finding quotes them."""
+    from zoo.runs import new_status, write_json_atomic, write_status
+
+    run = tmp_path / "run"
+    run.mkdir()
+    write_status(run, new_status(model="x", state="completed", output_layers=["out"]))
+    write_json_atomic(run / "history.json", {"epoch": [1, 2], "loss": [1.0, 0.5]})
+    rows = ["step,epoch,layer,depth,grad_norm,grad_norm_clipped"]
+    rows += [f"{s},1,{name},{d},{v},nan" for s in range(1, 11) for d, (name, v) in
+             enumerate([("a\x1b[2J", -1.0), ("b", 1.0), ("out", 1.0)], start=1)]
+    (run / "gradients.csv").write_text("\n".join(rows) + "\n")
+    (run / "activations.csv").write_text("step,epoch,layer,depth,activation,act_mean,act_std,saturated,dead\n"
+                                         "10,2,b,1,relu,0.1,0.1,nan,1e308\n")
+    found = diagnose(run)
+    assert found == [], format_findings(found, run)
+    assert "\x1b" not in format_findings([zoo.doctor.Finding("x", "warning", ["a\x1b[2J"], "e", "w", "f")], run)
+
+
+def test_try_refuses_a_run_still_training(trained, tmp_path, monkeypatch, capsys):
+    from zoo import remedy
+
+    run = trained("deep-sigmoid", 0)
+    import zoo.runs
+
+    monkeypatch.setattr(zoo.runs, "read_run", lambda path: type("Info", (), {"state": "running"})())
+    with pytest.raises(zoo.RunError, match="still training"):
+        remedy.try_fix(run)

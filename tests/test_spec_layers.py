@@ -52,6 +52,9 @@ def test_a_keras_layer_by_class_name_builds_with_its_arguments(tmp_path):
                                                     "did you mean `momentum`", "epsilon"]),
     ('kind = "Dense"\nunits = -3', ["`layers[0]`", "Keras refuses Dense(units=-3)", "positive integer"]),
     ('kind = "Dense"', ["`layers[0]`", "Keras refuses Dense()", "units"]),
+    ('kind = "Reshape"\ntarget_shape = [28, 28]', ["`layers`", "output layer gets a tensor of shape 28x28",
+                                                   "not a flat vector"]),
+    ('kind = "RepeatVector"\nn = 1000000', ["`layers[0]`", "784,000,000 values per example"]),
     ('kind = "LSTM"\nunits = 4', ["`layers[0]` (LSTM)", "input of shape 784",
                                   "it takes a sequence [steps, features] and gets a flat vector", "ndim=3"]),
 ])
@@ -73,6 +76,8 @@ def test_keras_refusals_are_one_line_naming_the_entry(tmp_path, layer, fragments
     ('kind = "block"\nlayers = [{ kind = "block", layers = [{ units = 3 }] }]', ["a block holds plain layers"]),
     ('kind = "block"\nprojection = true\nlayers = [{ units = 3 }]', ["`projection` applies to a residual block"]),
     ('units = 3\nresidual = true', ["`residual` does not apply to a dense layer"]),
+    ('kind = "IntegerLookup"\nvocabulary = "/etc/passwd"', ["`vocabulary` is a path", "may not make zoo read files"]),
+    ('kind = "TextVectorization"\nvocabulary = "~/words.txt"', ["`vocabulary` is a path"]),
 ])
 def test_refused_at_load_without_keras(tmp_path, layer, fragments):
     path = spec_with(tmp_path, f"[[layers]]\n{layer}\n")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 import re
 
 import numpy as np
@@ -15,7 +16,8 @@ from .errors import SpecError
 from .layer_kinds import LAYER_PREFIX
 from .registry import register_builder
 
-BASE_ARGUMENTS = ("dtype", "trainable")  # what every Keras layer takes besides its own (zoo names the layers)
+BASE_ARGUMENTS = ("dtype", "trainable")
+MAX_OUTPUT_VALUES = 50_000_000  # values a layer may output per example (200 MB of float32 each)  # what every Keras layer takes besides its own (zoo names the layers)
 from .spec import SHORT_KINDS, Initializer, Layer, ModelSpec
 
 
@@ -102,7 +104,12 @@ def _sequential(spec: ModelSpec):
         x = layers[0]
         for layer in layers[1:]:
             x = layer(x)
-        return keras.Model(layers[0], output(_checked_layers(spec, x)), name=name)
+        x = _checked_layers(spec, x)
+        if len(x.shape) != 2:
+            raise SpecError(f"Invalid value for `layers` in {spec.source}: the output layer gets a tensor of shape "
+                            f"{_shape(x.shape[1:])} per example, not a flat vector; end the layers with a flatten (or "
+                            f"a recurrent layer with return_sequences = false)")
+        return keras.Model(layers[0], _call(spec, output, spec.output, "output", x), name=name)
     counts: dict[str, int] = {}
     for layer in spec.expanded_layers():  # hidden_1, hidden_2, ..., conv_1, pool_1, ...: depth order within a kind
         layers.append(_keras_layer(layer, _layer_name(layer, counts)))
@@ -147,9 +154,9 @@ def _make_layer(spec: ModelSpec, layer: Layer, key: str, name: str):
     return _keras_class_layer(spec, layer, key, name) if layer.is_keras else _keras_layer(layer, name)
 
 
-def _call(spec: ModelSpec, layer, entry: Layer, key: str, x):
+def _call(spec: ModelSpec, layer, entry, key: str, x):
     try:
-        return layer(x)
+        y = layer(x)
     except SpecError:
         raise
     except Exception as e:
@@ -158,8 +165,14 @@ def _call(spec: ModelSpec, layer, entry: Layer, key: str, x):
             wants, gets = (int(n) - 1 for n in found.groups())  # less the batch axis
             hint = (f"it takes {'a sequence [steps, features]' if wants == 2 else f'a {wants}-dimensional input'} "
                     f"and gets {'a flat vector' if gets == 1 else f'{gets} dimensions'}; ")
-        raise SpecError(f"Invalid layer `{key}` ({entry.kind}) in {spec.source}: it cannot take its input of shape "
+        kind = getattr(entry, "kind", "Dense")
+        raise SpecError(f"Invalid layer `{key}` ({kind}) in {spec.source}: it cannot take its input of shape "
                         f"{_shape(x.shape[1:])}: {hint}Keras says: {_first_line(e)}") from None
+    size = math.prod(d or 1 for d in y.shape[1:])
+    if size > MAX_OUTPUT_VALUES:  # the weights are counted elsewhere; a layer's output is memory too, per example
+        raise SpecError(f"Invalid layer `{key}` in {spec.source}: its output has {size:,} values per example "
+                        f"(shape {_shape(y.shape[1:])}), more than the {MAX_OUTPUT_VALUES:,} a layer may give")
+    return y
 
 
 def _keras_class_layer(spec: ModelSpec, layer: Layer, key: str, name: str):

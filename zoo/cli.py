@@ -207,10 +207,18 @@ def cmd_doctor(args) -> int:
     import json
 
     from .doctor import diagnose, format_findings
+    from .runs import read_run
 
     if args.try_fix is None:
         found = diagnose(args.run_dir)
-        print(json.dumps([f.to_dict() for f in found], indent=2) if args.json else format_findings(found, args.run_dir))
+        if args.json:
+            print(json.dumps([f.to_dict() for f in found], indent=2))
+            return 0
+        print(format_findings(found, args.run_dir))
+        info = read_run(args.run_dir)
+        if info.state == "running":
+            print(f"(still training: {info.epochs_completed} of {info.epochs or '?'} epochs done; the findings are "
+                  "those of its records so far)")
         return 0
     from .remedy import try_fix
 
@@ -220,7 +228,8 @@ def cmd_doctor(args) -> int:
         return 0
     if args.json:
         print(json.dumps({"finding": remedy.finding.to_dict(), "change": remedy.change, "run": str(remedy.before),
-                          "fixed_run": str(remedy.after), "gone": remedy.gone,
+                          "fixed_run": str(remedy.after), "fixed_state": remedy.state,
+                          "gone": remedy.gone if remedy.finished else None,
                           "findings_before": [f.to_dict() for f in remedy.found_before],
                           "findings_after": [f.to_dict() for f in remedy.found_after]}, indent=2))
         return 0
@@ -232,6 +241,9 @@ def cmd_doctor(args) -> int:
     codes = [f.code for f in remedy.found_after]
     print(f"\nbefore ({remedy.before.name}): {', '.join(f.code for f in remedy.found_before)}")
     print(f"after ({remedy.after.name}): {', '.join(codes) or 'nothing found'}")
+    if not remedy.finished:
+        print(f"The fixed run was {remedy.state} before its last epoch: no verdict on the fix.")
+        return 1
     if remedy.gone:
         print(f"{remedy.finding.code} is gone.")
     else:
@@ -444,6 +456,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="apply the first finding's fix (or CODE's) to the run's spec, train it from the same seed and "
                         "show both runs")
     p.add_argument("--out", type=_figure_path, help="--try: also write the two runs' figure here")
+    _backend_option(p)  # --try trains on the run's own backend unless told otherwise
     p.set_defaults(run=cmd_doctor)
 
     from .demos import DEMOS

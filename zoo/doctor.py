@@ -14,6 +14,7 @@ import numpy as np
 from .errors import RunError
 from .records import RunRecords, read_activations, read_details, read_input_gradients
 from .runs import ACTIVATIONS, GRADIENT_DETAILS, read_history, read_run_spec, read_status
+from .spec import _printable
 
 # -- thresholds (docs/doctor.md) ------------------------------------------------------------------------
 VANISHING_RATIO = 1e-3  # first hidden layer's gradient norm over the last hidden layer's: 3 orders of magnitude
@@ -64,7 +65,7 @@ class _Run:
     path: Path
     status: object
     history: dict
-    spec: dict | None
+    spec: object | None  # a ModelSpec
     records: RunRecords | None = None
     activations: dict | None = None
     details: dict | None = None
@@ -72,11 +73,25 @@ class _Run:
     notes: list[str] = field(default_factory=list)
 
 
+def _typed_spec(path: Path):
+    """The run's spec.toml as a validated `ModelSpec`, or None (missing, or not a spec this zoo reads)."""
+    from .errors import ZooError
+    from .spec import parse_spec
+
+    data = read_run_spec(path)
+    if data is None:
+        return None
+    try:
+        return parse_spec(data, name=path.name, source=str(path))
+    except (ZooError, RecursionError):
+        return None
+
+
 def _load(run_dir: str | Path) -> _Run:
     path = Path(run_dir)
     if not path.is_dir():
         raise RunError(f"{path} is not a run folder")
-    run = _Run(path, read_status(path), read_history(path) or {}, read_run_spec(path))
+    run = _Run(path, read_status(path), read_history(path) or {}, _typed_spec(path))
     for name, load in (("records", lambda: RunRecords(path)),
                        ("activations", lambda: read_activations(path / ACTIVATIONS)),
                        ("details", lambda: read_details(path / GRADIENT_DETAILS)),
@@ -85,7 +100,26 @@ def _load(run_dir: str | Path) -> _Run:
             setattr(run, name, load())
         except RunError as e:  # a missing or broken record: the rules that need it say nothing
             run.notes.append(str(e))
+    _drop_impossible(run)
     return run
+
+
+def _drop_impossible(run: _Run) -> None:
+    """Values no training writes (a negative norm or ratio, a share outside 0..1) read as missing (NaN)."""
+    def clean(table, low=0.0, high=np.inf):
+        table = np.array(table, float)
+        table[(table < low) | (table > high)] = np.nan
+        return table
+
+    if run.records is not None:
+        run.records._stats = {stat: clean(table) for stat, table in run.records._stats.items()}
+    if run.details is not None:
+        run.details = {k: clean(v) if k != "steps" and k != "layers" else v for k, v in run.details.items()}
+    if run.activations is not None:
+        for column in ("saturated", "dead"):
+            run.activations[column] = clean(run.activations[column], 0.0, 1.0)
+    if run.time is not None:
+        run.time = (run.time[0], clean(run.time[1]))
 
 
 def diagnose(run_dir: str | Path) -> list[Finding]:
@@ -112,10 +146,6 @@ def _orders(ratio: float) -> str:
 def _series(run: _Run, key: str) -> np.ndarray:
     values = run.history.get(key) or []
     return np.array([np.nan if v is None else v for v in values], float)
-
-
-def _spec_layers(run: _Run) -> list[dict]:
-    return list((run.spec or {}).get("layers") or [])
 
 
 # -- the rules -----------------------------------------------------------------------------------------
@@ -173,8 +203,9 @@ def _exploding(run: _Run) -> list[Finding]:
     bad_epochs = np.flatnonzero(~np.isfinite(loss)) + 1 if len(loss) else []
     records = run.records
     if state == "diverged" or len(bad_epochs):
-        step = run.status.step
-        where = f"at step {step}" if step else f"in epoch {int(bad_epochs[0])}"
+        step = run.status.step if isinstance(run.status.step, int) and run.status.step > 0 else None
+        where = (f"at step {step}" if step else f"in epoch {int(bad_epochs[0])}" if len(bad_epochs) else
+                 "(the run says it diverged, without the step)")
         layers = []
         if records is not None:
             bad = np.flatnonzero(~np.all(np.isfinite(records.grad("grad_norm")), axis=1))
@@ -272,8 +303,7 @@ def _learning_rate(run: _Run) -> list[Finding]:
     loss = _series(run, "loss")
     rises = int(np.sum(np.diff(loss) > 0))
     epochs = (1, len(loss))
-    rate = (run.spec or {}).get("optimizer", {}).get("learning_rate")
-    now = f" (now {rate:g})" if isinstance(rate, (int, float)) else ""
+    now = f" (now {run.spec.optimizer.learning_rate:g})" if run.spec is not None else ""
     top = int(np.argmax(ratios))
     guess = _guess_loss(run)
     stuck = guess is not None and np.isfinite(loss[-1]) and loss[-1] >= guess[0] * (1 - NOT_LEARNING)
@@ -322,18 +352,19 @@ def _overfitting(run: _Run) -> list[Finding]:
 
 def _guess_loss(run: _Run) -> tuple[float, str] | None:
     """The loss of a model that has learnt nothing (predicts the class frequencies, or the targets' mean)."""
-    spec = run.spec or {}
-    loss = (spec.get("training") or {}).get("loss")
-    units = (spec.get("output") or {}).get("units")
-    if loss in ("categorical_crossentropy", "sparse_categorical_crossentropy") and isinstance(units, int) and units > 1:
+    spec = run.spec
+    if spec is None:
+        return None
+    loss, units = spec.training.loss, spec.output.units
+    if loss in ("categorical_crossentropy", "sparse_categorical_crossentropy") and units > 1:
         return math.log(units), f"ln {units} = {math.log(units):.3g}, a uniform guess over {units} classes"
     if loss == "binary_crossentropy":
         return math.log(2), "ln 2 = 0.693, a coin toss"
-    if loss in ("mse", "mae") and spec.get("dataset"):
+    if loss in ("mse", "mae"):
         from .datasets import load_dataset
 
         try:
-            y = np.asarray(load_dataset(spec["dataset"]).y_train, float).reshape(-1)
+            y = np.asarray(load_dataset(spec.dataset).y_train, float).reshape(-1)
         except Exception:  # the data is not here: no guess to compare with
             return None
         guess = float(np.var(y)) if loss == "mse" else float(np.mean(np.abs(y - np.median(y))))
@@ -377,7 +408,7 @@ def format_findings(findings: list[Finding], run_dir: str | Path) -> str:
         where = f" [{', '.join(f.layers[:4])}{' ...' if len(f.layers) > 4 else ''}]" if f.layers else ""
         lines += ["", f"{f.severity.upper()} {f.code}{where}", f"  evidence: {f.evidence}", f"  why: {f.explanation}",
                   f"  fix: {f.fix}"]
-    return "\n".join(lines)
+    return "\n".join(_printable(line) for line in lines)  # layer names come from files: no terminal escapes
 
 
 # -- the fixes, applied to a spec ----------------------------------------------------------------------

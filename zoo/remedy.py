@@ -23,6 +23,12 @@ class Remedy:
     found_before: list[Finding]
     found_after: list[Finding]
     skipped: list[Finding]  # findings before it with no fix zoo can apply to this spec
+    state: str = "completed"  # the fixed run's: "stopped" (Ctrl-C) or "diverged" give no verdict on the fix
+
+    @property
+    def finished(self) -> bool:
+        """Whether the fixed run trained all its epochs (or diverged, which is a result): a verdict can be given."""
+        return self.state in ("completed", "diverged")
 
     @property
     def gone(self) -> bool:
@@ -38,7 +44,15 @@ def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None
     from .catalogue import load_spec
     from .training import train
 
-    run_dir = Path(run_dir)
+    from .doctor import CODES
+    from .runs import read_run
+
+    run_dir = Path(run_dir).resolve()  # `zoo doctor . --try`: the fixed run goes beside the run, named after it
+    if code is not None and code not in CODES:
+        raise RunError(f"Unknown finding code {code!r}; the codes are {', '.join(CODES)}")
+    if read_run(run_dir).state == "running":
+        raise RunError(f"Cannot try a fix on {run_dir}: it is still training; try when it has ended (compared now, "
+                       f"a part of its epochs would face the fixed run's all)")
     found = diagnose(run_dir)
     if not found:
         return None
@@ -65,4 +79,4 @@ def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None
         out = next(path for i in itertools.count(1) if not (
             path := run_dir.parent / f"{run_dir.name}-fixed{'' if i == 1 else f'-{i}'}").exists())
     result = train(fixed_spec_, out=out, data=data, progress=progress)
-    return Remedy(finding, change, run_dir, result.path, found, diagnose(result.path), skipped)
+    return Remedy(finding, change, run_dir, result.path, found, diagnose(result.path), skipped, result.state)

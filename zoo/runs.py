@@ -337,8 +337,8 @@ def read_run_spec(run_dir: str | Path) -> dict | None:
 
     try:
         return tomllib.loads(read_run_bytes(spec_path(run_dir), MAX_JSON_BYTES).decode("utf-8"))
-    except (OSError, RunError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return None
+    except (OSError, RunError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return None  # ValueError: an integer of more than 4,300 digits
 
 
 def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:

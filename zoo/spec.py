@@ -39,7 +39,7 @@ REFUSED_LAYERS = {"Lambda": "it runs a Python function", "TFSMLayer": "it runs a
                   "JaxLayer": "it runs a JAX function", "FlaxLayer": "it runs a Flax module",
                   "TorchModuleWrapper": "it runs a PyTorch module", "InputLayer": "`input_shape` declares the input"}
 BLOCK_KEYS = ("layers", "residual", "projection")
-SPEC_FORMAT = 2  # 2: any Keras layer by class name, residual blocks; 1 (no `format` key): the short forms only
+SPEC_FORMAT = 2  # 2: any Keras layer by class name, blocks; 1 (no `format` key) was short forms only: read alike
 # TOML integers are 64-bit; tomllib reads larger ones (e.g. 0xfff...), which would overflow (or not even print) later.
 MAX_INT = 2**63 - 1
 Int = Annotated[int, Field(le=MAX_INT)]
@@ -93,7 +93,12 @@ def _printable(text: str) -> str:
 
 def _check_plain(value: Any, key: str) -> None:
     """A Keras layer's argument from a spec is data: a table naming a class of another module (which Keras would
-    import and call) is refused."""
+    import and call) is refused, and so is a path (a lookup layer's `vocabulary` file would be read, and copied
+    into the saved model)."""
+    if isinstance(value, str) and (os.sep in value or "/" in value or "\\" in value or value.startswith("~")):
+        raise PydanticCustomError("refused_path", "`{key}` is a path ('{value}'); a spec may not make zoo read files: "
+                                  "give the values themselves (a vocabulary as a list)",
+                                  {"key": key, "value": _printable(value[:60])})
     if isinstance(value, dict):
         module = value.get("module")
         if module is not None and not (isinstance(module, str) and (module == "keras" or module.startswith("keras."))):
@@ -364,7 +369,8 @@ def _format_error(error: dict, source: str) -> str:
         repr(received)
     except ValueError:  # an integer of more than 4300 digits (or a list holding one): str() refuses it
         received = type(received).__name__
-    if kind in ("missing_for_kind", "not_for_kind", "refused_layer", "layer_kind", "refused_module"):
+    if kind in ("missing_for_kind", "not_for_kind", "refused_layer", "layer_kind", "refused_module",
+                "refused_path"):
         return f"Invalid layer `{key}` in {source}: {error['msg']}"
     if kind == "literal_error":
         expected = ctx.get("expected", "")
