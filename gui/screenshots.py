@@ -3,9 +3,10 @@
 Uses its own ZOO_HOME (default: a fresh temporary folder), trains what the views need (mlp on
 MNIST when ZOO_DATA_DIR has it, else digits; the diverging `exploding`; the vanishing and exploding
 presets; the rnn preset for 2 epochs and the init preset for 1, enough to show what they are about),
-drives each view as a user would and saves `assets/screenshots/<view>.png`: what the X
-server shows in the window's place (a real screenshot, not a rendering of the widget), so it needs a
-display (Xvfb), not Qt's offscreen platform. Also saves a figure with the Gradients view's Save figure.
+drives each view as a user would (the Doctor beside the vanishing pair too) and saves
+`assets/screenshots/<view>.png`: what the X server shows in the window's place (a real screenshot, not a
+rendering of the widget), so it needs a display (Xvfb), not Qt's offscreen platform. Also saves a figure
+with the Gradients view's Save figure.
 """
 from __future__ import annotations
 
@@ -33,6 +34,17 @@ def _wait(app, condition, timeout: float = 600.0) -> None:
 
 def _settle(app, seconds: float = 0.5) -> None:
     _wait(app, lambda t=time.monotonic() + seconds: time.monotonic() > t)
+
+
+def shoot_doctor(app, window, shoot) -> None:
+    """The Doctor beside the vanishing pair, deep-sigmoid's vanishing gradient selected: its layers' curves stand
+    out and its steps are shaded on the Norms."""
+    doctor = window.gradients.doctor
+    _wait(app, lambda: doctor.settled and bool(doctor.sections))
+    sigmoid = next(r.path for r in window.gradients.runs if r.name.startswith("deep-sigmoid"))
+    doctor.select(sigmoid, "vanishing_gradients")
+    shoot(window.gradients, "doctor")
+    doctor.select(sigmoid, None)
 
 
 def main() -> None:
@@ -99,6 +111,7 @@ def main() -> None:
         window.gradients.tabs.setCurrentIndex(keys.index(key))
         shoot(window.gradients, f"gradients-{key}")
     window.gradients.tabs.setCurrentIndex(0)
+    shoot_doctor(app, window, shoot)
 
     window.gradients.run_preset("rnn", reuse=True, epochs=2)
     _wait(app, lambda: not window.gradients.busy)

@@ -171,6 +171,7 @@ def image_inside(plot, image, tolerance=1e-6) -> bool:
 def test_exploding_pair_shows_both_runs_the_divergence_and_clipping(qtbot, shown, tmp_path):
     exploding, clipped = exploding_pair(tmp_path)
     view = shown(GradientsView())
+    view.doctor_button.click()  # the Doctor closed: the plots as wide as the view (tests/test_gui_doctor.py opens it)
     view.show_runs([exploding, clipped])
     settle(qtbot)
     (boom,), (calm,) = view.plots["norms"]

@@ -12,7 +12,12 @@ does). A diverged run is drawn up to its last finite norms, ringed at their true
 (faint when smoothed), with a marker line and crosses at the top edge where they became inf/NaN: in a band kept
 free above the data, so that they never hide a ring. Legends, the layers' colour key and colour bars sit right
 of the row (a colour bar as tall as the data); more runs than fit side by side scroll sideways. Notes sit below
-in boxes of a few lines that scroll; the status shows every run's one-line headline first.
+in boxes of a few lines that scroll; the status shows every run's one-line headline first. A line of gradients.csv
+that GradientTail left out is a one-line note at the foot of its run's plot.
+
+The Doctor panel (doctor_panel.py) sits beside the plots (folded away in a narrow view; the Doctor button brings it
+back): what `zoo.doctor` finds in each run shown, live; a finding selected stands out on the Norms (its layers'
+curves, its steps shaded); Try the fix trains the fixed spec in the training process and shows both runs.
 """
 from __future__ import annotations
 
@@ -23,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QTextDocument
+from PySide6.QtGui import QColor, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
-                               QMessageBox, QProxyStyle, QPushButton, QScrollArea, QSizePolicy, QSlider, QStackedWidget,
-                               QStyle, QStyleFactory, QTabWidget, QVBoxLayout, QWidget)
+                               QMessageBox, QProxyStyle, QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter,
+                               QStackedWidget, QStyle, QStyleFactory, QTabWidget, QVBoxLayout, QWidget)
 
 from zoo.activations import SIGMOID_SATURATED, TANH_SATURATED
 from zoo.demos import DEMOS
@@ -38,6 +43,7 @@ from zoo.runs import (ACTIVATIONS, GRADIENTS, HISTOGRAMS, INPUT_GRADIENTS, disti
 from ..history_plots import LegendSample
 from ..plotting import BoxLabel, DepthKey, TextBox, depth_colors, readable_axes, save_figure
 from ..training_process import TrainingOptions, TrainingProcess
+from .doctor_panel import PANEL_WIDTH, SEVERITY_COLOURS, DoctorPanel, plan_fix, remove_plan
 
 LIVE_REFRESH_MS = 1000
 # The experiments of zoo.demos.DEMOS, a button each: (its label, what it shows). Short labels: five buttons and Save
@@ -75,6 +81,12 @@ DETAIL_EVERY = 100  # GradientRecorder's detail_every (zoo train and RunRecorder
 TIME_NOTE = ("<b>Through time</b>: ||dL/dx<sub>t</sub>||, how strongly the loss responds to the input at time step t "
              "(on a fixed probe batch), at initialisation and at each epoch's end. Small at the early steps: the "
              "gradient vanishes on its way back through time, and what the first inputs say is not learned.")
+DOCTOR_AUTO_WIDTH = 900  # px: a view at least this wide opens the Doctor panel beside the plots (unless the user chose)
+DOCTOR_SHARE = 0.28  # of the view's width, for the Doctor panel (within PANEL_WIDTH)
+HIGHLIGHT_WIDTH = 4.0  # px: a selected finding's layers' curves
+FADED_ALPHA = 45  # of 255: the other layers' curves while a finding is selected
+EVIDENCE_BRUSH = (214, 39, 40, 38)  # the shaded step range of a selected finding
+EVIDENCE_PEN = (214, 39, 40, 200)
 EXACT_ZEROS = ("Bottom bin, <i>exact 0</i>: |g| = 0 exactly (or below 10<sup>-11.5</sup>): weights whose input is always 0 "
                "(blank pixels, dead ReLUs below) or whose unit is dead.")
 
@@ -617,6 +629,12 @@ class GradientsView(QWidget):
         self.saved.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         toolbar.addWidget(self.saved, 1)
         toolbar.addWidget(save)
+        self.doctor_button = QPushButton("Doctor")
+        self.doctor_button.setCheckable(True)
+        self.doctor_button.setToolTip("Show or hide the Doctor: what zoo doctor finds in the runs shown (opens by "
+                                      f"itself in a view at least {DOCTOR_AUTO_WIDTH} px wide)")
+        self.doctor_button.clicked.connect(self._doctor_clicked)
+        toolbar.addWidget(self.doctor_button)
         self.status = BoxLabel("Open runs from the Runs tab (Gradients button), or click a preset.")
         self.status_box = TextBox(self.status, STATUS_LINES[1])
         self.train_again = QPushButton("Train again")
@@ -688,13 +706,34 @@ class GradientsView(QWidget):
             self.corner.addWidget(control)
         self.tabs.setCornerWidget(self.corner, Qt.Corner.TopRightCorner)
         self._show_corner(TABS[0][0])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
+        plots = QWidget()  # the status and the tabs; the Doctor panel beside them, below the toolbar
+        layout = QVBoxLayout(plots)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addLayout(toolbar)
         layout.addLayout(status_row)
         layout.addWidget(self.tabs, 1)
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.doctor = DoctorPanel()
+        self.doctor.hide()
+        self.doctor.selected.connect(self._finding_selected)
+        self.doctor.try_fix.connect(self.try_fix)
+        self.doctor.diagnoser.done.connect(lambda *_: self._doctor_label())
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(plots)
+        self.splitter.addWidget(self.doctor)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.splitterMoved.connect(self._doctor_dragged)
+        self._doctor_width: int | None = None  # the width the user dragged the Doctor to (None: a share of the view)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.setSpacing(4)
+        outer.addLayout(toolbar)
+        outer.addWidget(self.splitter, 1)
+        self._doctor_choice: bool | None = None  # the user's show/hide; None: by the view's width
+        self._selected = None  # (run path, Finding) highlighted on the Norms
+        self._trial = None  # (FixPlan, Trial) of the fix being trained
 
         self._shape: list | None = None  # the runs and layers the plots were built for
         self._stale = False  # data arrived while hidden: redraw when shown
@@ -728,6 +767,8 @@ class GradientsView(QWidget):
             run.load()
         for run, name in zip(self.runs, distinct_names([r.name for r in self.runs], [r.path for r in self.runs])):
             run.name = name
+        self.doctor.show_runs(self.runs)  # diagnosed again, off this thread, where a run's records changed
+        self._doctor_label()
         if any(run.state == "running" for run in self.runs):
             self._timer.start()
         else:
@@ -784,16 +825,114 @@ class GradientsView(QWidget):
         if not self._queue:
             for button in self.preset_buttons.values():
                 button.setEnabled(True)
+            self.doctor.set_busy("")
             self._set_status()
             return
         options = self._queue.pop(0)
         self._set_status(f"Training {options.model}…")
+        self.doctor.set_busy("A preset is training: a fix can be tried once it is done")
         self.process.start(options)
 
     def _preset_step_done(self, end: dict) -> None:
         self.refresh()
         self.run_finished.emit(end)
+        if self._trial is not None:  # a fix was being tried: its run ended; the doctor says whether the finding went
+            plan, trial = self._trial
+            self._trial = None
+            remove_plan(plan)
+            self.doctor.end_trial(trial, end)
         self._next_preset()
+
+    # -- the doctor ------------------------------------------------------------------------------
+    def try_fix(self, selection) -> None:
+        """Train the run's spec with the finding's fix (`zoo.doctor.fixed_spec`) from the same seed, in the training
+        process, into RUN-fixed beside it; show the two runs side by side; the Doctor says whether it is gone."""
+        path, finding = selection
+        if self.process.running or self._queue:
+            return
+        try:
+            plan = plan_fix(Path(path), finding)
+        except ZooError as e:  # no spec.toml, a spec zoo cannot change for it, a spec that no longer reads
+            self.doctor.cannot_try(Path(path), finding, f"Cannot try the fix: {e}")
+            return
+        self._preset = None
+        self.train_again.hide()
+        self.show_runs([path])  # the fixed run joins it as soon as its folder exists (begun)
+        trial = self.doctor.start_trial(plan)
+        self._trial = (plan, trial)
+        for button in self.preset_buttons.values():
+            button.setEnabled(False)
+        self.doctor.set_busy("A fix is being tried: one training at a time")
+        self._set_status(f"Trying the fix for {finding.code}: training {plan.out.name} ({plan.change}), from the "
+                         "same seed…")
+        self.process.start(plan.options)
+
+    def _doctor_clicked(self, checked: bool) -> None:
+        self._doctor_choice = checked
+        self._show_doctor(checked)
+
+    def _show_doctor(self, show: bool) -> None:
+        """The Doctor panel beside the plots (a share of the view's width), or hidden: the plots take the room."""
+        self.doctor_button.setChecked(show)
+        if show == self.doctor.isVisible():
+            return
+        if show:
+            self.doctor.show()
+            self._fit_doctor()
+        else:
+            self.doctor.hide()
+
+    def _fit_doctor(self) -> None:
+        """The Doctor's share of the view's width (PANEL_WIDTH), or the width the user dragged it to."""
+        width = self._doctor_width or int(min(max(self.width() * DOCTOR_SHARE, PANEL_WIDTH[0]), PANEL_WIDTH[1]))
+        self.splitter.setSizes([max(self.splitter.width() - width, 100), width])
+
+    def _doctor_dragged(self, *_) -> None:
+        self._doctor_width = self.splitter.sizes()[1]
+
+    def _doctor_label(self) -> None:
+        """The toggle says how many findings there are (red when one is critical): seen even while it is closed."""
+        critical, warnings = self.doctor.finding_count()
+        total = critical + warnings
+        self.doctor_button.setText(f"Doctor ({total})" if total else "Doctor")
+        self.doctor_button.setStyleSheet(f"color: {SEVERITY_COLOURS['critical']}; font-weight: bold" if critical
+                                         else "")
+
+    def _finding_selected(self, selection) -> None:
+        """A finding chosen in the Doctor: its layers' curves stand out on the Norms plot of its run (the others
+        faint), its step range shaded."""
+        self._selected = selection
+        if selection is not None and (selection[1].layers or selection[1].steps) and self._current_key() != "norms":
+            self.tabs.setCurrentIndex(list(self.pages).index("norms"))  # where the evidence is drawn
+        self._highlight()
+
+    def _highlight(self) -> None:
+        if not self.plots["norms"]:
+            return
+        for run, curves, extra in zip(self.runs, self._curves, self.extras["norms"]):
+            finding = self._selected[1] if self._selected and Path(self._selected[0]) == run.path else None
+            chosen = set(finding.layers) & set(run.layers) if finding is not None else set()
+            colours = depth_colors(len(run.layers))
+            for depth, (name, item) in enumerate(zip(run.layers, curves)):
+                colour = QColor(colours[depth])
+                width = 1.5
+                if chosen and name in chosen:
+                    width = HIGHLIGHT_WIDTH
+                elif chosen:
+                    colour.setAlpha(FADED_ALPHA)
+                item.setPen(pg.mkPen(colour, width=width))
+                item.setSymbolBrush(colour)
+                item.setZValue(10 if name in chosen else 0)
+            region, line = extra["evidence"], extra["evidence_line"]
+            steps = finding.steps if finding is not None else None
+            region.setVisible(bool(steps) and steps[0] != steps[1])
+            line.setVisible(bool(steps) and steps[0] == steps[1])
+            if steps and steps[0] != steps[1]:
+                region.setRegion(steps)
+                region.label.setFormat(f"{finding.code}: steps {steps[0]}–{steps[1]}")
+            elif steps:
+                line.setValue(steps[0])
+                line.label.setFormat(f"{finding.code}: step {steps[0]}")
 
     @property
     def busy(self) -> bool:
@@ -1026,6 +1165,18 @@ class GradientsView(QWidget):
         extra["bad"].setZValue(15)  # above the lines, below the rings
         curves.getViewBox().sigRangeChanged.connect(lambda *_: self._place_crosses())
         curves.addItem(extra["line"], ignoreBounds=True)
+        region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(EVIDENCE_BRUSH), pen=pg.mkPen(EVIDENCE_PEN))
+        region.setZValue(-20)  # behind every curve
+        region.label = pg.InfLineLabel(region.lines[0], "", position=0.96, anchors=[(0, 0), (0, 0)],
+                                       color=SEVERITY_COLOURS["critical"])
+        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(EVIDENCE_PEN, width=2),
+                               label="", labelOpts={"position": 0.96, "color": SEVERITY_COLOURS["critical"],
+                                                    "anchors": [(0, 0), (0, 0)]})
+        for item in (region, line):
+            item.hide()
+            curves.addItem(item, ignoreBounds=True)
+        extra["evidence"], extra["evidence_line"] = region, line
+        extra.update(_problem_note(curves))
         return (curves,), extra
 
     def _profile_plot(self, page, column: int, run: RunData) -> tuple[tuple, dict]:
@@ -1033,7 +1184,7 @@ class GradientsView(QWidget):
         profile.setLogMode(y=True)
         profile.setLabel("bottom", "depth (1 = input side)")
         profile.setLabel("left", "gradient L2 norm")
-        return (profile,), {}
+        return (profile,), _problem_note(profile)
 
     def _image_plot(self, page, column: int, run: RunData) -> tuple[tuple, dict]:
         """A heatmap (layer x step) or a histogram over time (log10|g| x recorded step), crosses on inf/NaN cells;
@@ -1051,6 +1202,7 @@ class GradientsView(QWidget):
         extra = {"bad": crosses, "line": _divergence_line()}
         if key == "heatmap":
             plot.addItem(extra["line"], ignoreBounds=True)
+            extra.update(_problem_note(plot))
         if own_scale:
             extra["bar"] = self._colour_bar(page, 2 * column + 1, "viridis", "log10 gradient norm")
         if column == 0:  # its title row changed height, or the window its size: the colour bars follow
@@ -1267,9 +1419,11 @@ class GradientsView(QWidget):
             self._forget(page)  # the colour scale changed (shared <-> each run's own): other colour bars
         if self.runs and not self.plots[page]:
             self._build(page)
-        for run, items in zip(self.runs, self.plots[page]):  # a run's state changes as it trains
+        for run, items, extra in zip(self.runs, self.plots[page], self.extras[page]):  # its state changes as it trains
             if page not in ("profile", "time"):
                 _set_title(items[0], self._page_title(page, run), self._title_width(page))
+            if "problem" in extra:  # a line of gradients.csv left out: said in one line at the foot of its plot
+                _show_problem(extra, run.tail.problem if run.tail is not None else "", run.path)
         getattr(self, f"_draw_{page}")()
         _align_titles(self._row_plots(page))
         self._apply_ranges(page)
@@ -1292,6 +1446,10 @@ class GradientsView(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        if self._doctor_choice is None:  # wide enough: the Doctor beside the plots; else they keep the room
+            self._show_doctor(self.width() >= DOCTOR_AUTO_WIDTH)
+        if self.doctor.isVisible():
+            self._fit_doctor()
         self._fit_lines()
 
     def eventFilter(self, watched, event) -> bool:
@@ -1389,6 +1547,7 @@ class GradientsView(QWidget):
             else:
                 extra["last"].setData([], [])
             _place_divergence(extra["line"], run)
+        self._highlight()
 
     def _place_crosses(self) -> None:
         """Crosses at the top edge of each diverged run's plot, at the steps its norms were inf or NaN: in the band
@@ -1616,6 +1775,35 @@ class GradientsView(QWidget):
             self.saved.setToolTip(str(e))
             self.saved.setStyleSheet(f"color: {DIVERGED_COLOUR}")
             QMessageBox.warning(self, "Save figure", f"Cannot save: {e}")
+
+
+def _problem_note(plot: pg.PlotItem) -> dict:
+    """A one-line note at the foot of a run's plot (what GradientTail left out of gradients.csv): in the plot box's
+    own pixels, cut to its width (the whole line in its tooltip)."""
+    box = plot.getViewBox()
+    note = pg.TextItem(color=DIVERGED_COLOUR, anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 225))
+    note.setParentItem(box)
+    note.setZValue(30)
+    note.full = ""
+    note.hide()
+
+    def place(*_, note=note, box=box):
+        metrics = QFontMetrics(note.textItem.font())
+        note.setText(metrics.elidedText(note.full, Qt.TextElideMode.ElideRight, int(max(box.width() - 12, 40))))
+        note.setPos(2, box.height() - 2)
+
+    box.sigResized.connect(place)
+    return {"problem": note, "place_problem": place}
+
+
+def _show_problem(extra: dict, problem: str, path: Path) -> None:
+    note = extra["problem"]
+    text = f"⚠ left out: {problem.replace(str(path / GRADIENTS), GRADIENTS)}" if problem else ""
+    if text != note.full:
+        note.full = text
+        note.setToolTip(text)
+        extra["place_problem"]()
+    note.setVisible(bool(text))
 
 
 def _no_time_text(run: RunData) -> str:
