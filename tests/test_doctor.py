@@ -226,3 +226,16 @@ def test_try_refuses_a_run_still_training(trained, tmp_path, monkeypatch, capsys
     monkeypatch.setattr(zoo.runs, "read_run", lambda path: type("Info", (), {"state": "running"})())
     with pytest.raises(zoo.RunError, match="still training"):
         remedy.try_fix(run)
+
+
+def test_a_damaged_record_is_named_not_passed_over(trained, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "damaged"
+    shutil.copytree(trained("deep-sigmoid", 0), run)
+    lines = (run / "gradients.csv").read_text().splitlines()
+    lines[4] = "5,1,hidden_1,1,abc,nan"
+    (run / "gradients.csv").write_text("\n".join(lines) + "\n")
+    assert main(["doctor", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "vanishing_gradients" not in out and "(not read, so not checked:" in out and "line 5" in out

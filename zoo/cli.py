@@ -206,15 +206,17 @@ def _compare(run_dirs, out, table: str | None = None) -> None:
 def cmd_doctor(args) -> int:
     import json
 
-    from .doctor import diagnose, format_findings
+    from .doctor import examine, format_findings
     from .runs import read_run
 
     if args.try_fix is None:
-        found = diagnose(args.run_dir)
+        found, unread = examine(args.run_dir)
         if args.json:
             print(json.dumps([f.to_dict() for f in found], indent=2))
             return 0
         print(format_findings(found, args.run_dir))
+        for note in unread:  # the rules that needed it said nothing: say why
+            print(f"(not read, so not checked: {_cell(note, 300)})")
         info = read_run(args.run_dir)
         if info.state == "running":
             print(f"(still training: {info.epochs_completed} of {info.epochs or '?'} epochs done; the findings are "

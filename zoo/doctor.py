@@ -125,7 +125,17 @@ def _drop_impossible(run: _Run) -> None:
 def diagnose(run_dir: str | Path) -> list[Finding]:
     """The findings of a run folder, most serious first (critical, then warnings; in each, in the order of
     `RULES`). An empty list: nothing found. `RunError` when the folder is no run."""
+    return examine(run_dir)[0]
+
+
+def examine(run_dir: str | Path) -> tuple[list[Finding], list[str]]:
+    """`diagnose`'s findings, and why some rules could not look: the record files that are there but could not be
+    read (one line each; a missing file is no news: the run did not record it)."""
     run = _load(run_dir)
+    return _findings(run), [note for note in run.notes if "has no" not in note and "no records yet" not in note]
+
+
+def _findings(run: _Run) -> list[Finding]:
     findings = [finding for rule in RULES for finding in rule(run)]
     codes = {f.code for f in findings}
     if codes & {"vanishing_gradients", "exploding_gradients", "dead_units"}:  # no gradient, no update: not the rate
