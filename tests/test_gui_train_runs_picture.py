@@ -450,7 +450,7 @@ def test_runs_view_compares_six_runs_readably_at_640x420(qtbot, shown):
     assert box.height() <= 3 * label.fontMetrics().lineSpacing() + 8, f"the details take {box.height()} px"
     assert view.details_columns() == 2
     text = label.text().replace("&nbsp;", " ")
-    for name in ("mlp 10:00:00", "mlp 10:04:00", "cnn", "deep-relu", "deep-sigmoid", "exploding"):
+    for name in ("mlp (run0)", "mlp (run4)", "cnn", "deep-relu", "deep-sigmoid", "exploding"):  # as the table's folders
         assert f"■ {name}</b>" in text, name
     assert "diverged at step 37: last finite epoch loss 1.9 (epoch 1)" in text
     # the plots: legends of styles, one row, off the data, nothing cut; the data area big enough to read
@@ -465,7 +465,7 @@ def test_runs_view_compares_six_runs_readably_at_640x420(qtbot, shown):
     assert legend_rows(view.loss_plot) == 1
     assert view.accuracy_plot.legend_texts() == ["train", "validation", "after NaN"]
     # every run's curves are drawn (named, though not in the legend), in their own colours
-    assert {c.name() for c in curves(view.loss_plot)} >= {"cnn train", "mlp 10:04:00 validation", "exploding train"}
+    assert {c.name() for c in curves(view.loss_plot)} >= {"cnn train", "mlp (run4) validation", "exploding train"}
     assert point_count(view.loss_plot) == 5 * 6 + 2
 
 
