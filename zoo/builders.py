@@ -97,9 +97,12 @@ def _sequential(spec: ModelSpec):
     layers = [keras.Input(shape=tuple(spec.input_shape), name="input")]
     if len(spec.input_shape) > 1 and spec.builder == "mlp":
         layers.append(keras.layers.Flatten(name="flatten"))
-    output = keras.layers.Dense(spec.output.units, activation=spec.output.activation,
-                                kernel_initializer=_initializer(spec.output.initializer), name="output")
     name = spec.name.replace("-", "_") or "model"
+
+    def output():  # made after the hidden layers: an initialiser draws its seed when made, so the order is the seed's
+        return keras.layers.Dense(spec.output.units, activation=spec.output.activation,
+                                  kernel_initializer=_initializer(spec.output.initializer), name="output")
+
     if not spec.plain:  # Keras layers and blocks: made and called one by one (a refusal names its entry), Functional
         x = layers[0]
         for layer in layers[1:]:
@@ -109,11 +112,11 @@ def _sequential(spec: ModelSpec):
             raise SpecError(f"Invalid value for `layers` in {spec.source}: the output layer gets a tensor of shape "
                             f"{_shape(x.shape[1:])} per example, not a flat vector; end the layers with a flatten (or "
                             f"a recurrent layer with return_sequences = false)")
-        return keras.Model(layers[0], _call(spec, output, spec.output, "output", x), name=name)
+        return keras.Model(layers[0], _call(spec, output(), spec.output, "output", x), name=name)
     counts: dict[str, int] = {}
     for layer in spec.expanded_layers():  # hidden_1, hidden_2, ..., conv_1, pool_1, ...: depth order within a kind
         layers.append(_keras_layer(layer, _layer_name(layer, counts)))
-    layers.append(output)
+    layers.append(output())
     # all layers at once: Sequential.add() rebuilds the whole model after every layer, quadratic in the depth
     return keras.Sequential(layers, name=name)
 
