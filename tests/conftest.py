@@ -18,6 +18,7 @@ def isolated(tmp_path, monkeypatch, request):
     monkeypatch.setenv("ZOO_HOME", str(tmp_path / "zoo_home"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.delenv("ZOO_MODELS_DIR", raising=False)
+    monkeypatch.delenv("ZOO_RUNS_DIR", raising=False)  # zoo.runs.use_runs_dir sets it in os.environ: undone after each test
     if request.module.__name__.startswith("test_gui"):  # the app's views train on the offline digits in tests
         monkeypatch.setattr("gui.views.train_view.mnist_is_local", lambda: False)
 
