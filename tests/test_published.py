@@ -8,7 +8,6 @@ from zoo.datasets import load_dataset, prepare
 from zoo.records import read_activations
 from zoo.runs import ACTIVATIONS
 
-from conftest import shrink
 
 # Nielsen, Neural Networks and Deep Learning, ch. 5: ||dC/db|| of the four hidden layers at initialisation,
 # averaged over 1,000 MNIST training images.
