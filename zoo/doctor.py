@@ -100,26 +100,7 @@ def _load(run_dir: str | Path) -> _Run:
             setattr(run, name, load())
         except RunError as e:  # a missing or broken record: the rules that need it say nothing
             run.notes.append(str(e))
-    _drop_impossible(run)
     return run
-
-
-def _drop_impossible(run: _Run) -> None:
-    """Values no training writes (a negative norm or ratio, a share outside 0..1) read as missing (NaN)."""
-    def clean(table, low=0.0, high=np.inf):
-        table = np.array(table, float)
-        table[(table < low) | (table > high)] = np.nan
-        return table
-
-    if run.records is not None:
-        run.records._stats = {stat: clean(table) for stat, table in run.records._stats.items()}
-    if run.details is not None:
-        run.details = {k: clean(v) if k != "steps" and k != "layers" else v for k, v in run.details.items()}
-    if run.activations is not None:
-        for column in ("saturated", "dead"):
-            run.activations[column] = clean(run.activations[column], 0.0, 1.0)
-    if run.time is not None:
-        run.time = (run.time[0], clean(run.time[1]))
 
 
 def diagnose(run_dir: str | Path) -> list[Finding]:

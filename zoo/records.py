@@ -84,18 +84,26 @@ def write_input_gradients(path: Path, steps, epochs, norms, previous: str = "") 
     write_text_atomic(path, out.getvalue())
 
 
+def _record_bytes(path: Path, missing: bytes | None = None) -> bytes | None:
+    """A record file's bytes (at most MAX_RECORD_BYTES); `missing` when there is no such file; `RunError` (one line)
+    when it cannot be read."""
+    try:
+        return read_run_bytes(path, MAX_RECORD_BYTES)
+    except FileNotFoundError:
+        return missing
+    except OSError as e:
+        raise RunError(f"{path} is unreadable ({type(e).__name__}: {str(e)[:80]})") from None
+
+
 def read_input_gradients(path: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
     """`input_gradients.csv` (the file, or the run folder that holds it) as `(steps (n,), norms (n, T))`, NaN where
     a value is missing; None when there is no such file, `RunError` (one line) when it is not one."""
     path = Path(path)
     if path.is_dir():
         path = path / INPUT_GRADIENTS
-    try:
-        raw = read_run_bytes(path, MAX_RECORD_BYTES)
-    except FileNotFoundError:
+    raw = _record_bytes(path)
+    if raw is None:
         return None
-    except OSError as e:
-        raise RunError(f"{path} is unreadable ({type(e).__name__}: {str(e)[:80]})") from None
     columns = _RecordParser(path, "input gradient", ("step", "t", "grad_norm")).parse(raw)
     rows = len(columns["step"])
     steps, row = np.unique(columns["step"], return_inverse=True)
@@ -104,7 +112,7 @@ def read_input_gradients(path: str | Path) -> tuple[np.ndarray, np.ndarray] | No
         raise RunError(f"{path} is not an input gradient record: {rows} rows for {len(steps)} steps of "
                        f"{length} time steps")
     norms = np.full((len(steps), length), np.nan)
-    norms[row, columns["t"]] = columns["grad_norm"]
+    norms[row, columns["t"]] = possible("grad_norm", columns["grad_norm"])
     return steps.astype(np.int64), norms
 
 
@@ -389,9 +397,22 @@ def _table_layout(path: Path, steps: np.ndarray, layers: np.ndarray, depths: np.
     return distinct.astype(np.int64), [names[k] for k in order], row * len(names) + column[layers]
 
 
-def _table(cells: np.ndarray, shape: tuple[int, int], values: np.ndarray) -> np.ndarray:
+# What a training can write in a numeric column: a norm, ratio or |g| is >= 0, a share of units in 0..1 (a mean of
+# activations may be anything). A value outside (a damaged or hand-edited file) reads as missing (NaN).
+POSSIBLE = {"act_mean": (-np.inf, np.inf), "saturated": (0.0, 1.0), "dead": (0.0, 1.0)}
+
+
+def possible(column: str, values: np.ndarray) -> np.ndarray:
+    """`values` of a record `column` as floats, NaN where no training could have written them."""
+    low, high = POSSIBLE.get(column, (0.0, np.inf))
+    values = np.array(values, float)
+    values[(values < low) | (values > high)] = np.nan
+    return values
+
+
+def _table(cells: np.ndarray, shape: tuple[int, int], values: np.ndarray, column: str) -> np.ndarray:
     table = np.full(shape[0] * shape[1], np.nan)
-    table[cells] = values
+    table[cells] = possible(column, values)
     return table.reshape(shape)
 
 
@@ -426,7 +447,7 @@ class RunRecords:
                                                   parser.text("layer"))
         self.steps = steps
         shape = (len(steps), len(self.layers))
-        self._stats: dict[str, np.ndarray] = {stat: _table(cells, shape, columns[stat]) for stat in GRADIENT_COLUMNS[4:]}
+        self._stats: dict[str, np.ndarray] = {stat: _table(cells, shape, columns[stat], stat) for stat in GRADIENT_COLUMNS[4:]}
 
     def grad(self, stat: str = "grad_norm") -> np.ndarray:
         return self._stats[stat]
@@ -499,9 +520,9 @@ class GradientTail:
             return self._result
         self._layout_problem = ""
         shape = (len(steps), len(layers))
-        clipped = (_table(cells, shape, columns["grad_norm_clipped"]) if "grad_norm_clipped" in columns
+        clipped = (_table(cells, shape, columns["grad_norm_clipped"], "grad_norm_clipped") if "grad_norm_clipped" in columns
                    else np.full(shape, np.nan))
-        self._result = (steps, layers, _table(cells, shape, columns["grad_norm"]), clipped)
+        self._result = (steps, layers, _table(cells, shape, columns["grad_norm"], "grad_norm"), clipped)
         return self._result
 
 
@@ -511,12 +532,7 @@ def read_activations(path: str | Path) -> dict:
     No file reads as no records; `RunError` (one line naming the file and, for a bad row, its line) for a file
     that is not an activation record."""
     path = Path(path)
-    try:
-        raw = read_run_bytes(path, MAX_RECORD_BYTES)
-    except FileNotFoundError:
-        raw = ",".join(ACTIVATION_COLUMNS).encode()
-    except OSError as e:
-        raise RunError(f"{path} is unreadable ({e})") from None
+    raw = _record_bytes(path, missing=",".join(ACTIVATION_COLUMNS).encode())
     parser = _RecordParser(path, "activation", ("step", "layer", "depth", "activation"), optional=ACTIVATION_COLUMNS[5:])
     columns = parser.parse(raw)
     names = parser.text("layer")
@@ -528,7 +544,7 @@ def read_activations(path: str | Path) -> dict:
     out = {"steps": steps, "layers": layers, "activation": [kind_of[name] for name in layers]}
     shape = (len(steps), len(layers))
     for column in ACTIVATION_COLUMNS[5:]:
-        out[column] = _table(cells, shape, columns[column]) if column in columns else np.full(shape, np.nan)
+        out[column] = _table(cells, shape, columns[column], column) if column in columns else np.full(shape, np.nan)
     return out
 
 
@@ -537,17 +553,14 @@ def read_details(path: str | Path) -> dict | None:
     weight_norm, update_ratio as (n, layers); None when there is no such file; `RunError` (one line) for a file
     that is no detail record."""
     path = Path(path)
-    try:
-        raw = read_run_bytes(path, MAX_RECORD_BYTES)
-    except FileNotFoundError:
+    raw = _record_bytes(path)
+    if raw is None:
         return None
-    except OSError as e:
-        raise RunError(f"{path} is unreadable ({e})") from None
     parser = _RecordParser(path, "gradient detail", ("step", "layer", "depth", *DETAIL_COLUMNS[4:]))
     columns = parser.parse(raw)
     steps, layers, cells = _table_layout(path, columns["step"], columns["layer"], columns["depth"], parser.text("layer"))
     shape = (len(steps), len(layers))
-    return {"steps": steps, "layers": layers, **{c: _table(cells, shape, columns[c]) for c in DETAIL_COLUMNS[4:]}}
+    return {"steps": steps, "layers": layers, **{c: _table(cells, shape, columns[c], c) for c in DETAIL_COLUMNS[4:]}}
 
 
 def read_histograms(path: str | Path) -> dict | None:

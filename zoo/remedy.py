@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .doctor import Finding, diagnose, fixed_spec
-from .errors import RunError
+from .errors import RunError, ZooError
 from .runs import read_status, spec_path
 
 
@@ -36,12 +36,39 @@ class Remedy:
         return self.finding.code not in {f.code for f in self.found_after}
 
 
+def fixed_run_dir(run_dir: str | Path) -> Path:
+    """Where the fix of a run trains: RUN-fixed beside it (RUN-fixed-2, ... when taken)."""
+    run_dir = Path(run_dir)
+    return next(path for i in itertools.count(1) if not (
+        path := run_dir.parent / f"{run_dir.name}-fixed{'' if i == 1 else f'-{i}'}").exists())
+
+
+def run_spec(run_dir: str | Path):
+    """The run's resolved spec (its spec.toml) named after the run's model, so that the fixed one is MODEL-fixed;
+    `RunError` saying why there is none to train again (a run recorded by RunRecorder has no spec.toml)."""
+    from .catalogue import load_spec
+
+    run_dir = Path(run_dir)
+    try:
+        status = read_status(run_dir)
+    except ZooError:
+        status = None
+    if not spec_path(run_dir).is_file():
+        source = status.source if status is not None else "something other than zoo train"
+        raise RunError(f"it has no spec.toml (recorded by {source}) for zoo to train again")
+    try:
+        spec = load_spec(spec_path(run_dir))
+    except ZooError as e:
+        raise RunError(f"its spec.toml cannot be read ({e})") from None
+    model = status.model if status is not None else "?"
+    return spec.model_copy(update={"name": model}) if model and model != "?" else spec
+
+
 def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None = None, data=None,
             progress=False) -> Remedy | None:
     """Treat the run's first finding that zoo can fix (or the one with `code`): train the fixed spec from the same
     seed (a new run folder: `out`, or one beside the run's), and diagnose it. None when nothing was found.
     `RunError` for a run zoo cannot train again (no spec.toml: recorded by RunRecorder) or with no fix to try."""
-    from .catalogue import load_spec
     from .training import train
 
     from .doctor import CODES
@@ -56,18 +83,17 @@ def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None
     found = diagnose(run_dir)
     if not found:
         return None
-    if not spec_path(run_dir).exists():
-        source = read_status(run_dir).source
-        raise RunError(f"Cannot try a fix on {run_dir}: it has no spec.toml (recorded by {source}); apply the fix "
-                       f"to your own script: {found[0].fix}")
-    spec = load_spec(spec_path(run_dir))
+    try:
+        spec = run_spec(run_dir)
+    except RunError as e:
+        raise RunError(f"Cannot try a fix on {run_dir}: {e}; apply the fix to your own script: {found[0].fix}") from None
     # not learning is what the others cause: its own fix (a higher rate) is tried last
     candidates = sorted((f for f in found if code is None or f.code == code), key=lambda f: f.code == "not_learning")
     if not candidates:
         raise RunError(f"{run_dir} has no `{code}` finding; it has {', '.join(f.code for f in found)}")
     skipped = []
     for finding in candidates:
-        fixed = fixed_spec(spec.model_copy(update={"name": read_status(run_dir).model}), finding)
+        fixed = fixed_spec(spec, finding)
         if fixed is not None:
             break
         skipped.append(finding)
@@ -75,8 +101,5 @@ def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None
         raise RunError(f"zoo has no fix it can apply to this spec for {', '.join(f.code for f in candidates)}; try "
                        f"by hand: {candidates[0].fix}")
     fixed_spec_, change = fixed
-    if out is None:  # beside the run: run-fixed, run-fixed-2, ...
-        out = next(path for i in itertools.count(1) if not (
-            path := run_dir.parent / f"{run_dir.name}-fixed{'' if i == 1 else f'-{i}'}").exists())
-    result = train(fixed_spec_, out=out, data=data, progress=progress)
+    result = train(fixed_spec_, out=out or fixed_run_dir(run_dir), data=data, progress=progress)
     return Remedy(finding, change, run_dir, result.path, found, diagnose(result.path), skipped, result.state)

@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScroll
                                QWidget)
 
 from zoo.errors import ZooError
-from zoo.runs import (ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTORY, INPUT_GRADIENTS, SPEC_FILE, STATUS,
-                      read_status, spec_path)
+from zoo.runs import ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTORY, INPUT_GRADIENTS, SPEC_FILE, STATUS
 
 from ..training_process import TrainingOptions
 
@@ -57,6 +56,7 @@ class Diagnosis:
 def examine(path: Path, ticket: int = 0) -> Diagnosis:
     """Diagnose a run folder and work out which of its findings zoo can fix (reads files only: any thread)."""
     from zoo import doctor
+    from zoo.remedy import run_spec
 
     started = time.perf_counter()
     result = Diagnosis(Path(path), ticket=ticket)
@@ -69,7 +69,7 @@ def examine(path: Path, ticket: int = 0) -> Diagnosis:
     result.changes = [None] * len(result.findings)
     if result.findings:
         try:
-            spec = _run_spec(path)
+            spec = run_spec(path)
         except ZooError as e:
             result.no_try = str(e)
         else:
@@ -81,29 +81,6 @@ def examine(path: Path, ticket: int = 0) -> Diagnosis:
                 result.changes[i] = fixed[1] if fixed else None
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _run_spec(path: Path):
-    """The run's resolved spec, named after its model (as `zoo doctor --try` names it: the fixed one is
-    MODEL-fixed); `ZooError` saying why there is none to train again."""
-    from zoo.catalogue import load_spec
-
-    if not spec_path(path).is_file():
-        try:
-            source = read_status(path).source
-        except ZooError:
-            source = "something other than zoo train"
-        raise ZooError(f"this run was recorded by {source}: it has no spec.toml for zoo to train again; apply the "
-                       "fix in your own script")
-    try:
-        spec = load_spec(spec_path(path))
-    except ZooError as e:
-        raise ZooError(f"its spec.toml cannot be read ({e})") from None
-    try:
-        model = read_status(path).model
-    except ZooError:
-        model = "?"
-    return spec.model_copy(update={"name": model}) if model and model != "?" else spec
 
 
 class Diagnoser(QObject):
@@ -172,9 +149,10 @@ def plan_fix(run_dir: Path, finding) -> FixPlan:
     """The fixed spec written to a temporary file, and the training that trains it from the same seed (and on the
     same backend) into `RUN-fixed` beside the run (`-fixed-2`, ... when taken); `ZooError` when there is none."""
     from zoo.doctor import fixed_spec
+    from zoo.remedy import fixed_run_dir, run_spec
 
     run_dir = Path(run_dir)
-    spec = _run_spec(run_dir)
+    spec = run_spec(run_dir)
     fixed = fixed_spec(spec, finding)
     if fixed is None:
         raise ZooError(f"zoo has no change to make to this spec for {finding.code}; try by hand: {finding.fix}")
@@ -182,8 +160,7 @@ def plan_fix(run_dir: Path, finding) -> FixPlan:
     folder = Path(tempfile.mkdtemp(prefix="zoo-fix-"))
     spec_file = folder / f"{new_spec.name}.toml"  # its stem names the fixed run's model
     spec_file.write_text(new_spec.to_toml())
-    out = next(path for i in itertools.count(1) if not (
-        path := run_dir.parent / f"{run_dir.name}-fixed{'' if i == 1 else f'-{i}'}").exists())
+    out = fixed_run_dir(run_dir)
     return FixPlan(run_dir, finding, change, out, spec_file,
                    TrainingOptions(str(spec_file), out=str(out), backend=_backend(run_dir)))
 
