@@ -1,9 +1,12 @@
 import contextlib
 import os
 import signal
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# JAX trainings (subprocesses too) share one compile cache for the session's tests, never the user's own
+os.environ.setdefault("ZOO_JAX_CACHE", os.path.join(tempfile.gettempdir(), f"zoo-tests-jax-cache-{os.getuid()}"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -158,3 +158,31 @@ print("ok")
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_a_network_trained_again_on_jax_reuses_its_compiled_steps_and_trains_the_same(tmp_path):
+    cache = tmp_path / "cache"
+
+    def train(name, cache_setting):
+        done = zoo_cli("train", "mlp", "--backend", "jax", "--dataset", "digits", "--epochs", "1", "--out",
+                       str(tmp_path / name), env={"ZOO_JAX_CACHE": cache_setting})
+        assert done.returncode == 0, done.stderr[-2000:]
+        history = json.loads((tmp_path / name / "history.json").read_text())
+        history.pop("seconds")  # the one thing a cache should change
+        return (tmp_path / name / "gradients.csv").read_text(), history
+
+    def steps():  # the compiled training steps in the cache, and when each was last read
+        return {p.name: (p.with_name(p.name.replace("-cache", "-atime"))).read_bytes()
+                for p in cache.glob("jit_train_step-*-cache")}
+
+    first = train("first", str(cache))
+    compiled = steps()
+    assert compiled  # the training step was kept
+    again = train("again", str(cache))
+    assert set(steps()) == set(compiled)  # nothing compiled anew ...
+    assert all(steps()[name] != read for name, read in compiled.items())  # ... each step read from the cache
+    uncached = train("uncached", "off")
+    assert first == again == uncached  # the same records and history, cached or not
+    (tmp_path / "file").write_text("")
+    assert train("unwritable", str(tmp_path / "file" / "cache")) == first  # no cache to be had: it just compiles

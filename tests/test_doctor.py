@@ -165,21 +165,33 @@ def test_try_on_a_run_recorder_run_says_what_to_do_by_hand(tmp_path, capsys):
     assert err.count("\n") == 1 and "no spec.toml (recorded by RunRecorder)" in err and "ReLU" in err
 
 
-def test_doctor_watch_says_when_a_finding_no_longer_holds(monkeypatch, tmp_path):
-    """A net that had not learnt after its first epoch has by its second: the report is taken back, once."""
+@pytest.mark.parametrize("holds, expected", [
+    # learnt by its second epoch: taken back once it stayed away two epoch ends
+    ([1, 0, 0, 0], ["said @1", "not_learning gone @3"]),
+    # a loss hovering at the threshold: said once, not withdrawn and said again each epoch
+    ([1, 0, 1, 0, 1, 0, 1], ["said @1"]),
+    # away at the last epoch end only: the end of training stands, as `zoo doctor` will say
+    ([1, 1, 0], ["said @1", "not_learning gone @3"]),
+    ([0, 1, 0, 0, 1], ["said @2", "not_learning gone @4", "said @5"]),
+])
+def test_doctor_watch_says_when_a_finding_no_longer_holds(monkeypatch, tmp_path, holds, expected):
     from zoo.callbacks import DoctorWatch
     from zoo.callbacks import doctor_watch
     from zoo.doctor import Finding
 
     stuck = Finding("not_learning", "critical", [], "the loss is 2.3", "why", "fix", epochs=(1, 1))
-    answers = iter([[stuck], [], []])
+    answers = iter([[stuck] if held else [] for held in holds])
     monkeypatch.setattr(doctor_watch, "diagnose", lambda run_dir: next(answers))
-    said = []
-    watch = DoctorWatch(tmp_path, report=lambda f: said.append(str(f)), resolved=lambda c, e: said.append(f"{c} @{e}"))
+    said, epoch = [], [0]
+    watch = DoctorWatch(tmp_path, report=lambda f: said.append(f"said @{epoch[0]}"),
+                        resolved=lambda c, e: said.append(f"{c} gone @{e}"))
     watch.on_train_begin()
-    for epoch in range(3):
-        watch.on_epoch_end(epoch)
-    assert said == ["critical not_learning: the loss is 2.3", "not_learning @2"]
+    for epoch[0] in range(1, len(holds) + 1):
+        watch.on_epoch_end(epoch[0] - 1)
+    watch.on_train_end()
+    assert said == expected
+    with pytest.raises(ValueError, match="settle"):
+        DoctorWatch(tmp_path, settle=0)
 
 
 @pytest.mark.parametrize("status_edit, history, expected", [

@@ -2,8 +2,11 @@
 (TensorBoard summaries, the export formats; on the other backends Keras seeds it anyway, loudly). Imported
 lazily: `import zoo` stays fast."""
 import contextlib
+import importlib.util
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 from .backends import BACKENDS
 
@@ -52,3 +55,44 @@ def backend_fields() -> dict:
 
     backend = keras.backend.backend()
     return {"backend": backend, "versions": {"zoo": __version__, "keras": keras.__version__, backend: version(backend)}}
+
+
+COMPILE_CACHE_BYTES = 1 << 30  # the least recently used compiled steps go beyond this
+COMPILE_CACHE_MIN_SECONDS = 0.2  # a compile quicker than this is not worth a file
+
+
+def compile_cache_dir() -> Path | None:
+    """Where zoo's trainings keep JAX's compiled steps: ZOO_JAX_CACHE (a folder; "off" for none), else the user's
+    cache folder (~/.cache/zoo/jax on Linux)."""
+    from platformdirs import user_cache_dir
+
+    setting = os.environ.get("ZOO_JAX_CACHE")
+    if setting is not None:
+        return None if setting.strip().lower() in ("", "off", "0", "no", "false") else Path(setting).expanduser()
+    return Path(user_cache_dir("zoo", appauthor=False)) / "jax"
+
+
+def use_compile_cache() -> Path | None:
+    """On the JAX backend, keep compiled training steps on disk (JAX's persistent compilation cache), so training
+    the same network again skips its compile: seconds of a short run (bench/train_throughput.py). The folder in use,
+    or None: another backend, cache turned off, a folder that cannot be written (the training just compiles), or a
+    cache the user's own JAX settings chose (left as it is)."""
+    if keras.backend.backend() != "jax":
+        return None
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:  # the user's own (JAX_COMPILATION_CACHE_DIR or jax.config)
+        return Path(jax.config.jax_compilation_cache_dir)
+    folder = compile_cache_dir()
+    if folder is None or importlib.util.find_spec("filelock") is None:  # JAX needs it to bound the cache's size
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-")  # writable (a read-only disk: no cache)
+        probe.close()
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_BYTES)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", COMPILE_CACHE_MIN_SECONDS)
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    return folder

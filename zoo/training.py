@@ -367,9 +367,11 @@ def _fit(spec, run_dir, status, extra_callbacks, stop, progress, data, record_ev
     from .batches import EpochBatches
     from .callbacks import (CosineLearningRate, DoctorWatch, EpochCheckpoint, EpochSeeds, JsonLinesProgress,
                             ProgressPrinter, RunLogger, StopOnNonFinite, StopOnRequest, StopWhenConverged)
+    from ._backend import use_compile_cache
     from .datasets import prepare
     from .factory import build
 
+    use_compile_cache()  # JAX: the same network trained again skips its compile
     dataset = with_augmented_training(data, spec)
     arrays = prepare(dataset, spec.input_shape, spec.training.loss)
     (x, y), val = arrays["train"], arrays["val"]

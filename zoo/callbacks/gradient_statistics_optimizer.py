@@ -139,7 +139,10 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         # Read before the update: the step it makes (1-based), the loss scale it unscales by, the weights.
         step = ops.copy(ops.cast(self.iterations, "int32")) + 1
         scale = self._loss_scale()
-        before = [self._snapshot(v) for v in trainable_variables] if self.detail_every else None
+        before = None
+        if self.detail_every and (keras.backend.backend() != "torch" or self._is_detail_step(step)):
+            # PyTorch runs eagerly: the copy only where it is used (TensorFlow's graph decides inside the step)
+            before = [self._snapshot(v) for v in trainable_variables]
         result = self.inner_optimizer.apply(grads, trainable_variables)
         self._record(step, scale, grads, before, [v.value for v in trainable_variables])
         return result
@@ -161,6 +164,8 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
     def _record(self, step, scale, grads, before, after):
         if not self.built:
             raise ValueError("GradientStatisticsOptimizer must be built on the model's variables before apply()")
+        if keras.backend.backend() == "torch":
+            return self._record_eagerly(int(step), self._unscaled(grads, scale), before, after)
         measured = self._global_gradients(self._unscaled(grads, scale))
         measured, before, after = _unfused((measured, before, after))
         n = len(measured)
@@ -186,6 +191,29 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         self.detail_histograms.assign(ops.scatter_update(self.detail_histograms, slot, histograms[None]))
         self.detail_steps.assign(ops.scatter_update(self.detail_steps, slot, ops.reshape(step, (1,))))
         self.detail_count.assign(self.detail_count + ops.cast(is_detail, "int32"))
+
+    def _record_eagerly(self, step: int, measured, before, after):
+        """`_record` where the step runs eagerly (PyTorch): Python decides what this step records and only that is
+        computed and written, in place (the graph form's branches and scratch writes cost more than the norms)."""
+        import torch
+
+        with torch.no_grad():
+            if step % self.every == 0:
+                slot = int(self.norm_count.value) % self.norm_slots
+                self.norm_buffer.value[slot] = self._norms(measured)
+                self.norm_steps.value[slot] = step
+                self.norm_count.value.add_(1)
+            if self.detail_every and self._is_detail_step(step):
+                details, histograms = self._details(measured, before, after)
+                slot = int(self.detail_count.value) % self.detail_slots
+                self.detail_buffer.value[slot] = details
+                self.detail_histograms.value[slot] = histograms
+                self.detail_steps.value[slot] = step
+                self.detail_count.value.add_(1)
+
+    def _is_detail_step(self, step) -> bool:
+        step = int(step)
+        return step == 1 or step % self.detail_every == 0
 
     def _loss_scale(self):
         """The factor the loss was multiplied by for this step (None: none)."""
@@ -230,7 +258,10 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         """(n_variables, NORM_FIELDS): the squared norm of each gradient, and after the optimiser's clipping."""
         inner = self.inner_optimizer
         nan = ops.convert_to_tensor(float("nan"))
-        squares = [nan if g is None else ops.sum(ops.square(g)) for g in grads]
+        if keras.backend.backend() == "torch":  # eager: Keras' op dispatch would cost more than the sums
+            squares = [nan if g is None else _torch_dot(g) for g in grads]
+        else:
+            squares = [nan if g is None else ops.sum(ops.square(g)) for g in grads]
         if not (inner.clipvalue or inner.clipnorm or inner.global_clipnorm):
             clipped = [nan for _ in grads]
         else:
@@ -266,6 +297,12 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
             ids = ops.where(ops.isfinite(magnitude), ids, bins)  # NaN and inf: an extra bin, dropped
             hists.append(ops.segment_sum(ops.ones_like(logs), ids, num_segments=bins + 1)[:bins])
         return ops.stack(rows), ops.stack(hists)
+
+
+def _torch_dot(g):
+    """sum(g**2) of a PyTorch tensor as one BLAS call, with no temporary the size of g."""
+    flat = g.reshape(-1)
+    return flat.dot(flat)
 
 
 def _unfused(values):
