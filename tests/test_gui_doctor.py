@@ -233,7 +233,7 @@ def test_try_the_fix_trains_the_fixed_spec_from_the_same_seed_and_says_the_findi
         seen["spec"] = zoo.load_spec(options.model)
         seen["runs"] = [str(r.path) for r in view.runs]
         seen["result"] = section_cards(view, sigmoid)[0].result.text()
-        seen["buttons"] = [c.button.isEnabled() for c in view.doctor.cards() if c.button]
+        seen["buttons"] = [(c.button.text(), c.button.isEnabled()) for c in view.doctor.cards() if c.button]
         zoo.train(options.model, data=shrink(load_dataset("digits"), EXAMPLES), out=options.out, progress=False)
         return Path(options.out)
 
@@ -249,7 +249,9 @@ def test_try_the_fix_trains_the_fixed_spec_from_the_same_seed_and_says_the_findi
                                                                        before.dataset)
     assert Path(options.out) == sigmoid.parent / "deep-sigmoid-fixed"
     assert seen["runs"] == [str(sigmoid)]  # the original alone, then the fixed one beside it
-    assert "Training the fix" in seen["result"] and not any(seen["buttons"])
+    # its own button stops it; every other Try is off: one training at a time
+    assert "Training the fix" in seen["result"] and ("Stop", True) in seen["buttons"]
+    assert all(not enabled for text, enabled in seen["buttons"] if text != "Stop"), seen["buttons"]
     assert not Path(options.model).exists()  # the temporary spec is gone once the training read it
     qtbot.waitUntil(lambda: any(t.verdict for t in view.doctor.trials.values()), timeout=20_000)
     qtbot.waitUntil(lambda: view.doctor.settled)
@@ -263,6 +265,12 @@ def test_try_the_fix_trains_the_fixed_spec_from_the_same_seed_and_says_the_findi
     text = view.doctor.text()
     assert "deep-sigmoid-fixed\ntrained by Try the fix (ReLU with He" in text, text
     assert all(c.button.isEnabled() for c in view.doctor.cards() if c.button)
+    assert card.button.text() == "Show both runs"  # tried: the same seed would train the same again
+    view.show_runs([sigmoid])
+    qtbot.waitUntil(lambda: view.doctor.settled)
+    card = next(c for c in section_cards(view, sigmoid) if c.finding.code == "vanishing_gradients")
+    qtbot.mouseClick(card.button, Qt.MouseButton.LeftButton)
+    assert [r.path for r in view.runs] == [sigmoid, Path(options.out)] and len(started) == 1
 
 
 def test_a_fix_that_leaves_the_finding_says_so(qtbot, shown, trained, monkeypatch, tmp_path):
@@ -292,6 +300,61 @@ def test_a_fixed_run_that_fails_says_why(qtbot, shown, trained, monkeypatch, tmp
     qtbot.mouseClick(card.button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "failed" in section_cards(view, original)[0].result.text())
     assert "is not here" in section_cards(view, original)[0].result.text()
+
+
+def test_the_verdict_comes_when_other_runs_are_shown_meanwhile(qtbot, shown, trained, monkeypatch, tmp_path):
+    original = shutil.copytree(trained("deep-sigmoid"), tmp_path / "runs" / "deep-sigmoid")
+    other = trained("deep-relu")
+    view = opened(qtbot, shown, [original])
+    pending = []
+    monkeypatch.setattr(view.process, "start", pending.append)
+    card = next(c for c in section_cards(view, original) if c.finding.code == "vanishing_gradients")
+    qtbot.mouseClick(card.button, Qt.MouseButton.LeftButton)
+    [options] = pending
+    view.show_runs([other])  # the learner looks at another run while the fix trains
+    shutil.copytree(trained("deep-relu"), options.out)  # the fixed run: healthy
+    view.process.finished.emit({"run": str(options.out), "state": "completed", "message": "", "model": options.model})
+    qtbot.waitUntil(lambda: any(t.verdict for t in view.doctor.trials.values()), timeout=20_000)
+    view.show_runs([original])
+    qtbot.waitUntil(lambda: view.doctor.settled)
+    card = next(c for c in section_cards(view, original) if c.finding.code == "vanishing_gradients")
+    assert "vanishing_gradients is gone" in card.result.text() and card.button.text() == "Show both runs"
+
+
+def test_a_fix_being_tried_can_be_stopped_and_a_stopped_one_gives_no_verdict(qtbot, shown, trained, monkeypatch,
+                                                                            tmp_path):
+    original = shutil.copytree(trained("deep-sigmoid"), tmp_path / "runs" / "deep-sigmoid")
+    view = opened(qtbot, shown, [original])
+    pending, stops = [], []
+    monkeypatch.setattr(view.process, "start", pending.append)
+    monkeypatch.setattr(view.process, "stop", lambda: stops.append(1))
+    card = next(c for c in section_cards(view, original) if c.finding.code == "vanishing_gradients")
+    qtbot.mouseClick(card.button, Qt.MouseButton.LeftButton)
+    card = next(c for c in section_cards(view, original) if c.finding.code == "vanishing_gradients")
+    assert card.button.text() == "Stop" and card.button.isEnabled()
+    qtbot.mouseClick(card.button, Qt.MouseButton.LeftButton)
+    assert stops == [1]
+    [options] = pending
+    shutil.copytree(original, options.out)
+    view.process.finished.emit({"run": str(options.out), "state": "stopped", "message": "", "model": options.model})
+    card = next(c for c in section_cards(view, original) if c.finding.code == "vanishing_gradients")
+    assert "stopped before its last epoch: no verdict" in card.result.text() and "is gone" not in card.result.text()
+
+
+def test_a_run_still_training_offers_no_try_yet(qtbot, shown, trained, tmp_path):
+    running = shutil.copytree(trained("deep-sigmoid"), tmp_path / "runs" / "deep-sigmoid")
+    from zoo.runs import RunLock
+
+    status = json.loads((running / "status.json").read_text())
+    (running / "status.json").write_text(json.dumps({**status, "state": "running", "pid": os.getpid()}))
+    lock = RunLock(running).acquire()  # as the training holds it
+    try:
+        view = opened(qtbot, shown, [running])
+        card = next(c for c in section_cards(view, running) if c.finding.code == "vanishing_gradients")
+        assert view.runs[0].state == "running"
+        assert not card.button.isEnabled() and "still training" in card.button.toolTip()
+    finally:
+        lock.release()
 
 
 def test_a_run_recorder_run_gets_the_fix_as_text_and_why_there_is_no_button(qtbot, shown, tmp_path):

@@ -6,6 +6,8 @@ import importlib.util
 import os
 import sys
 import tempfile
+import time
+import warnings
 from pathlib import Path
 
 from .backends import BACKENDS
@@ -92,7 +94,24 @@ def use_compile_cache() -> Path | None:
         probe.close()
     except OSError:
         return None
+    _drop_unfinished_entries(folder)
+    # a damaged entry costs a compile, nothing more: no warning on every training for it
+    warnings.filterwarnings("ignore", message="Error (reading|writing) persistent compilation cache entry")
     jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_BYTES)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", COMPILE_CACHE_MIN_SECONDS)
     jax.config.update("jax_compilation_cache_dir", str(folder))
     return folder
+
+
+def _drop_unfinished_entries(folder: Path, age: float = 60.0) -> None:
+    """JAX writes an entry, then its -atime file: an entry without one was cut short (a training killed while
+    writing it). Left there it would be read, fail, and never be replaced, and JAX's size bound would fail on
+    every later write; older than `age` seconds (not another training's write in progress), it goes."""
+    now = time.time()
+    for entry in folder.glob("*-cache"):
+        try:
+            if not entry.with_name(entry.name[:-len("-cache")] + "-atime").exists() \
+                    and now - entry.stat().st_mtime > age:
+                entry.unlink()
+        except OSError:
+            pass

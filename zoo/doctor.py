@@ -103,6 +103,15 @@ def _load(run_dir: str | Path) -> _Run:
     return run
 
 
+def _layer_list(layers: list[str], records) -> str:
+    """Layer names for a sentence: all of them, or "all 11 layers", or the first three and how many more."""
+    if len(layers) <= 3:
+        return ", ".join(layers)
+    if records is not None and len(layers) == len(records.layers):
+        return f"all {len(layers)} layers"
+    return f"{', '.join(layers[:3])} and {len(layers) - 3} more layers"
+
+
 def diagnose(run_dir: str | Path) -> list[Finding]:
     """The findings of a run folder, most serious first (critical, then warnings; in each, in the order of
     `RULES`). An empty list: nothing found. `RunError` when the folder is no run."""
@@ -205,7 +214,7 @@ def _exploding(run: _Run) -> list[Finding]:
                 layers = [records.layers[j] for j in np.flatnonzero(~np.isfinite(row))]
         return [Finding(
             "exploding_gradients", "critical", layers,
-            f"the loss became {'NaN or inf'} {where}" + (f"; the gradient norms of {', '.join(layers[:3])} were "
+            f"the loss became {'NaN or inf'} {where}" + (f"; the gradient norms of {_layer_list(layers, records)} were "
                                                            "no longer numbers" if layers else ""),
             "The gradient grew at every layer on its way back until a step was so large that the weights, then "
             "the loss, overflowed.",

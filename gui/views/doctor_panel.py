@@ -240,10 +240,13 @@ class FindingCard(QFrame):
 
     clicked = Signal(object)
     try_clicked = Signal(object)
+    stop_clicked = Signal(object)
+    show_clicked = Signal(object)
 
     def __init__(self, run: Path, key: tuple, finding, change: str | None, no_try: str, parent=None):
         super().__init__(parent)
         self.run, self.key, self.finding, self.change = run, key, finding, change
+        self.mode = "try"  # what its button does: "try", "stop" (its fix is training) or "show" (tried: both runs)
         self.selected = False
         self.setObjectName("finding")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -273,7 +276,8 @@ class FindingCard(QFrame):
             self.tip = (f"Train this run's spec with {change}, from the same seed, in a new run beside it; then show "
                         "both and say whether the finding is gone")
             self.button.setToolTip(self.tip)
-            self.button.clicked.connect(lambda: self.try_clicked.emit(self))
+            self.button.clicked.connect(lambda: (self.stop_clicked if self.mode == "stop" else
+                                                 self.show_clicked if self.mode == "show" else self.try_clicked).emit(self))
             row = QHBoxLayout()
             row.addWidget(self.button)
             row.addWidget(self._label(f"<span style='color:#555'>{html.escape(change)}</span>"), 1)
@@ -310,11 +314,18 @@ class FindingCard(QFrame):
         self.result.setText(text)
         self.result.setVisible(bool(text))
 
-    def set_trying(self, busy: bool, why: str = "") -> None:
-        """The button off while a training runs (this one's fix, or another)."""
-        if self.button is not None:
-            self.button.setEnabled(not busy)
-            self.button.setToolTip(why if busy and why else self.tip)
+    def set_trying(self, busy: bool, why: str = "", mode: str = "try") -> None:
+        """The button: Try the fix; Stop while its own fix trains; Show both runs once it was tried; off (with why)
+        while another training runs or the run itself still trains."""
+        if self.button is None:
+            return
+        self.mode = mode
+        text, tip = {"stop": ("Stop", "Stop training the fix (the verdict needs all its epochs)"),
+                     "show": ("Show both runs", "Show this run and its fixed run side by side again")
+                     }.get(mode, ("Try the fix", self.tip))
+        self.button.setText(text)
+        self.button.setEnabled(mode != "try" or not busy)
+        self.button.setToolTip(why if mode == "try" and busy and why else tip)
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -367,10 +378,14 @@ class DoctorPanel(QWidget):
     Signals:
         selected(selection): (run path, Finding) of the card clicked, or None when none is selected.
         try_fix(selection): (run path, Finding) whose Try the fix button was clicked.
+        stop_trial(): the Stop of the fix being trained was clicked.
+        show_pair((run, fixed run)): Show both runs of a fix tried was clicked.
     """
 
     selected = Signal(object)
     try_fix = Signal(object)
+    stop_trial = Signal()
+    show_pair = Signal(object)  # (run, its fixed run)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -476,15 +491,16 @@ class DoctorPanel(QWidget):
             for run in self._runs)
 
     def _diagnosed(self, result: Diagnosis) -> None:
+        for trial in self.trials.values():  # a fix's verdict, whichever runs are shown now
+            if trial.out == result.path and trial.after and result.ticket >= trial.after and not trial.verdict:
+                self._judge(trial, result)
+                self._rerender(trial.original)
         if result.path not in self.sections:
             return
         old = self.results.get(result.path)
         if old is not None and old.ticket > result.ticket:
             return
         self.results[result.path] = result
-        for trial in self.trials.values():
-            if trial.out == result.path and trial.after and result.ticket >= trial.after and not trial.verdict:
-                self._judge(trial, result)
         for run in self._runs:
             if run.path == result.path or any(t.out == result.path and t.original == run.path
                                               for t in self.trials.values()):
@@ -551,6 +567,8 @@ class DoctorPanel(QWidget):
                 card = FindingCard(run.path, key, finding, change, result.no_try)
                 card.clicked.connect(self._card_clicked)
                 card.try_clicked.connect(lambda c: self.try_fix.emit((c.run, c.finding)))
+                card.stop_clicked.connect(lambda c: self.stop_trial.emit())
+                card.show_clicked.connect(self._show_pair)
                 section.layout_.addWidget(card)
                 section.cards.append(card)
             if self._selection and self._selection[0] == run.path:
@@ -560,7 +578,9 @@ class DoctorPanel(QWidget):
             trial = self.trials.get((run.path, card.key))
             card.set_result(_trial_text(trial) if trial else "")
             card.set_selected(self._selection == (run.path, card.key))
-            card.set_trying(bool(self._busy), self._busy)
+            busy = self._busy or ("It is still training: try the fix when it has ended (compared now, a part of its "
+                                  "epochs would face the fixed run's all)" if run.state == "running" else "")
+            card.set_trying(bool(busy), busy, _mode(trial))
 
     # -- selection --------------------------------------------------------------------------------------
     def cards(self) -> list[FindingCard]:
@@ -594,8 +614,14 @@ class DoctorPanel(QWidget):
     def set_busy(self, why: str) -> None:
         """Try buttons off while a training runs ('' : on again)."""
         self._busy = why
-        for card in self.cards():
-            card.set_trying(bool(why), why)
+        for run in self._runs:
+            if run.path in self.sections:
+                self._render(run)
+
+    def _show_pair(self, card: FindingCard) -> None:
+        trial = self.trials.get((card.run, card.key))
+        if trial is not None:
+            self.show_pair.emit((trial.original, trial.out))
 
     def start_trial(self, plan: FixPlan) -> Trial:
         key = next((k for k, f in zip(finding_keys(self._findings(plan.original)), self._findings(plan.original))
@@ -615,7 +641,10 @@ class DoctorPanel(QWidget):
     def end_trial(self, trial: Trial, end: dict) -> None:
         """The fixed run ended: diagnose it once more (its last records) for the verdict, or say why there is none."""
         trial.state, trial.message = end.get("state", "failed"), end.get("message") or ""
-        if trial.state in ("completed", "diverged", "stopped") and trial.out.is_dir():
+        if trial.state == "stopped":  # as `zoo doctor --try`: a part of the epochs gives no verdict on the fix
+            trial.verdict = (f"<span style='color:{STILL_COLOUR}'>✗ The fixed run {html.escape(trial.out.name)} was "
+                             "stopped before its last epoch: no verdict (it must train as long as the run)</span>")
+        elif trial.state in ("completed", "diverged") and trial.out.is_dir():
             trial.after = self.diagnose_again(trial.out)
         else:
             trial.verdict = (f"<span style='color:{STILL_COLOUR}'>✗ The fixed run {html.escape(trial.state)}: "
@@ -632,6 +661,8 @@ class DoctorPanel(QWidget):
         ended = "" if trial.state == "completed" else f" (it {trial.state})"
         others = [f.code for f in result.findings if f.code != trial.code]
         rest = (f"; it has {', '.join(others)}" if others else "; nothing else was found") if trial.gone else ""
+        also = sorted({f.code for f in self._findings(trial.original)} - {trial.code} - set(others))
+        rest += f" ({', '.join(also)}: gone too)" if also and trial.gone else ""
         if trial.gone:
             trial.verdict = (f"<span style='color:{GONE_COLOUR}'>✓ <b>{trial.code} is gone</b></span> in "
                              f"{html.escape(trial.out.name)}{ended}{html.escape(rest)}")
@@ -660,6 +691,15 @@ class DoctorPanel(QWidget):
             for card in section.cards:
                 parts += [label.text() for label in card.findChildren(QLabel) if label.text()]
         return _plain("\n".join(p for p in parts if p))
+
+
+def _mode(trial: Trial | None) -> str:
+    """What a card's button does for the fix tried on it (None: not tried)."""
+    if trial is None or (trial.state == "failed" and not trial.change):
+        return "try"
+    if not trial.verdict and not trial.after:
+        return "stop"
+    return "show" if trial.verdict and trial.out.is_dir() and trial.out != trial.original else "try"
 
 
 def _trial_text(trial: Trial) -> str:

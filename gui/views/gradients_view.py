@@ -717,6 +717,8 @@ class GradientsView(QWidget):
         self.doctor.hide()
         self.doctor.selected.connect(self._finding_selected)
         self.doctor.try_fix.connect(self.try_fix)
+        self.doctor.stop_trial.connect(self.stop)
+        self.doctor.show_pair.connect(lambda pair: self.show_runs(list(pair)))
         self.doctor.diagnoser.done.connect(lambda *_: self._doctor_label())
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(plots)
@@ -927,12 +929,19 @@ class GradientsView(QWidget):
             steps = finding.steps if finding is not None else None
             region.setVisible(bool(steps) and steps[0] != steps[1])
             line.setVisible(bool(steps) and steps[0] == steps[1])
+            # the label to the right of its line, or to its left where the right is out of the plot
+            side = [(1, 0), (1, 0)] if steps and len(run.steps) and steps[0] > (run.steps[0] + run.steps[-1]) / 2 \
+                else [(0, 0), (0, 0)]
             if steps and steps[0] != steps[1]:
                 region.setRegion(steps)
+                region.label.anchors = side
                 region.label.setFormat(f"{finding.code}: steps {steps[0]}–{steps[1]}")
+                region.label.updatePosition()
             elif steps:
                 line.setValue(steps[0])
+                line.label.anchors = side
                 line.label.setFormat(f"{finding.code}: step {steps[0]}")
+                line.label.updatePosition()
 
     @property
     def busy(self) -> bool:
