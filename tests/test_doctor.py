@@ -251,3 +251,40 @@ def test_a_damaged_record_is_named_not_passed_over(trained, tmp_path, capsys):
     assert main(["doctor", str(run)]) == 0
     out = capsys.readouterr().out
     assert "vanishing_gradients" not in out and "(not read, so not checked:" in out and "line 5" in out
+
+
+@pytest.fixture
+def vanishing_run(trained, tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(trained("deep-sigmoid", 0), tmp_path / "runs" / "deep-sigmoid"))
+
+
+@pytest.mark.parametrize("history", ["", "[" * 100_000 + "]" * 100_000, '{"epoch": [1], "loss": "x"'])
+def test_a_broken_history_silences_the_loss_rules_only(vanishing_run, history, capsys):
+    from zoo.doctor import examine
+
+    (vanishing_run / "history.json").write_text(history)
+    found, unread = examine(vanishing_run)
+    assert "vanishing_gradients" in [f.code for f in found] and "not_learning" not in [f.code for f in found]
+    assert len(unread) == 1 and "history.json" in unread[0]
+    assert main(["doctor", str(vanishing_run)]) == 0
+    out = capsys.readouterr().out
+    assert "vanishing_gradients" in out and "not read, so not checked" in out and "look healthy" not in out
+
+
+def test_a_record_the_doctor_cannot_read_is_said_and_no_fix_is_tried_on_the_rest(vanishing_run, capsys):
+    (vanishing_run / "activations.csv").write_text("step,epoch,layer,depth,norm\n1,1,a,1,0.5\n")  # a foreign file
+    assert any("activations.csv" in note for note in __import__("zoo.doctor").doctor.examine(vanishing_run)[1])
+    (vanishing_run / "gradients.csv").write_bytes(bytes(range(256)) * 64)  # not a record: vanishing can't be seen
+    assert main(["doctor", str(vanishing_run), "--try"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "could not read all of it" in err and "gradients.csv" in err
+    assert not (vanishing_run.parent / "deep-sigmoid-fixed").exists()  # no training on wrong advice
+
+
+def test_a_figure_that_cannot_be_written_is_refused_before_the_fix_trains(vanishing_run, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main(["doctor", str(vanishing_run), "--try", "--out", str(tmp_path / "file" / "f.png")]) == 2
+    assert "Cannot write the figure" in capsys.readouterr().err
+    assert not (vanishing_run.parent / "deep-sigmoid-fixed").exists()

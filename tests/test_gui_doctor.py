@@ -341,6 +341,33 @@ def test_a_fix_being_tried_can_be_stopped_and_a_stopped_one_gives_no_verdict(qtb
     assert "stopped before its last epoch: no verdict" in card.result.text() and "is gone" not in card.result.text()
 
 
+def test_planning_a_fix_never_blocks_on_a_fifo_and_a_full_disk_is_one_line(qtbot, shown, trained, monkeypatch,
+                                                                           tmp_path):
+    from conftest import fails_if_blocked
+    from gui.views import doctor_panel
+
+    original = shutil.copytree(trained("deep-sigmoid"), tmp_path / "runs" / "deep-sigmoid")
+    view = opened(qtbot, shown, [original])
+    card = next(c for c in section_cards(view, original) if c.finding.code == "vanishing_gradients")
+    (original / "status.json").rename(original / "status.bak")
+    os.mkfifo(original / "status.json")  # swapped in after the panel read it
+    with fails_if_blocked(20):
+        plan = doctor_panel.plan_fix(original, card.finding)
+    doctor_panel.remove_plan(plan)
+    (original / "status.json").unlink()
+    (original / "status.bak").rename(original / "status.json")
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(doctor_panel.tempfile, "mkdtemp", full)
+    started = []
+    monkeypatch.setattr(view.process, "start", started.append)
+    qtbot.mouseClick(card.button, Qt.MouseButton.LeftButton)
+    text = next(c for c in section_cards(view, original) if c.finding.code == "vanishing_gradients").result.text()
+    assert "Cannot try the fix" in text and "No space left on device" in text and not started
+
+
 def test_a_run_still_training_offers_no_try_yet(qtbot, shown, trained, tmp_path):
     running = shutil.copytree(trained("deep-sigmoid"), tmp_path / "runs" / "deep-sigmoid")
     from zoo.runs import RunLock
@@ -373,13 +400,13 @@ def test_a_finding_shows_up_when_it_first_holds_diagnosed_off_the_gui_thread(qtb
     import zoo.doctor
 
     threads = []
-    real = zoo.doctor.diagnose
+    real = zoo.doctor.examine
 
     def watched(run_dir):
         threads.append(threading.current_thread() is threading.main_thread())
         return real(run_dir)
 
-    monkeypatch.setattr(zoo.doctor, "diagnose", watched)
+    monkeypatch.setattr(zoo.doctor, "examine", watched)
     healthy = np.tile(np.linspace(0.5, 1, 11), (30, 1))
     run = write_run(tmp_path / "growing", healthy, state="running")
     view = opened(qtbot, shown, [run])

@@ -222,8 +222,11 @@ def cmd_doctor(args) -> int:
             print(f"(still training: {info.epochs_completed} of {info.epochs or '?'} epochs done; the findings are "
                   "those of its records so far)")
         return 0
+    from .plots import check_figure_path
     from .remedy import try_fix
 
+    if args.out:
+        check_figure_path(args.out)  # before the training, not after it
     remedy = try_fix(args.run_dir, code=args.try_fix or None, progress=not args.json)
     if remedy is None:
         print(json.dumps({"findings": [], "tried": None}) if args.json else format_findings([], args.run_dir))

@@ -6,6 +6,7 @@ Gradients view, and `fixed_spec` turns a finding's fix into a spec that `zoo doc
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import numpy as np
 
 from .errors import RunError
 from .records import RunRecords, read_activations, read_details, read_input_gradients
-from .runs import ACTIVATIONS, GRADIENT_DETAILS, read_history, read_run_spec, read_status
+from .runs import (ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, INPUT_GRADIENTS, read_history, read_run_spec, read_status,
+                   spec_path)
 from .spec import _printable
 
 # -- thresholds (docs/doctor.md) ------------------------------------------------------------------------
@@ -73,17 +75,21 @@ class _Run:
     notes: list[str] = field(default_factory=list)
 
 
-def _typed_spec(path: Path):
-    """The run's spec.toml as a validated `ModelSpec`, or None (missing, or not a spec this zoo reads)."""
+def _typed_spec(path: Path, notes: list[str]):
+    """The run's spec.toml as a validated `ModelSpec`, or None (missing, or not a spec this zoo reads: said in
+    `notes`)."""
     from .errors import ZooError
     from .spec import parse_spec
 
     data = read_run_spec(path)
     if data is None:
+        if os.path.lexists(spec_path(path)):
+            notes.append(f"{spec_path(path)} is not a spec zoo can read")
         return None
     try:
         return parse_spec(data, name=path.name, source=str(path))
-    except (ZooError, RecursionError):
+    except (ZooError, RecursionError) as e:
+        notes.append(f"{spec_path(path)} is not a spec zoo can read ({str(e).splitlines()[0][:120]})")
         return None
 
 
@@ -91,15 +97,24 @@ def _load(run_dir: str | Path) -> _Run:
     path = Path(run_dir)
     if not path.is_dir():
         raise RunError(f"{path} is not a run folder")
-    run = _Run(path, read_status(path), read_history(path) or {}, _typed_spec(path))
-    for name, load in (("records", lambda: RunRecords(path)),
-                       ("activations", lambda: read_activations(path / ACTIVATIONS)),
-                       ("details", lambda: read_details(path / GRADIENT_DETAILS)),
-                       ("time", lambda: read_input_gradients(path))):
+    notes: list[str] = []
+    try:
+        history = read_history(path, strict=True) or {}
+    except RunError as e:  # the rules on the losses say nothing; those on the records still look
+        history = {}
+        notes.append(str(e))
+    run = _Run(path, read_status(path), history, _typed_spec(path, notes), notes=notes)
+    for name, file, load in (("records", GRADIENTS, lambda: RunRecords(path, strict_history=False)),
+                             ("activations", ACTIVATIONS, lambda: read_activations(path / ACTIVATIONS)),
+                             ("details", GRADIENT_DETAILS, lambda: read_details(path / GRADIENT_DETAILS)),
+                             ("time", INPUT_GRADIENTS, lambda: read_input_gradients(path))):
+        if not os.path.lexists(path / file):  # not recorded: no news
+            continue
         try:
             setattr(run, name, load())
-        except RunError as e:  # a missing or broken record: the rules that need it say nothing
-            run.notes.append(str(e))
+        except RunError as e:  # a broken record: the rules that need it say nothing, and the notes say why
+            if "no records yet" not in str(e):
+                run.notes.append(str(e))
     return run
 
 
@@ -122,11 +137,12 @@ def examine(run_dir: str | Path) -> tuple[list[Finding], list[str]]:
     """`diagnose`'s findings, and why some rules could not look: the record files that are there but could not be
     read (one line each; a missing file is no news: the run did not record it)."""
     run = _load(run_dir)
-    return _findings(run), [note for note in run.notes if "has no" not in note and "no records yet" not in note]
+    return _findings(run), run.notes
 
 
 def _findings(run: _Run) -> list[Finding]:
-    findings = [finding for rule in RULES for finding in rule(run)]
+    with np.errstate(all="ignore"):  # hostile numbers (1e308, inf) make NaN evidence, not warnings on stderr
+        findings = [finding for rule in RULES for finding in rule(run)]
     codes = {f.code for f in findings}
     if codes & {"vanishing_gradients", "exploding_gradients", "dead_units"}:  # no gradient, no update: not the rate
         findings = [f for f in findings if f.code != "learning_rate_too_low"]

@@ -251,6 +251,24 @@ def optimizers_figure(results, out: str | Path | None = None):
     return _save(fig, out)
 
 
+def check_figure_path(out) -> None:
+    """Refuse (`ZooError`, one line, as writing it would) a figure path that cannot be written, before the work
+    that makes the figure: a folder that cannot be made or written, a name the file system refuses."""
+    import os
+    import tempfile
+
+    out = Path(out)
+    shown = str(out) if len(str(out)) <= 120 else str(out)[:120] + "…"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out.parent, prefix=".figure-", suffix=out.suffix)
+        os.close(fd)
+        os.unlink(probe)
+    except (OSError, ValueError) as e:
+        reason = (e.strerror if isinstance(e, OSError) else None) or str(e) or type(e).__name__
+        raise ZooError(f"Cannot write the figure {shown}: {reason}") from None
+
+
 def _save(fig, out):
     """Write `fig` to `out` (its format from the suffix) through a temporary file in the same folder, renamed into
     place: a failure (read-only folder, full disk, name too long) is one `ZooError` line and leaves no partial file."""

@@ -419,14 +419,15 @@ def _table(cells: np.ndarray, shape: tuple[int, int], values: np.ndarray, column
 class RunRecords:
     """A run folder's records as arrays: `steps` (n,), `layers` (names, depth order), `grad(stat)` (n, layers)."""
 
-    def __init__(self, run_dir: str | Path):
+    def __init__(self, run_dir: str | Path, strict_history: bool = True):
         from .runs import read_status
 
         self.path = Path(run_dir)
         if not self.path.is_dir():
             raise RunError(f"{self.path} is not a run folder")
         self.status = read_status(self.path)
-        self.history = read_history(self.path, strict=True) or {}  # well-formed series (`runs.well_formed_history`)
+        # well-formed series (`runs.well_formed_history`); an unreadable file raises, or (not strict) reads as none
+        self.history = read_history(self.path, strict=strict_history) or {}
         self.name = self.status.model if self.status.model != "?" else self.path.name
         self._load_gradients()
 

@@ -3,10 +3,11 @@ from the same seed on the same data, and both runs diagnosed, side by side."""
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .doctor import Finding, diagnose, fixed_spec
+from .doctor import Finding, diagnose, examine, fixed_spec
 from .errors import RunError, ZooError
 from .runs import read_status, spec_path
 
@@ -53,6 +54,8 @@ def run_spec(run_dir: str | Path):
         status = read_status(run_dir)
     except ZooError:
         status = None
+    if os.path.lexists(spec_path(run_dir)) and not spec_path(run_dir).is_file():
+        raise RunError(f"its {spec_path(run_dir).name} is not a regular file")
     if not spec_path(run_dir).is_file():
         source = status.source if status is not None else "something other than zoo train"
         raise RunError(f"it has no spec.toml (recorded by {source}) for zoo to train again")
@@ -80,7 +83,10 @@ def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None
     if read_run(run_dir).state == "running":
         raise RunError(f"Cannot try a fix on {run_dir}: it is still training; try when it has ended (compared now, "
                        f"a part of its epochs would face the fixed run's all)")
-    found = diagnose(run_dir)
+    found, unread = examine(run_dir)
+    if unread:  # the rules that would have seen the rest said nothing: the advice may be the wrong one
+        raise RunError(f"Cannot try a fix on {run_dir}: the doctor could not read all of it ({unread[0]}); "
+                       "mend or remove that file first")
     if not found:
         return None
     try:

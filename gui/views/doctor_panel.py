@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import itertools
-import json
+import shutil
 import tempfile
 import threading
 import time
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScroll
                                QWidget)
 
 from zoo.errors import ZooError
+from zoo.runs import read_status
 from zoo.runs import ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTORY, INPUT_GRADIENTS, SPEC_FILE, STATUS
 
 from ..training_process import TrainingOptions
@@ -49,6 +50,7 @@ class Diagnosis:
     changes: list = field(default_factory=list)
     no_try: str = ""
     error: str = ""
+    unread: list = field(default_factory=list)  # the run's files the doctor could not read (the rules said nothing)
     seconds: float = 0.0
     ticket: int = 0
 
@@ -61,13 +63,15 @@ def examine(path: Path, ticket: int = 0) -> Diagnosis:
     started = time.perf_counter()
     result = Diagnosis(Path(path), ticket=ticket)
     try:
-        result.findings = doctor.diagnose(path)
+        result.findings, result.unread = doctor.examine(path)
     except ZooError as e:
         result.error = str(e)
     except Exception as e:  # an unexpected failure is one line in the panel, never a crash of the window
         result.error = f"{type(e).__name__}: {e}"
     result.changes = [None] * len(result.findings)
-    if result.findings:
+    if result.findings and result.unread:  # as `zoo doctor --try`: advice from part of the run may be the wrong one
+        result.no_try = "the doctor could not read all of this run (see above): mend or remove that file first"
+    elif result.findings:
         try:
             spec = run_spec(path)
         except ZooError as e:
@@ -157,9 +161,15 @@ def plan_fix(run_dir: Path, finding) -> FixPlan:
     if fixed is None:
         raise ZooError(f"zoo has no change to make to this spec for {finding.code}; try by hand: {finding.fix}")
     new_spec, change = fixed
-    folder = Path(tempfile.mkdtemp(prefix="zoo-fix-"))
-    spec_file = folder / f"{new_spec.name}.toml"  # its stem names the fixed run's model
-    spec_file.write_text(new_spec.to_toml())
+    folder = None
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="zoo-fix-"))
+        spec_file = folder / f"{new_spec.name}.toml"  # its stem names the fixed run's model
+        spec_file.write_text(new_spec.to_toml())
+    except OSError as e:  # a full or read-only temporary folder
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise ZooError(f"cannot write the fixed spec to a temporary file ({e.strerror or e})") from None
     out = fixed_run_dir(run_dir)
     return FixPlan(run_dir, finding, change, out, spec_file,
                    TrainingOptions(str(spec_file), out=str(out), backend=_backend(run_dir)))
@@ -171,8 +181,8 @@ def _backend(run_dir: Path) -> str | None:
     from zoo.backends import installed_backends
 
     try:
-        backend = json.loads((run_dir / STATUS).read_text()).get("backend")
-    except (OSError, ValueError, AttributeError):
+        backend = getattr(read_status(run_dir), "backend", None)  # never blocks on a FIFO, nor reads without bound
+    except ZooError:
         return None
     return backend if backend in installed_backends() else None
 
@@ -457,6 +467,7 @@ class DoctorPanel(QWidget):
             if self.body_layout.indexOf(section) != index + 1:  # after the "open runs" line, in the runs' order
                 self.body_layout.insertWidget(index + 1, section)
             self._render(run)
+        self._summarise()
         self._poll()
 
     def _poll(self) -> None:
@@ -550,12 +561,15 @@ class DoctorPanel(QWidget):
         section.heading.setText(f"{heading}<br>{body}")
         section.heading.setToolTip(f"{run.path}\nread by zoo doctor in {result.seconds * 1000:.0f} ms" if result else
                                    str(run.path))
-        if problem:
+        unread = [note.replace(str(run.path) + "/", "") for note in (result.unread if result else [])]
+        if problem and not unread:
             name = Path(str(run.path / GRADIENTS)).name
-            section.note.setText(f"<span style='color:{SEVERITY_COLOURS['critical']}'>⚠ "
-                                 f"{_breakable(problem.replace(str(run.path / GRADIENTS), name))}: the doctor reads "
-                                 "whole files only, so the rules that need it said nothing</span>")
-        section.note.setVisible(bool(problem))
+            unread = [f"{problem.replace(str(run.path / GRADIENTS), name)}: the doctor reads whole files only"]
+        if unread:
+            section.note.setText(f"<span style='color:{SEVERITY_COLOURS['critical']}'>⚠ Not read, so not checked: "
+                                 f"{'; '.join(_breakable(note[:300]) for note in unread[:3])}. The rules that need it "
+                                 "said nothing</span>")
+        section.note.setVisible(bool(unread))
         findings = result.findings if result is not None else []
         keys = finding_keys(findings)
         shown = tuple((k, f.to_dict(), c) for k, f, c in zip(keys, findings, result.changes if result else [])) + (

@@ -578,7 +578,7 @@ class GradientsView(QWidget):
         self.ask_reuse = ask_reuse or _ask_reuse  # tests answer "show", "train" or None instead of the dialog
         self.runs: list[RunData] = []
         self.process = TrainingProcess(self)
-        self.process.begun.connect(lambda path: self.add_run(path))
+        self.process.begun.connect(self._begun)
         self.process.finished.connect(self._preset_step_done)
         self._queue: list[TrainingOptions] = []
         self._preset: tuple[str, dict] | None = None  # the preset whose last runs are shown (for "Train again")
@@ -757,6 +757,13 @@ class GradientsView(QWidget):
         self._preset = None
         self.train_again.hide()
         self.refresh()
+
+    def _begun(self, path: str) -> None:
+        """A training of this view began: its run joins the runs shown; a fix's run only beside its original (the
+        learner may have moved on to other runs: the verdict comes in the finding's card, Show both runs shows it)."""
+        if self._trial is not None and self._trial[0].original not in [r.path for r in self.runs]:
+            return
+        self.add_run(path)
 
     def add_run(self, path: str) -> None:
         if path and Path(path) not in [r.path for r in self.runs]:

@@ -136,15 +136,45 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
             if not self.built:
                 self.build(trainable_variables)
         grads = list(grads)
+        if keras.backend.backend() == "torch":
+            return self._apply_eagerly(grads, trainable_variables)
         # Read before the update: the step it makes (1-based), the loss scale it unscales by, the weights.
         step = ops.copy(ops.cast(self.iterations, "int32")) + 1
         scale = self._loss_scale()
-        before = None
-        if self.detail_every and (keras.backend.backend() != "torch" or self._is_detail_step(step)):
-            # PyTorch runs eagerly: the copy only where it is used (TensorFlow's graph decides inside the step)
-            before = [self._snapshot(v) for v in trainable_variables]
+        before = [self._snapshot(v) for v in trainable_variables] if self.detail_every else None
         result = self.inner_optimizer.apply(grads, trainable_variables)
         self._record(step, scale, grads, before, [v.value for v in trainable_variables])
+        return result
+
+    def _apply_eagerly(self, grads, trainable_variables):
+        """`apply` where the step runs eagerly (PyTorch): Python decides what this step records and only that is
+        computed and written, in place, in plain PyTorch (the graph form's branches, scratch writes and Keras' op
+        dispatch cost more than the norms themselves)."""
+        import torch
+
+        if not self.built:
+            raise ValueError("GradientStatisticsOptimizer must be built on the model's variables before apply()")
+        step = int(self.inner_optimizer.iterations.value) + 1
+        scale = self._loss_scale()
+        scale = None if scale is None else float(scale)
+        detail = bool(self.detail_every) and self._is_detail_step(step)
+        before = [v.value.detach().clone() for v in trainable_variables] if detail else None
+        result = self.inner_optimizer.apply(grads, trainable_variables)
+        with torch.no_grad():
+            measured = [None if g is None else g.detach().float() / scale if scale is not None else g.detach().float()
+                        for g in grads]
+            if step % self.every == 0:
+                slot = int(self.norm_count.value) % self.norm_slots
+                self.norm_buffer.value[slot] = self._norms(measured)
+                self.norm_steps.value[slot] = step
+                self.norm_count.value.add_(1)
+            if detail:
+                details, histograms = self._details(measured, before, [v.value for v in trainable_variables])
+                slot = int(self.detail_count.value) % self.detail_slots
+                self.detail_buffer.value[slot] = details
+                self.detail_histograms.value[slot] = histograms
+                self.detail_steps.value[slot] = step
+                self.detail_count.value.add_(1)
         return result
 
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):
@@ -164,8 +194,6 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
     def _record(self, step, scale, grads, before, after):
         if not self.built:
             raise ValueError("GradientStatisticsOptimizer must be built on the model's variables before apply()")
-        if keras.backend.backend() == "torch":
-            return self._record_eagerly(int(step), self._unscaled(grads, scale), before, after)
         measured = self._global_gradients(self._unscaled(grads, scale))
         measured, before, after = _unfused((measured, before, after))
         n = len(measured)
@@ -191,25 +219,6 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         self.detail_histograms.assign(ops.scatter_update(self.detail_histograms, slot, histograms[None]))
         self.detail_steps.assign(ops.scatter_update(self.detail_steps, slot, ops.reshape(step, (1,))))
         self.detail_count.assign(self.detail_count + ops.cast(is_detail, "int32"))
-
-    def _record_eagerly(self, step: int, measured, before, after):
-        """`_record` where the step runs eagerly (PyTorch): Python decides what this step records and only that is
-        computed and written, in place (the graph form's branches and scratch writes cost more than the norms)."""
-        import torch
-
-        with torch.no_grad():
-            if step % self.every == 0:
-                slot = int(self.norm_count.value) % self.norm_slots
-                self.norm_buffer.value[slot] = self._norms(measured)
-                self.norm_steps.value[slot] = step
-                self.norm_count.value.add_(1)
-            if self.detail_every and self._is_detail_step(step):
-                details, histograms = self._details(measured, before, after)
-                slot = int(self.detail_count.value) % self.detail_slots
-                self.detail_buffer.value[slot] = details
-                self.detail_histograms.value[slot] = histograms
-                self.detail_steps.value[slot] = step
-                self.detail_count.value.add_(1)
 
     def _is_detail_step(self, step) -> bool:
         step = int(step)
@@ -259,7 +268,12 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
         inner = self.inner_optimizer
         nan = ops.convert_to_tensor(float("nan"))
         if keras.backend.backend() == "torch":  # eager: Keras' op dispatch would cost more than the sums
+            import torch
+
             squares = [nan if g is None else _torch_dot(g) for g in grads]
+            if not (inner.clipvalue or inner.clipnorm or inner.global_clipnorm):
+                squares = torch.stack(squares)
+                return torch.stack([squares, torch.full_like(squares, float("nan"))], dim=1)
         else:
             squares = [nan if g is None else ops.sum(ops.square(g)) for g in grads]
         if not (inner.clipvalue or inner.clipnorm or inner.global_clipnorm):
