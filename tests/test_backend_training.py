@@ -165,8 +165,8 @@ def test_a_network_trained_again_on_jax_reuses_its_compiled_steps_and_trains_the
     cache = tmp_path / "cache"
 
     def train(name, cache_setting):
-        done = zoo_cli("train", "mlp", "--backend", "jax", "--dataset", "digits", "--epochs", "1", "--out",
-                       str(tmp_path / name), env={"ZOO_JAX_CACHE": cache_setting})
+        done = zoo_cli("train", "mlp", "--backend", "jax", "--dataset", "digits", "--epochs", "1", "--set",
+                       "training.augment=0", "--out", str(tmp_path / name), env={"ZOO_JAX_CACHE": cache_setting})
         assert done.returncode == 0, done.stderr[-2000:]
         history = json.loads((tmp_path / name / "history.json").read_text())
         history.pop("seconds")  # the one thing a cache should change
@@ -182,7 +182,7 @@ def test_a_network_trained_again_on_jax_reuses_its_compiled_steps_and_trains_the
     again = train("again", str(cache))
     assert set(steps()) == set(compiled)  # nothing compiled anew ...
     assert all(steps()[name] != read for name, read in compiled.items())  # ... each step read from the cache
-    uncached = train("uncached", "off")
-    assert first == again == uncached  # the same records and history, cached or not
+    assert again == first
     (tmp_path / "file").write_text("")
-    assert train("unwritable", str(tmp_path / "file" / "cache")) == first  # no cache to be had: it just compiles
+    # no cache to be had (a folder that cannot be made): it just compiles, and trains the same as with the cache
+    assert train("unwritable", str(tmp_path / "file" / "cache")) == first

@@ -1235,3 +1235,22 @@ def test_six_tabs_and_each_tabs_control_fit_a_small_window(qtbot, shown, tmp_pat
     assert (view.width(), view.height()) == (640, 420) and view.minimumSizeHint().width() <= 640
     assert all(bar.rect().contains(bar.tabRect(i)) for i in range(bar.count()))
     assert view.layer.mapTo(view, view.layer.rect().topRight()).x() <= view.width()
+
+
+def test_a_run_with_thousands_of_layers_draws_an_even_spread_and_says_so(qtbot, shown, tmp_path):
+    """A hostile (or huge) record naming 3,000 layers: a curve, legend entry and heatmap row each would stall the
+    window for minutes; it draws MAX_DRAWN_LAYERS of them, first and last included, and says how many there are."""
+    from gui.views.gradients_view import MAX_DRAWN_LAYERS
+
+    layers = [f"l{i}" for i in range(3000)]
+    run = make_run(tmp_path / "huge", "huge", np.tile(np.geomspace(1e-3, 1, 3000), (3, 1)), layers=layers,
+                   hist=np.ones((1, 3000, 28)))
+    view = shown(GradientsView(), 1280, 800)
+    view.show_runs([run])
+    [data] = view.runs
+    assert len(data.layers) == MAX_DRAWN_LAYERS == data.norms.shape[1] and data.layers[0] == "l0"
+    assert data.layers[-1] == "l2999" and data.recorded_layers == 3000
+    assert len(data.activations["layers"]) <= MAX_DRAWN_LAYERS and data.histograms["counts"].shape[1] <= MAX_DRAWN_LAYERS
+    assert np.allclose(data.norms[0], np.geomspace(1e-3, 1, 3000)[np.round(np.linspace(0, 2999, 256)).astype(int)],
+                       rtol=1e-6)
+    assert "3,000 layers recorded; 256 drawn" in view.status.text()

@@ -110,16 +110,20 @@ class RunData:
     time_norms: np.ndarray | None = None  # ||d loss / d x_t|| (records, time steps)
     time_problem: str = ""  # why the file cannot be read
     _time_stamp: tuple | None = None  # (mtime, size) of the file last read: re-read only when it changed
+    recorded_layers: int = 0  # how many layers its records name (more than MAX_DRAWN_LAYERS: a spread is drawn)
 
     def load(self) -> None:
         info = read_run(self.path)
         self.name, self.state, self.message = info.model, info.state, info.message or info.problem
         self.output_layers = info.output_layers
         self.tail = self.tail or GradientTail(self.path / GRADIENTS)
-        self.steps, self.layers, self.norms, self.clipped = self.tail.read()
+        self.steps, layers, norms, clipped = self.tail.read()
+        self.recorded_layers = len(layers)
+        keep = _spread(len(layers))
+        self.layers, self.norms, self.clipped = [layers[i] for i in keep], norms[:, keep], clipped[:, keep]
         try:
-            self.activations = read_activations(self.path / ACTIVATIONS)
-            self.histograms = read_histograms(self.path / HISTOGRAMS)
+            self.activations = _thinned(read_activations(self.path / ACTIVATIONS), ("layers", "activation"))
+            self.histograms = _thinned(read_histograms(self.path / HISTOGRAMS), ("layers",), counts=True)
         except ZooError as e:  # a broken file shows as a message; the rest of the run still shows
             self.message = str(e)
         self._load_time()
@@ -221,6 +225,32 @@ def _nonfinite_kinds(values: np.ndarray) -> str:
     return ", then ".join(kinds) or "NaN"
 
 
+MAX_DRAWN_LAYERS = 256  # beyond this a run's layers are drawn as an even spread (a deep ResNet has about 110)
+
+
+def _spread(count: int) -> np.ndarray:
+    """The indices of the layers drawn: all, or MAX_DRAWN_LAYERS spread evenly from the first to the last (a
+    curve, a legend entry and a heatmap row each: thousands would stall the window for minutes)."""
+    if count <= MAX_DRAWN_LAYERS:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, MAX_DRAWN_LAYERS).round().astype(int))
+
+
+def _thinned(record: dict | None, names: tuple, counts: bool = False) -> dict | None:
+    """A per-layer record (activations, histograms) with the layers `_spread` keeps."""
+    if not record or len(record.get("layers", [])) <= MAX_DRAWN_LAYERS:
+        return record
+    keep = _spread(len(record["layers"]))
+    out = dict(record)
+    for key in names:
+        out[key] = [record[key][i] for i in keep]
+    for key, value in record.items():
+        if key not in names and isinstance(value, np.ndarray) and value.ndim >= 2 and (
+                value.shape[1] == len(record["layers"])):
+            out[key] = value[:, keep]
+    return out
+
+
 def _describe(run: RunData) -> tuple[str, str]:
     """What this run's gradients did (the story the pair is meant to show): (its headline, short enough for one
     line of a 640 px window; the details, or "")."""
@@ -292,6 +322,9 @@ def _describe(run: RunData) -> tuple[str, str]:
         if story:
             details.append(f"{name}: at step {int(run.steps[0])} ({run.layers[ends[0]]} vs "
                            f"{run.layers[ends[1]]}): {story}")
+    if run.recorded_layers > len(run.layers):
+        details.append(f"{name}: {run.recorded_layers:,} layers recorded; {len(run.layers)} drawn, evenly spread "
+                       "from the first to the last")
     through_time = _time_story(run)
     if through_time:
         if headline == f"{name}: {run.state}":  # nothing to say by depth (one recurrent layer): the story is in time
