@@ -379,7 +379,8 @@ def test_a_run_still_training_offers_no_try_yet(qtbot, shown, trained, tmp_path)
         view = opened(qtbot, shown, [running])
         card = next(c for c in section_cards(view, running) if c.finding.code == "vanishing_gradients")
         assert view.runs[0].state == "running"
-        assert not card.button.isEnabled() and "still training" in card.button.toolTip()
+        assert not card.button.isEnabled() and "Still training" in card.button.toolTip()
+        assert "Still training" in card.beside.text() and card.beside.isVisible()  # said, not only on hover
     finally:
         lock.release()
 

@@ -290,7 +290,9 @@ class FindingCard(QFrame):
                                                  self.show_clicked if self.mode == "show" else self.try_clicked).emit(self))
             row = QHBoxLayout()
             row.addWidget(self.button)
-            row.addWidget(self._label(f"<span style='color:#555'>{html.escape(change)}</span>"), 1)
+            self.change_text = f"<span style='color:#555'>{html.escape(change)}</span>"
+            self.beside = self._label(self.change_text)  # the change; why the button is off, while it is
+            row.addWidget(self.beside, 1)
             layout.addLayout(row)
         else:
             why = no_try or "zoo has no change to make to this spec for it: try the fix by hand"
@@ -336,6 +338,8 @@ class FindingCard(QFrame):
         self.button.setText(text)
         self.button.setEnabled(mode != "try" or not busy)
         self.button.setToolTip(why if mode == "try" and busy and why else tip)
+        off = mode == "try" and busy and why
+        self.beside.setText(f"<span style='color:#555'><i>{html.escape(why)}</i></span>" if off else self.change_text)
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -592,8 +596,8 @@ class DoctorPanel(QWidget):
             trial = self.trials.get((run.path, card.key))
             card.set_result(_trial_text(trial) if trial else "")
             card.set_selected(self._selection == (run.path, card.key))
-            busy = self._busy or ("It is still training: try the fix when it has ended (compared now, a part of its "
-                                  "epochs would face the fixed run's all)" if run.state == "running" else "")
+            busy = self._busy or ("Still training: the fix can be tried once it has ended" if run.state == "running"
+                                  else "")
             card.set_trying(bool(busy), busy, _mode(trial))
 
     # -- selection --------------------------------------------------------------------------------------
@@ -656,8 +660,9 @@ class DoctorPanel(QWidget):
         """The fixed run ended: diagnose it once more (its last records) for the verdict, or say why there is none."""
         trial.state, trial.message = end.get("state", "failed"), end.get("message") or ""
         if trial.state == "stopped":  # as `zoo doctor --try`: a part of the epochs gives no verdict on the fix
-            trial.verdict = (f"<span style='color:{STILL_COLOUR}'>✗ The fixed run {html.escape(trial.out.name)} was "
-                             "stopped before its last epoch: no verdict (it must train as long as the run)</span>")
+            what = f"The fixed run {html.escape(trial.out.name)} was" if trial.out.is_dir() else "The fix's training was"
+            trial.verdict = (f"<span style='color:{STILL_COLOUR}'>✗ {what} stopped before its last epoch: no verdict "
+                             "(it must train as long as the run)</span>")
         elif trial.state in ("completed", "diverged") and trial.out.is_dir():
             trial.after = self.diagnose_again(trial.out)
         else:
