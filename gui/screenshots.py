@@ -47,6 +47,18 @@ def shoot_doctor(app, window, shoot) -> None:
     doctor.select(sigmoid, None)
 
 
+def shoot_doctor_try(app, window, shoot) -> None:
+    """Try the fix on deep-sigmoid's vanishing gradient: the fixed run trained beside it, the verdict in the card."""
+    view, doctor = window.gradients, window.gradients.doctor
+    sigmoid = next(r.path for r in view.runs if r.name.startswith("deep-sigmoid"))
+    view.show_runs([sigmoid])
+    _wait(app, lambda: doctor.settled and bool(doctor.sections))
+    next(c for c in doctor.cards() if c.finding.code == "vanishing_gradients").button.click()
+    _wait(app, lambda: any(t.verdict for t in doctor.trials.values()))
+    _wait(app, lambda: doctor.settled and not view.busy)
+    shoot(view, "doctor-try")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="assets/screenshots")
@@ -112,6 +124,7 @@ def main() -> None:
         shoot(window.gradients, f"gradients-{key}")
     window.gradients.tabs.setCurrentIndex(0)
     shoot_doctor(app, window, shoot)
+    shoot_doctor_try(app, window, shoot)
 
     window.gradients.run_preset("rnn", reuse=True, epochs=2)
     _wait(app, lambda: not window.gradients.busy)
