@@ -288,3 +288,14 @@ def test_a_figure_that_cannot_be_written_is_refused_before_the_fix_trains(vanish
     assert main(["doctor", str(vanishing_run), "--try", "--out", str(tmp_path / "file" / "f.png")]) == 2
     assert "Cannot write the figure" in capsys.readouterr().err
     assert not (vanishing_run.parent / "deep-sigmoid-fixed").exists()
+
+
+def test_the_fixed_run_takes_the_next_free_name_even_past_a_dangling_link(tmp_path):
+    from zoo.remedy import fixed_run_dir
+
+    run = tmp_path / "run"
+    run.mkdir()
+    assert fixed_run_dir(run) == tmp_path / "run-fixed"
+    (tmp_path / "run-fixed").mkdir()
+    (tmp_path / "run-fixed-2").symlink_to(tmp_path / "nowhere")  # dangling: taken all the same
+    assert fixed_run_dir(run) == tmp_path / "run-fixed-3"

@@ -40,8 +40,8 @@ class Remedy:
 def fixed_run_dir(run_dir: str | Path) -> Path:
     """Where the fix of a run trains: RUN-fixed beside it (RUN-fixed-2, ... when taken)."""
     run_dir = Path(run_dir)
-    return next(path for i in itertools.count(1) if not (
-        path := run_dir.parent / f"{run_dir.name}-fixed{'' if i == 1 else f'-{i}'}").exists())
+    return next(path for i in itertools.count(1) if not os.path.lexists(  # a dangling link is taken too
+        path := run_dir.parent / f"{run_dir.name}-fixed{'' if i == 1 else f'-{i}'}"))
 
 
 def run_spec(run_dir: str | Path):
@@ -107,5 +107,12 @@ def try_fix(run_dir: str | Path, code: str | None = None, out: str | Path | None
         raise RunError(f"zoo has no fix it can apply to this spec for {', '.join(f.code for f in candidates)}; try "
                        f"by hand: {candidates[0].fix}")
     fixed_spec_, change = fixed
-    result = train(fixed_spec_, out=out or fixed_run_dir(run_dir), data=data, progress=progress)
+    target = out or fixed_run_dir(run_dir)
+    try:
+        result = train(fixed_spec_, out=target, data=data, progress=progress)
+    except RunError as e:
+        if out is None and os.path.lexists(target) and "already exists" in str(e):  # taken since it was chosen
+            raise RunError(f"Cannot try a fix on {run_dir}: {target.name} was made meanwhile (another `zoo doctor "
+                           "--try` of it?); run it again for the next free name") from None
+        raise
     return Remedy(finding, change, run_dir, result.path, found, diagnose(result.path), skipped, result.state)
