@@ -19,7 +19,7 @@ app: $(STAMP)
 # (--dist loadfile), so a module's trained runs are made once.
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=20
 
 # The PyTorch backend is an extra. TORCH picks the wheel: e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
 TORCH ?= torch
