@@ -299,3 +299,23 @@ def test_the_fixed_run_takes_the_next_free_name_even_past_a_dangling_link(tmp_pa
     (tmp_path / "run-fixed").mkdir()
     (tmp_path / "run-fixed-2").symlink_to(tmp_path / "nowhere")  # dangling: taken all the same
     assert fixed_run_dir(run) == tmp_path / "run-fixed-3"
+
+
+@pytest.mark.parametrize("accuracy, expected", [
+    ([0.65, 0.80, 0.90, 0.95, 0.950, 0.956, 0.961], []),  # still getting better on unseen data: more confident
+    ([0.65, 0.80, 0.90, 0.95, 0.949, 0.948, 0.947], ["overfitting"]),  # no better: learning by heart
+    (None, ["overfitting"]),  # no accuracy recorded: the losses decide
+])
+def test_overfitting_needs_the_validation_accuracy_to_stop_improving(tmp_path, accuracy, expected):
+    """exploding-clipped on seed 2: validation loss +12 % over its last 3 epochs, validation accuracy still rising."""
+    from zoo.runs import new_status, write_json_atomic, write_status
+
+    run = tmp_path / "run"
+    run.mkdir()
+    write_status(run, new_status(model="x", state="completed"))
+    history = {"epoch": list(range(1, 8)), "loss": [1.6, 0.7, 0.3, 0.1, 0.05, 0.03, 0.02],
+               "val_loss": [0.9, 0.5, 0.3, 0.122, 0.13, 0.134, 0.137]}
+    if accuracy is not None:
+        history["val_accuracy"] = accuracy
+    write_json_atomic(run / "history.json", history)
+    assert [f.code for f in diagnose(run)] == expected

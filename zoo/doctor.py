@@ -353,7 +353,11 @@ def _overfitting(run: _Run) -> list[Finding]:
         return []
     best = int(np.argmin(val))
     after = len(val) - 1 - best
-    if after >= 2 and val[-1] > val[best] * (1 + OVERFIT_RISE) and loss[-1] < loss[best]:
+    # With an accuracy on the validation set, it must be no better than at the loss's minimum (Nielsen, ch. 3: a
+    # model whose validation accuracy still rises grows more confident on its mistakes, it does not get worse)
+    accuracy = _series(run, "val_accuracy")
+    better = len(accuracy) == len(val) and np.isfinite(accuracy[[best, -1]]).all() and accuracy[-1] > accuracy[best]
+    if after >= 2 and val[-1] > val[best] * (1 + OVERFIT_RISE) and loss[-1] < loss[best] and not better:
         return [Finding(
             "overfitting", "warning", [],
             f"the validation loss was lowest in epoch {best + 1} ({val[best]:.3g}) and rose to {val[-1]:.3g} by "
