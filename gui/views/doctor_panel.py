@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScroll
                                QWidget)
 
 from zoo.errors import ZooError
-from zoo.runs import read_status
-from zoo.runs import ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTORY, INPUT_GRADIENTS, SPEC_FILE, STATUS
+from zoo.runs import (ACTIVATIONS, GRADIENT_DETAILS, GRADIENTS, HISTORY, INPUT_GRADIENTS, SPEC_FILE, STATUS,
+                      read_status)
 
 from ..training_process import TrainingOptions
 

@@ -123,7 +123,7 @@ class RunData:
         self.layers, self.norms, self.clipped = [layers[i] for i in keep], norms[:, keep], clipped[:, keep]
         try:
             self.activations = _thinned(read_activations(self.path / ACTIVATIONS), ("layers", "activation"))
-            self.histograms = _thinned(read_histograms(self.path / HISTOGRAMS), ("layers",), counts=True)
+            self.histograms = _thinned(read_histograms(self.path / HISTOGRAMS), ("layers",))
         except ZooError as e:  # a broken file shows as a message; the rest of the run still shows
             self.message = str(e)
         self._load_time()
@@ -236,7 +236,7 @@ def _spread(count: int) -> np.ndarray:
     return np.unique(np.linspace(0, count - 1, MAX_DRAWN_LAYERS).round().astype(int))
 
 
-def _thinned(record: dict | None, names: tuple, counts: bool = False) -> dict | None:
+def _thinned(record: dict | None, names: tuple) -> dict | None:
     """A per-layer record (activations, histograms) with the layers `_spread` keeps."""
     if not record or len(record.get("layers", [])) <= MAX_DRAWN_LAYERS:
         return record
