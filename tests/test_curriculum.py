@@ -132,7 +132,7 @@ def test_demo_optimizers_cli_writes_figure_and_runs(small_data, tmp_path, monkey
     digits = small_data("digits", 64)
     monkeypatch.setattr(datasets, "load_dataset", lambda name: digits)
     out = tmp_path / "opt.png"
-    assert main(["demo", "optimizers", "--model", "mlp", "--dataset", "digits", "--epochs", "2", "--out", str(out)]) == 0
+    assert main(["demo", "optimizers", "--model", "mlp", "--dataset", "digits", "--epochs", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for variant in OPTIMIZER_VARIANTS:

@@ -74,7 +74,7 @@ def broken(tmp_path, name: str, text: str) -> Path:
      "learning_rate_too_low", {}),
     ("by-heart", lambda t: t.replace('kind = "dropout"\nrate = 0.2', 'kind = "dropout"\nrate = 0.0')
      .replace("learning_rate = 0.001", "learning_rate = 0.003").replace('schedule = "cosine"', 'schedule = "constant"'),
-     "overfitting", {"epochs": 100, "examples": 24, "training.batch_size": 8}),
+     "overfitting", {"epochs": 30, "examples": 24, "training.batch_size": 8}),
 ])
 def test_broken_specs_get_the_right_code(trained, tmp_path, name, edit, code, settings):
     text = edit(MLP)
