@@ -2,7 +2,7 @@
 
 Per round, each variant trains a fresh model for --epochs (order rotating between rounds); the ratios
 recorded/plain are taken within a round and their median printed, which keeps this noisy machine's
-slow and fast spells out of the comparison. Two ratios: steady-state (median step time, the cost of
+slow and fast spells out of the comparison (the spread of the rounds' ratios is printed beside it). Two ratios: steady-state (median step time, the cost of
 recording itself) and whole fit (including the one-time tracing of the larger train step).
 Each installed backend (TensorFlow, JAX, PyTorch) runs in its own process, one after the other.
 Uses MNIST when it can be found (ZOO_DATA_DIR, Keras' cache), else digits. Goal: at least 0.95 on each.
@@ -76,12 +76,12 @@ def main():
             step_time[label].append(float(np.median(np.diff(clock.times[1:]))))  # from step 2: tracing excluded
 
     print(f"{keras.backend.backend()}: dataset {name}, {len(x)} samples, batch {batch}, {args.epochs} epoch(s), {args.rounds} rounds")
-    print(f"{'':34s} {'step ms':>8s} {'steady ratio':>13s} {'fit s':>7s} {'fit ratio':>10s}")
+    print(f"{'':34s} {'step ms':>8s} {'steady ratio':>13s} {'rounds: min-max':>16s} {'fit s':>7s} {'fit ratio':>10s}")
     for label in variants:
-        steady = statistics.median(p / r for p, r in zip(step_time["plain fit"], step_time[label]))
+        steady = [p / r for p, r in zip(step_time["plain fit"], step_time[label])]
         whole = statistics.median(p / r for p, r in zip(fit_time["plain fit"], fit_time[label]))
-        print(f"{label:34s} {statistics.median(step_time[label]) * 1e3:8.3f} {steady:13.3f} "
-              f"{statistics.median(fit_time[label]):7.2f} {whole:10.3f}")
+        print(f"{label:34s} {statistics.median(step_time[label]) * 1e3:8.3f} {statistics.median(steady):13.3f} "
+              f"{f'{min(steady):.3f}-{max(steady):.3f}':>16s} {statistics.median(fit_time[label]):7.2f} {whole:10.3f}")
     print("goal: recording (default) steady ratio >= 0.95")
 
 
