@@ -169,7 +169,7 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
                 self.norm_steps.value[slot] = step
                 self.norm_count.value.add_(1)
             if detail:
-                details, histograms = self._details(measured, before, [v.value for v in trainable_variables])
+                details, histograms = _torch_details(measured, before, [v.value for v in trainable_variables])
                 slot = int(self.detail_count.value) % self.detail_slots
                 self.detail_buffer.value[slot] = details
                 self.detail_histograms.value[slot] = histograms
@@ -311,6 +311,31 @@ class GradientStatisticsOptimizer(keras.optimizers.Optimizer):
             ids = ops.where(ops.isfinite(magnitude), ids, bins)  # NaN and inf: an extra bin, dropped
             hists.append(ops.segment_sum(ops.ones_like(logs), ids, num_segments=bins + 1)[:bins])
         return ops.stack(rows), ops.stack(hists)
+
+
+def _torch_details(grads, before, after):
+    """`_details` in plain PyTorch (eager: Keras' op dispatch per statistic costs more than the statistics)."""
+    import torch
+
+    bins, low, high = len(HIST_EDGES) - 1, float(HIST_EDGES[0]), float(HIST_EDGES[-1])
+    width = float(HIST_EDGES[1] - HIST_EDGES[0])
+    rows, hists = [], []
+    for g, b, a in zip(grads, before, after):
+        b, a = b.float(), a.float()
+        change = a - b
+        weights = [_torch_dot(a), _torch_dot(change), _torch_dot(b)]
+        if g is None:
+            nan = torch.tensor(float("nan"))
+            rows.append(torch.stack([nan, nan, *weights]))
+            hists.append(torch.zeros(bins))
+            continue
+        magnitude = g.abs().reshape(-1)
+        rows.append(torch.stack([magnitude.sum(), magnitude.max(), *weights]))
+        logs = torch.log10(magnitude + 1e-30).clamp_(low, high - 1e-6)
+        ids = torch.floor_((logs - low) / width).long()
+        ids[~torch.isfinite(magnitude)] = bins  # NaN and inf: an extra bin, dropped
+        hists.append(torch.bincount(ids, minlength=bins + 1)[:bins].float())
+    return torch.stack(rows), torch.stack(hists)
 
 
 def _torch_dot(g):
