@@ -324,7 +324,7 @@ def _torch_details(grads, before, after):
         b, a = b.float(), a.float()
         change = a - b
         weights = [_torch_dot(a), _torch_dot(change), _torch_dot(b)]
-        if g is None:
+        if g is None or g.numel() == 0:
             nan = torch.tensor(float("nan"))
             rows.append(torch.stack([nan, nan, *weights]))
             hists.append(torch.zeros(bins))
