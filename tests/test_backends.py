@@ -113,3 +113,16 @@ def test_distributed_norms_are_the_global_batchs(backend):
     case = checked(backend, ("distributed",), 2)["distributed"]
     assert case["replicas"] == 2
     close(case, rtol=1e-4)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
+def test_torch_details_stay_on_the_weights_device():
+    """A variable without a gradient gets NaN on the weights' own device (the meta device stands in for CUDA)."""
+    import torch
+
+    from zoo.callbacks.gradient_statistics_optimizer import HIST_EDGES, _torch_details
+
+    weights = torch.zeros(3, device="meta")
+    rows, histograms = _torch_details([None, torch.ones(0, device="meta")], [weights, weights], [weights, weights])
+    assert rows.device.type == histograms.device.type == "meta"
+    assert tuple(rows.shape) == (2, 5) and tuple(histograms.shape) == (2, len(HIST_EDGES) - 1)

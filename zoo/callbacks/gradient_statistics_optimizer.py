@@ -325,9 +325,9 @@ def _torch_details(grads, before, after):
         change = a - b
         weights = [_torch_dot(a), _torch_dot(change), _torch_dot(b)]
         if g is None or g.numel() == 0:
-            nan = torch.tensor(float("nan"))
+            nan = torch.full((), float("nan"), device=a.device)  # on the weights' device (CUDA, ...), as the rest
             rows.append(torch.stack([nan, nan, *weights]))
-            hists.append(torch.zeros(bins))
+            hists.append(torch.zeros(bins, device=a.device))
             continue
         magnitude = g.abs().reshape(-1)
         rows.append(torch.stack([magnitude.sum(), magnitude.max(), *weights]))
