@@ -1,7 +1,7 @@
 """Throughput of `mlp` training with gradient recording every step against plain `fit`, per Keras backend.
 
 Per round, each variant trains a fresh model for --epochs (order rotating between rounds); the ratios
-recorded/plain are taken within a round and their median printed, which keeps this noisy machine's
+plain/recorded time are taken within a round and their median printed, which keeps this noisy machine's
 slow and fast spells out of the comparison (the spread of the rounds' ratios is printed beside it). Two ratios: steady-state (median step time, the cost of
 recording itself) and whole fit (including the one-time tracing of the larger train step).
 Each installed backend (TensorFlow, JAX, PyTorch) runs in its own process, one after the other.
